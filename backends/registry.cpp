@@ -1,0 +1,54 @@
+#include "backends/registry.hpp"
+
+#include <sys/select.h>
+
+#include <array>
+#include <climits>
+#include <exception>
+#include <system_error>
+
+namespace pollbench {
+
+// One factory per backend file.
+std::unique_ptr<Poller> make_epoll_lt_poller();
+std::unique_ptr<Poller> make_epoll_et_poller();
+std::unique_ptr<Poller> make_poll_poller();
+std::unique_ptr<Poller> make_select_poller();
+
+namespace {
+
+constexpr Capabilities kLevelPerReady{false, WaitCost::kPerReady, INT_MAX};
+constexpr Capabilities kEdgePerReady{true, WaitCost::kPerReady, INT_MAX};
+
+constexpr std::array kBackends{
+    Backend{"epoll_lt", "epoll(7), level-triggered: ready list, O(ready) per wait", kLevelPerReady,
+            make_epoll_lt_poller},
+    Backend{"epoll_et", "epoll(7) with EPOLLET: reports new data once", kEdgePerReady,
+            make_epoll_et_poller},
+    Backend{"poll", "poll(2): persistent pollfd array, O(registered) per wait",
+            Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller},
+    Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",
+            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1}, make_select_poller},
+};
+
+}  // namespace
+
+std::span<const Backend> backends() noexcept { return kBackends; }
+
+const Backend* find_backend(std::string_view name) noexcept {
+  for (const Backend& b : kBackends) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> unavailable_reason(const Backend& backend) {
+  try {
+    backend.make();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+}
+
+}  // namespace pollbench

@@ -1,0 +1,33 @@
+// The registry: every backend pollbench knows, in preference order (best first), like
+// libevent's eventops table. Tests, benchmarks and `pollbench list` iterate over it, so a new
+// row is tested and measured with no other change.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "backends/poller.hpp"
+
+namespace pollbench {
+
+struct Backend {
+  std::string_view name;         // as in benchmark names and --filter
+  std::string_view description;  // one line, for `pollbench list`
+  Capabilities capabilities;
+  std::unique_ptr<Poller> (*make)();  // throws std::system_error if the mechanism is refused
+};
+
+// All rows, available here or not, in preference order.
+std::span<const Backend> backends() noexcept;
+
+// The row called `name`, or nullptr.
+const Backend* find_backend(std::string_view name) noexcept;
+
+// Why `backend` cannot run on this machine, or nullopt if it can. The probe constructs the
+// backend for real (a seccomp filter or a sysctl can refuse a mechanism the headers offer).
+std::optional<std::string> unavailable_reason(const Backend& backend);
+
+}  // namespace pollbench

@@ -1,0 +1,190 @@
+#include "harness/fd_pool.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace pollbench {
+namespace {
+
+// fds left free for the rest of the process: the test runner, benchmark output, /proc reads.
+constexpr int kReserveFds = 16;
+
+[[noreturn]] void throw_sys(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+std::size_t fds_per_pair(FdKind kind) { return kind == FdKind::kEventFd ? 1 : 2; }
+
+// Moves fd to the lowest free number >= base, so that the low numbers stay for polled ends.
+// If nothing is free up there, the fd stays where it is: placement is best effort.
+UniqueFd move_high(UniqueFd fd, int base) {
+  const int high = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, base);
+  if (high < 0) {
+    if (errno == EMFILE || errno == EINVAL) return fd;
+    throw_sys("fcntl(F_DUPFD_CLOEXEC)");
+  }
+  return UniqueFd(high);
+}
+
+}  // namespace
+
+std::string_view to_string(FdKind kind) noexcept {
+  switch (kind) {
+    case FdKind::kSocketPair: return "socketpair";
+    case FdKind::kPipe: return "pipe";
+    case FdKind::kEventFd: return "eventfd";
+  }
+  return "?";
+}
+
+FdKind parse_fd_kind(std::string_view name) {
+  for (FdKind k : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+    if (to_string(k) == name) return k;
+  }
+  throw std::invalid_argument(
+      fmt::format("unknown fd kind '{}' (expected socketpair, pipe or eventfd)", name));
+}
+
+int raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) throw_sys("getrlimit(RLIMIT_NOFILE)");
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) throw_sys("setrlimit(RLIMIT_NOFILE)");
+  }
+  return lim.rlim_cur > static_cast<rlim_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(lim.rlim_cur);
+}
+
+int count_open_fds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) throw_sys("opendir(/proc/self/fd)");
+  int count = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count - 1;  // the directory's own fd
+}
+
+std::size_t pool_capacity(FdKind kind) {
+  const int free_fds = raise_fd_limit() - count_open_fds() - kReserveFds;
+  return free_fds <= 0 ? 0 : static_cast<std::size_t>(free_fds) / fds_per_pair(kind);
+}
+
+FdPool::FdPool(std::size_t size, FdKind kind) : kind_(kind) {
+  const int limit = raise_fd_limit();
+  const std::size_t capacity = pool_capacity(kind);
+  if (size > capacity) {
+    throw std::length_error(fmt::format(
+        "{} {}s need {} fds, but only {} pairs fit under RLIMIT_NOFILE (hard limit {}); "
+        "raise the hard limit (ulimit -Hn, LimitNOFILE= or /etc/security/limits.conf) or "
+        "ask for fewer",
+        size, to_string(kind), size * fds_per_pair(kind), capacity, limit));
+  }
+  const int high_base = limit / 2;
+  polled_.reserve(size);
+  if (kind != FdKind::kEventFd) peer_.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    switch (kind) {
+      case FdKind::kSocketPair: {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+          throw_sys("socketpair");
+        }
+        polled_.emplace_back(sv[0]);
+        peer_.push_back(move_high(UniqueFd(sv[1]), high_base));
+        break;
+      }
+      case FdKind::kPipe: {
+        int p[2];
+        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) throw_sys("pipe2");
+        polled_.emplace_back(p[0]);
+        peer_.push_back(move_high(UniqueFd(p[1]), high_base));
+        break;
+      }
+      case FdKind::kEventFd: {
+        const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (fd < 0) throw_sys("eventfd");
+        polled_.emplace_back(fd);
+        break;
+      }
+    }
+  }
+}
+
+int FdPool::peer_fd(std::size_t i) const noexcept {
+  return kind_ == FdKind::kEventFd ? polled_[i].get() : peer_[i].get();
+}
+
+bool FdPool::make_ready(std::size_t i) const noexcept {
+  if (kind_ == FdKind::kEventFd) {
+    const std::uint64_t one = 1;
+    return ::write(polled_[i].get(), &one, sizeof one) == sizeof one;
+  }
+  const char byte = 'x';
+  return ::write(peer_[i].get(), &byte, 1) == 1;
+}
+
+std::size_t FdPool::drain(std::size_t i) const noexcept {
+  const int fd = polled_[i].get();
+  if (kind_ == FdKind::kEventFd) {
+    std::uint64_t count = 0;
+    return ::read(fd, &count, sizeof count) == sizeof count ? sizeof count : 0;
+  }
+  char buf[256];
+  std::size_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return total;
+    total += static_cast<std::size_t>(n);
+    if (static_cast<std::size_t>(n) < sizeof buf) return total;
+  }
+}
+
+void FdPool::close_peer(std::size_t i) {
+  if (kind_ == FdKind::kEventFd) throw std::logic_error("an eventfd pool has no peer end to close");
+  peer_[i].reset();
+}
+
+std::vector<std::size_t> spread_subset(std::size_t n, std::size_t k) {
+  k = std::min(k, n);
+  std::vector<std::size_t> out(k);
+  for (std::size_t i = 0; i < k; ++i) out[i] = i * n / k;
+  return out;
+}
+
+std::vector<std::size_t> first_subset(std::size_t n, std::size_t k) {
+  std::vector<std::size_t> out(std::min(k, n));
+  std::iota(out.begin(), out.end(), std::size_t{0});
+  return out;
+}
+
+std::vector<std::size_t> random_subset(std::size_t n, std::size_t k, std::uint64_t seed) {
+  k = std::min(k, n);
+  std::vector<std::size_t> all(n);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = 0; i < k; ++i) {
+    std::uniform_int_distribution<std::size_t> pick(i, n - 1);
+    std::swap(all[i], all[pick(rng)]);
+  }
+  all.resize(k);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+}  // namespace pollbench
