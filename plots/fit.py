@@ -1,0 +1,98 @@
+"""Scaling fits: the slope of log(cost) against log(N), with a 95% confidence interval.
+
+A slope of ~1 means cost grows linearly with N (O(N)), ~0 means it does not grow (O(1)).
+Standard library only: the t quantile comes from a table, not from scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Two-sided 95% quantiles of Student's t (t_{0.975, df}) for df = 1..30, from the standard
+# table; beyond 30 we interpolate linearly in 1/df between the usual anchors, which is
+# accurate to the third decimal (t is very nearly linear in 1/df there).
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+_T975_TAIL = [(30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980), (math.inf, 1.960)]
+
+
+def t975(df: int) -> float:
+    """t quantile for a two-sided 95% interval with df degrees of freedom (df >= 1)."""
+    if df < 1:
+        raise ValueError("need at least one degree of freedom")
+    if df <= 30:
+        return _T975[df - 1]
+    for (d0, t0), (d1, t1) in zip(_T975_TAIL, _T975_TAIL[1:]):
+        if df <= d1:
+            x, x0, x1 = 1 / df, 1 / d0, (0.0 if math.isinf(d1) else 1 / d1)
+            return t0 + (t1 - t0) * (x - x0) / (x1 - x0)
+    return 1.960
+
+
+@dataclass(frozen=True)
+class Fit:
+    slope: float
+    intercept: float          # log(cost) at log(N) = 0, natural logs
+    ci_low: float | None      # None when there are too few points for an interval
+    ci_high: float | None
+    points: int
+    n_min: float
+    n_max: float
+
+    @property
+    def half_width(self) -> float | None:
+        return None if self.ci_low is None else (self.ci_high - self.ci_low) / 2
+
+    def predict(self, n: float) -> float:
+        return math.exp(self.intercept + self.slope * math.log(n))
+
+    def describe(self) -> str:
+        """'0.98 [0.91, 1.05]' — the slope and its 95% interval."""
+        if self.ci_low is None:
+            return f"{self.slope:.2f} [no interval: {self.points} points]"
+        return f"{self.slope:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}]"
+
+    def complexity(self) -> str:
+        """The measured growth in words, judged by the whole interval where there is one."""
+        lo, hi = (self.ci_low, self.ci_high) if self.ci_low is not None else (self.slope,) * 2
+        if -0.15 <= lo and hi <= 0.15:
+            return "O(1): flat"
+        if 0.8 <= lo and hi <= 1.2:
+            return "O(N): linear"
+        if hi - lo > 0.6:
+            return "unclear (interval too wide)"
+        if self.slope < 0.15:
+            return "≈O(1)"
+        if self.slope > 0.85:
+            return "≈O(N)"
+        return f"≈O(N^{self.slope:.1f}): sub-linear"
+
+
+def loglog_fit(xs, ys) -> Fit:
+    """Least-squares line through (log x, log y) with a 95% interval on the slope.
+
+    Points may repeat an x (one point per repetition): the interval then reflects both the
+    noise between repetitions and how far the data is from a straight line.
+    """
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y > 0]
+    n = len(pts)
+    if n < 2:
+        raise ValueError("need at least two positive points to fit a slope")
+    mx = sum(p[0] for p in pts) / n
+    my = sum(p[1] for p in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    if sxx == 0:
+        raise ValueError("need at least two distinct N to fit a slope")
+    sxy = sum((x - mx) * (y - my) for x, y in pts)
+    slope = sxy / sxx
+    intercept = my - slope * mx
+    lo = hi = None
+    if n > 2:
+        ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in pts)
+        se = math.sqrt(ss_res / (n - 2) / sxx)
+        half = t975(n - 2) * se
+        lo, hi = slope - half, slope + half
+    xs_pos = [x for x in xs if x > 0]
+    return Fit(slope, intercept, lo, hi, n, min(xs_pos), max(xs_pos))

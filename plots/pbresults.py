@@ -1,0 +1,360 @@
+"""Load and validate pollbench results (Google Benchmark 1.7.1 JSON). Standard library only.
+
+A results file holds `context` (machine metadata) and `benchmarks` (one row per repetition,
+run_type "iteration", plus aggregate rows "<name>_mean", "_median", "_stddev", "_cv"). This
+module turns it into `Run` objects holding one `Bench` per benchmark: its parsed name, the
+per-repetition samples of every counter, GB's own aggregates and any error message.
+
+Medians and CVs are computed from the repetition samples when the file has them (so the
+spread can be drawn), and taken from GB's aggregates only when a run was made with
+--benchmark_report_aggregates_only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+
+# Segments Google Benchmark itself appends to a name (e.g. ->Repetitions(3) adds
+# "/repeats:3"); they are not benchmark parameters and must not split one benchmark in two.
+GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "threads"}
+GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
+
+# How a raw mechanism maps onto the backend it is the floor of.
+RAW_BASELINE = {"select": "select", "poll": "poll", "epoll": "epoll_lt"}
+BACKEND_RAW = {b: m for m, b in RAW_BASELINE.items()}
+
+TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+UNKNOWN = "unknown"
+
+
+class ResultsError(Exception):
+    """A results file that cannot be used; str() is the one-line problem, .path the file."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(problem)
+        self.path = path
+        self.problem = problem
+
+    def line(self) -> str:
+        return f"pollbench: {self.path}: {self.problem}"
+
+
+def _number(text: str):
+    """'8192' -> 8192, '0.5' -> 0.5, anything else stays a string (e.g. cpu:same)."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+@dataclass(frozen=True)
+class Name:
+    """A parsed benchmark name: scenario/backend/key:value/..."""
+
+    scenario: str
+    backend: str
+    params: tuple  # ((key, value), ...) in name order
+
+    @property
+    def key(self) -> str:
+        """The canonical name without GB's own suffixes: the identity used across runs."""
+        parts = [self.scenario] + ([self.backend] if self.backend else [])
+        parts += [f"{k}:{v}" for k, v in self.params]
+        return "/".join(parts)
+
+    def get(self, param: str, default=None):
+        for k, v in self.params:
+            if k == param:
+                return v
+        return default
+
+
+def parse_name(name: str) -> Name:
+    """Split 'dispatch/epoll_lt/fds:512/active:1' (or its aggregate/GB-suffixed forms)."""
+    segments = [s for s in name.split("/") if s]
+    scenario = segments[0] if segments else name
+    rest = segments[1:]
+    backend = ""
+    if rest and ":" not in rest[0] and rest[0] not in GB_NAME_FLAGS:
+        backend, rest = rest[0], rest[1:]
+    params = []
+    for seg in rest:
+        if seg in GB_NAME_FLAGS:
+            continue
+        key, sep, value = seg.partition(":")
+        if not sep:
+            params.append((seg, ""))
+        elif key not in GB_NAME_SUFFIXES:
+            params.append((key, _number(value)))
+    return Name(scenario, backend, tuple(params))
+
+
+@dataclass
+class Bench:
+    """One benchmark (one name) of a run: its samples, aggregates and error, if any."""
+
+    name: Name
+    samples: dict = field(default_factory=dict)      # counter -> [value per repetition]
+    aggregates: dict = field(default_factory=dict)   # "median"/"cv"/... -> {counter: value}
+    errors: list = field(default_factory=list)       # error messages of failed repetitions
+    sources: set = field(default_factory=set)        # files the rows came from
+
+    @property
+    def scenario(self) -> str:
+        return self.name.scenario
+
+    @property
+    def backend(self) -> str:
+        return self.name.backend
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.samples) or bool(self.aggregates.get("median") or
+                                          self.aggregates.get("mean"))
+
+    @property
+    def error(self) -> str | None:
+        """The reason this benchmark has no data (skipped/errored), or None."""
+        if self.ok:
+            return None
+        return self.errors[0] if self.errors else "no data"
+
+    def has(self, counter: str) -> bool:
+        return self.values(counter) is not None or self._aggregate("median", counter) is not None
+
+    def values(self, counter: str):
+        vals = self.samples.get(counter)
+        return vals if vals else None
+
+    def _aggregate(self, agg: str, counter: str):
+        return self.aggregates.get(agg, {}).get(counter)
+
+    def median(self, counter: str):
+        vals = self.values(counter)
+        if vals:
+            return statistics.median(vals)
+        return self._aggregate("median", counter) or self._aggregate("mean", counter)
+
+    def cv(self, counter: str):
+        """Coefficient of variation across repetitions (0.05 = 5%), or None if unknown."""
+        vals = self.values(counter)
+        if vals and len(vals) >= 2:
+            mean = statistics.fmean(vals)
+            return statistics.stdev(vals) / mean if mean else None
+        return self._aggregate("cv", counter)
+
+    def spread(self, counter: str):
+        """(low, high) across repetitions — min/max of the samples, else median ± stddev."""
+        vals = self.values(counter)
+        if vals:
+            return min(vals), max(vals)
+        med, sd = self.median(counter), self._aggregate("stddev", counter)
+        if med is None:
+            return None
+        sd = sd or 0.0
+        return max(med - sd, med * 1e-3), med + sd
+
+    def repetitions(self, counter: str) -> int:
+        vals = self.values(counter)
+        return len(vals) if vals else (1 if self.median(counter) is not None else 0)
+
+
+class Run:
+    """One results set: context + benchmarks (possibly merged from several files)."""
+
+    def __init__(self, paths: list, context: dict, benches: dict):
+        self.paths = paths
+        self.context = context
+        self.benches = benches  # key -> Bench, in file order
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+    @property
+    def label(self) -> str:
+        """results/<timestamp>-<host>/results.json -> '<timestamp>-<host>'; else the stem."""
+        base = os.path.basename(self.path)
+        parent = os.path.basename(os.path.dirname(os.path.abspath(self.path)))
+        if base == "results.json" and parent:
+            return parent
+        return os.path.splitext(base)[0]
+
+    def meta(self, key: str) -> str:
+        value = self.context.get(key)
+        if value is None or value == "":
+            return UNKNOWN
+        return str(value)
+
+    def machine(self) -> str:
+        cpu = self.meta("pollbench_cpu_model")
+        kernel = self.meta("pollbench_kernel")
+        return f"{cpu}, Linux {kernel}" if kernel != UNKNOWN else cpu
+
+    def date(self) -> str:
+        d = self.meta("date")
+        return d[:16].replace("T", " ") if d != UNKNOWN else d
+
+    def subtitle(self) -> str:
+        host = self.meta("pollbench_hostname")
+        if host == UNKNOWN:
+            host = self.meta("host_name")
+        cores = self.meta("pollbench_cores")
+        if cores == UNKNOWN:
+            cores = self.meta("num_cpus")
+        return f"{self.machine()} · {cores} CPUs · {host} · {self.date()}"
+
+    def select(self, scenario: str, backend: str | None = None, ok_only: bool = True, **params):
+        """Benchmarks of a scenario (and backend), whose params match the given ones."""
+        out = []
+        for b in self.benches.values():
+            if b.scenario != scenario or (backend is not None and b.backend != backend):
+                continue
+            if ok_only and not b.ok:
+                continue
+            if all(b.name.get(k) == v for k, v in params.items()):
+                out.append(b)
+        return out
+
+    def backends(self, scenario: str) -> list:
+        seen = []
+        for b in self.benches.values():
+            if b.scenario == scenario and b.ok and b.backend not in seen:
+                seen.append(b.backend)
+        return seen
+
+    def failed(self) -> list:
+        return [b for b in self.benches.values() if not b.ok]
+
+
+def _read_json(path: str):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise ResultsError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ResultsError(path, "is a directory, not a results file") from None
+    except OSError as e:
+        raise ResultsError(path, f"cannot read: {e.strerror or e}") from None
+    if not raw.strip():
+        raise ResultsError(path, "empty file")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        where = f" (line {e.lineno})" if isinstance(e, json.JSONDecodeError) else ""
+        raise ResultsError(path, f"not JSON{where}: Google Benchmark JSON expected") from None
+
+
+def _validate(path: str, doc) -> None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
+            or not isinstance(doc.get("context", {}), dict):
+        raise ResultsError(path, "not Google Benchmark output (no 'context' and 'benchmarks')")
+    if not doc["benchmarks"]:
+        raise ResultsError(path, "no benchmark rows")
+    for i, row in enumerate(doc["benchmarks"]):
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+            raise ResultsError(path, f"not Google Benchmark output (row {i} has no name)")
+
+
+def _counters(row: dict) -> dict:
+    """Every numeric field of a row that is a measurement (GB's counters + times in ns)."""
+    skip = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+            "threads", "iterations", "real_time", "cpu_time"}
+    out = {k: float(v) for k, v in row.items()
+           if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
+           and math.isfinite(v)}
+    scale = TIME_UNIT_NS.get(row.get("time_unit", "ns"), 1.0)
+    for t in ("real_time", "cpu_time"):
+        if isinstance(row.get(t), (int, float)):
+            out[t + "_ns"] = float(row[t]) * scale
+    return out
+
+
+def _add_rows(path: str, doc: dict, benches: dict) -> None:
+    for row in doc["benchmarks"]:
+        run_type = row.get("run_type", "iteration")
+        # run_name is the name without the aggregate suffix; older GB lacks it.
+        base = row.get("run_name") or row["name"]
+        agg = row.get("aggregate_name") if run_type == "aggregate" else None
+        if agg and not row.get("run_name") and base.endswith("_" + agg):
+            base = base[: -len(agg) - 1]
+        name = parse_name(base)
+        bench = benches.get(name.key)
+        if bench is None:
+            bench = benches[name.key] = Bench(name)
+        bench.sources.add(path)
+        if row.get("error_occurred"):
+            bench.errors.append(str(row.get("error_message") or "error (no message)"))
+            continue
+        counters = _counters(row)
+        if agg:
+            # Keep aggregates from the first file only: GB's aggregates cannot be pooled.
+            bench.aggregates.setdefault(agg, counters)
+        else:
+            for k, v in counters.items():
+                bench.samples.setdefault(k, []).append(v)
+
+
+def load(path: str) -> Run:
+    """Load one results file; raises ResultsError with a one-line problem."""
+    return load_many([path])
+
+
+# Context keys that identify the machine: results from different machines are not merged.
+MACHINE_KEYS = ("pollbench_hostname", "pollbench_kernel", "pollbench_cpu_model")
+
+
+def load_many(paths: list) -> Run:
+    """Load one or more files of the same machine as one run (e.g. a sweep split in parts).
+
+    Repetitions of a benchmark present in several files are pooled, so its spread shows the
+    process-to-process noise too. Files from different machines are refused: that is what
+    `compare` is for.
+    """
+    context, benches = {}, {}
+    for i, path in enumerate(paths):
+        doc = _read_json(path)
+        _validate(path, doc)
+        ctx = doc.get("context", {}) or {}
+        if i == 0:
+            context = dict(ctx)
+        else:
+            for k in MACHINE_KEYS:
+                if k in ctx and k in context and ctx[k] != context[k]:
+                    raise ResultsError(path, f"from another machine than {paths[0]} "
+                                       f"({k} {ctx[k]!r} vs {context[k]!r}); "
+                                       "use ./pollbench compare for that")
+        _add_rows(path, doc, benches)
+        mine = [b for b in benches.values() if path in b.sources]
+        if not any(b.ok for b in mine):
+            reasons = sorted({b.error for b in mine})
+            raise ResultsError(path, "every benchmark was skipped or errored"
+                               + (f" (e.g. {reasons[0]})" if reasons else ""))
+    return Run(list(paths), context, benches)
+
+
+def sentinel_drift(run: Run):
+    """(drift, [(label, median ns)]) of the noise sentinel, or None if it was not run.
+
+    drift = max/min - 1 of the sentinel's medians taken at different points of the sweep.
+    """
+    points = []
+    for b in run.select("sentinel"):
+        med = b.median("ns_per_roundtrip")
+        if med is None:
+            med = b.median("real_time_ns")
+        if med:
+            points.append((str(b.name.get("at", b.name.key)), med))
+    if len(points) < 2:
+        return None
+    meds = [m for _, m in points]
+    return max(meds) / min(meds) - 1.0, points
