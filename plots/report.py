@@ -107,7 +107,7 @@ def _need_matplotlib(what: str):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ResultsError(what, f"matplotlib is not installed for {sys.executable}; "
+        raise ResultsError("matplotlib", f"not importable by {sys.executable} ({what}); "
                            "install python3-matplotlib (Debian) and run with /usr/bin/python3")
 
 
@@ -124,6 +124,12 @@ def _out_dir(args, first_path: str) -> str:
     return out
 
 
+def _shown(path: str) -> str:
+    """A written file as the user would type it: relative below the cwd, else absolute."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith("..") else rel
+
+
 def cmd_plot(args) -> int:
     run = load_many(args.results)         # all validation before anything is written
     _need_matplotlib("plot")
@@ -131,7 +137,7 @@ def cmd_plot(args) -> int:
     import summary
     written = summary.write_all(run, out)
     for path in written:
-        print(os.path.relpath(path))
+        print(_shown(path))
     return 0
 
 
@@ -144,7 +150,7 @@ def cmd_compare(args) -> int:
     _need_matplotlib("compare")
     out = _out_dir(args, args.b)
     for path in compare.write_all(comp, out):
-        print(os.path.relpath(path))
+        print(_shown(path))
     return 0
 
 
@@ -175,7 +181,7 @@ def main(argv=None) -> int:
             raise UsageError("missing command: table, plot or compare")
         return args.func(args)
     except UsageError as e:
-        return fail("usage", f"{e} (see: report.py --help)", EXIT_USAGE)
+        return fail("usage", f"{e} (see ./pollbench help)", EXIT_USAGE)
     except ResultsError as e:
         print(e.line(), file=sys.stderr)
         return EXIT_DATA

@@ -1,0 +1,247 @@
+"""Two runs side by side: B/A ratios of the medians of every benchmark both ran.
+
+A ratio is flagged as a real difference only when it is larger than the runs' own noise:
+|log(B/A)| > 2 * sqrt(CV_A^2 + CV_B^2) (about two standard errors of a log ratio when the
+CVs are small) AND the repetitions of A and B do not overlap at all (min..max). With a single
+repetition on either side the noise is unknown and the row is marked "?", never flagged.
+
+The input files are only read, so they stay in the format Google Benchmark's tools/compare.py
+accepts (`compare.py benchmarks A.json B.json`) where that tool is installed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import analysis as an
+from pbresults import ResultsError, Run
+
+
+@dataclass
+class Row:
+    key: str
+    scenario: str
+    backend: str
+    metric: str
+    n: object
+    active: object
+    a: float
+    b: float
+    cv_a: float | None
+    cv_b: float | None
+    verdict: str  # "slower", "faster", "same" (within noise) or "?" (noise unknown)
+
+    @property
+    def ratio(self) -> float:
+        return self.b / self.a
+
+    @property
+    def noise(self) -> float | None:
+        if self.cv_a is None or self.cv_b is None:
+            return None
+        return 2 * math.sqrt(self.cv_a ** 2 + self.cv_b ** 2)
+
+
+def _verdict(ba, bb, metric: str, cv_a, cv_b) -> str:
+    if cv_a is None or cv_b is None or ba.repetitions(metric) < 2 or bb.repetitions(metric) < 2:
+        return "?"
+    ratio = bb.median(metric) / ba.median(metric)
+    noise = 2 * math.sqrt(cv_a ** 2 + cv_b ** 2)
+    (alo, ahi), (blo, bhi) = ba.spread(metric), bb.spread(metric)
+    apart = bhi < alo or blo > ahi
+    if abs(math.log(ratio)) > noise and apart:
+        return "slower" if ratio > 1 else "faster"
+    return "same"
+
+
+class Comparison:
+    def __init__(self, a: Run, b: Run):
+        self.a, self.b = a, b
+        self.rows: list = []
+        shared = [k for k in a.benches if k in b.benches]
+        for key in shared:
+            ba, bb = a.benches[key], b.benches[key]
+            if not (ba.ok and bb.ok):
+                continue
+            for metric in an.metrics_of(ba.scenario, ba):
+                ma, mb = ba.median(metric), bb.median(metric)
+                if not ma or not mb:
+                    continue
+                cv_a, cv_b = ba.cv(metric), bb.cv(metric)
+                self.rows.append(Row(key, ba.scenario, ba.backend, metric, ba.name.get("fds"),
+                                     ba.name.get("active"), ma, mb, cv_a, cv_b,
+                                     _verdict(ba, bb, metric, cv_a, cv_b)))
+        # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
+        self.only_a = [k for k in a.benches if k not in b.benches]
+        self.only_b = [k for k in b.benches if k not in a.benches]
+        # Present in both but skipped/errored in one or both: listed with the reason.
+        self.unusable = []
+        for key in shared:
+            ba, bb = a.benches[key], b.benches[key]
+            if not (ba.ok and bb.ok):
+                why = ba.error if not ba.ok else bb.error
+                side = "both" if not (ba.ok or bb.ok) else ("A" if not ba.ok else "B")
+                self.unusable.append((key, side, why))
+        if not self.rows:
+            raise ResultsError(b.path, f"nothing in common with {a.path} "
+                               "(no benchmark has data in both runs)")
+
+    def flagged(self) -> list:
+        return [r for r in self.rows if r.verdict in ("slower", "faster")]
+
+
+def _fmt_cv(v) -> str:
+    return an.fmt_pct(v) if v is not None else "?"
+
+
+MARK = {"slower": "SLOWER", "faster": "faster", "same": "", "?": "? (1 repetition)"}
+
+
+def table_lines(c: Comparison) -> list:
+    out = [f"A: {c.a.path}  ({c.a.subtitle()})",
+           f"B: {c.b.path}  ({c.b.subtitle()})",
+           "B/A = median of B / median of A; flagged where the difference exceeds the runs' "
+           "own noise", ""]
+    w = max(len(r.key) for r in c.rows) + 2
+    header = f"{'benchmark':<{w}}{'metric':<15}{'A':>10}{'B':>10}{'B/A':>8}{'CV A':>7}" \
+             f"{'CV B':>7}  verdict"
+    out += [header, "-" * len(header)]
+    for r in c.rows:
+        out.append(f"{r.key:<{w}}{r.metric:<15}{an.fmt_ns(r.a):>10}{an.fmt_ns(r.b):>10}"
+                   f"{r.ratio:>8.3f}{_fmt_cv(r.cv_a):>7}{_fmt_cv(r.cv_b):>7}  {MARK[r.verdict]}")
+    f = c.flagged()
+    out += ["", f"{len(c.rows)} compared, {len(f)} differ beyond noise "
+                f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
+                f"{sum(r.verdict == 'faster' for r in f)} faster in B)"]
+    for label, keys in (("only in A", c.only_a), ("only in B", c.only_b)):
+        if keys:
+            out.append(f"{label} ({len(keys)}): " + ", ".join(keys))
+    one_side = [(k, side, why) for k, side, why in c.unusable if side != "both"]
+    both = [k for k, side, _ in c.unusable if side == "both"]
+    if one_side:
+        out.append(f"skipped in one run only ({len(one_side)}): " +
+                   ", ".join(f"{k} [{side}: {why}]" for k, side, why in one_side))
+    if both:
+        out.append(f"skipped in both runs ({len(both)}): " + ", ".join(both))
+    return out
+
+
+def markdown(c: Comparison, chart_stem: str | None) -> str:
+    lines = [f"# pollbench comparison: {c.b.label} / {c.a.label}", "",
+             f"- **A**: `{c.a.path}` — {c.a.subtitle()}, commit {c.a.meta('pollbench_git_commit')}",
+             f"- **B**: `{c.b.path}` — {c.b.subtitle()}, commit {c.b.meta('pollbench_git_commit')}",
+             "",
+             "B/A is the ratio of the medians over repetitions (> 1: B is slower). A row is "
+             "flagged only when |log(B/A)| exceeds 2·√(CV_A² + CV_B²) and the repetitions "
+             "of A and B do not overlap; `?` means one side has a single repetition, so its "
+             "noise is unknown.", ""]
+    f = c.flagged()
+    lines += [f"{len(c.rows)} rows compared; **{len(f)} differ beyond noise** "
+              f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
+              f"{sum(r.verdict == 'faster' for r in f)} faster in B).", ""]
+    if chart_stem:
+        lines += [f"![B/A ratios]({chart_stem}.png)", "", f"[SVG]({chart_stem}.svg)", ""]
+    lines += ["| benchmark | metric | A | B | B/A | CV A | CV B | verdict |",
+              "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in c.rows:
+        v = {"slower": "**slower**", "faster": "**faster**", "same": "within noise",
+             "?": "?"}[r.verdict]
+        lines.append(f"| `{r.key}` | {r.metric} | {an.fmt_ns(r.a)} | {an.fmt_ns(r.b)} | "
+                     f"{r.ratio:.3f} | {_fmt_cv(r.cv_a)} | {_fmt_cv(r.cv_b)} | {v} |")
+    lines.append("")
+    for label, keys in (("Only in A", c.only_a), ("Only in B", c.only_b)):
+        if keys:
+            lines += [f"## {label}", ""] + [f"- `{k}`" for k in keys] + [""]
+    if c.unusable:
+        lines += ["## Skipped in one or both runs", ""]
+        lines += [f"- `{k}` ({side}): {why}" for k, side, why in c.unusable] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# Panels of the ratio chart: (scenario, metric, title); each line is one backend at A = 1.
+PANELS = [("dispatch", an.COST, "dispatch, ns/event"), ("raw", an.COST, "raw, ns/event"),
+          ("chain", an.COST, "chain, ns/event"), ("churn", "ns_per_add", "churn, ns/add"),
+          ("churn", "ns_per_remove", "churn, ns/remove")]
+
+
+def draw_chart(c: Comparison):
+    import charts
+    panels = []
+    for scen, metric, title in PANELS:
+        rows = [r for r in c.rows if r.scenario == scen and r.metric == metric
+                and isinstance(r.n, (int, float)) and r.active in (1, None)]
+        if len({r.n for r in rows}) >= 1 and rows:
+            panels.append((title, rows))
+    if not panels:
+        return None
+    ncols = min(3, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(5.2 * ncols + 1.6, 4.2 * nrows + 0.9), dpi=110, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).flatten()
+    fig.suptitle(f"B / A per benchmark (1 active fd); filled = beyond the runs' noise\n"
+                 f"A: {c.a.label} — {c.a.machine()}\nB: {c.b.label} — {c.b.machine()}",
+                 fontsize=10)
+    seen = {}
+    for ax, (title, rows) in zip(axes, panels):
+        ax.axhline(1.0, color="0.3", linewidth=1.0)
+        for backend in dict.fromkeys(r.backend for r in rows):
+            mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
+            raw = mine[0].scenario == "raw"
+            color, marker = charts.style(an.backend_of_raw(backend) if raw else backend)
+            label = f"raw {backend}" if mine[0].scenario == "raw" else backend
+            h, = ax.plot([r.n for r in mine], [r.ratio for r in mine], color=color,
+                         linewidth=1.4, linestyle="--" if mine[0].scenario == "raw" else "-")
+            for r in mine:
+                flagged = r.verdict in ("slower", "faster")
+                ax.plot([r.n], [r.ratio], marker=marker, color=color, markersize=7,
+                        markerfacecolor=color if flagged else "white", linestyle="none")
+            if label not in seen:
+                seen[label] = (h, color, marker)
+        charts.log_axis(ax, "x")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(charts.FuncFormatter(lambda v, _p: f"{v:.2g}"))
+        ax.yaxis.set_minor_formatter(charts.FuncFormatter(lambda v, _p: f"{v:.2g}"))
+        lo = min(r.ratio for r in rows)
+        hi = max(r.ratio for r in rows)
+        ax.set_ylim(min(0.8, lo / 1.1), max(1.25, hi * 1.1))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("total fds N")
+        ax.set_ylabel("B / A (median)")
+        ax.grid(True, alpha=0.3)
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=col, marker=m, label=lab,
+                      linestyle="--" if lab.startswith("raw ") else "-")
+               for lab, (h, col, m) in seen.items()]
+    handles += [Line2D([], [], color="0.4", marker="o", linestyle="none",
+                       label="beyond noise (flagged)"),
+                Line2D([], [], color="0.4", marker="o", markerfacecolor="white",
+                       linestyle="none", label="within noise")]
+    spare = axes[len(panels):]
+    for ax in spare:
+        ax.axis("off")  # no empty panels: a spare slot holds the legend, the rest is blank
+    if len(spare):
+        spare[0].legend(handles=handles, loc="upper left", fontsize=9, frameon=False)
+    else:
+        axes[len(panels) - 1].legend(handles=handles, loc="upper left",
+                                     bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False)
+    return fig
+
+
+def write_all(c: Comparison, out_dir: str) -> list:
+    import charts
+    stem = f"compare-{c.a.label}"
+    if c.a.label == c.b.label:
+        stem = "compare"
+    fig = draw_chart(c)
+    text = markdown(c, stem if fig is not None else None)
+    written = charts.save_figure(fig, out_dir, stem) if fig is not None else []
+    path = os.path.join(out_dir, stem + ".md")
+
+    def write_text(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    charts.atomic_write(path, write_text)
+    return written + [path]

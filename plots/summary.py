@@ -1,0 +1,288 @@
+"""summary.md: the one-page report of a run, with its charts embedded.
+
+Plain GitHub-flavoured Markdown (tables, images with relative links), so it reads the same
+in any Markdown viewer and in a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+
+import analysis as an
+import charts
+from pbresults import UNKNOWN, Run, sentinel_drift
+
+MACHINE_ROWS = [
+    ("CPU", "pollbench_cpu_model"),
+    ("CPUs online", "pollbench_cores"),
+    ("kernel", "pollbench_kernel"),
+    ("CPU frequency governor", "pollbench_cpu_governor"),
+    ("vulnerability mitigations", "pollbench_mitigations"),
+    ("host", "pollbench_hostname"),
+    ("fd kind", "pollbench_fd_kind"),
+    ("RLIMIT_NOFILE (soft/hard)", "pollbench_rlimit_nofile"),
+    ("compiler", "pollbench_compiler"),
+    ("compiler flags", "pollbench_cxx_flags"),
+    ("Google Benchmark", "pollbench_benchmark_version"),
+    ("Google Benchmark library build", "library_build_type"),
+    ("pollbench commit", "pollbench_git_commit"),
+    ("sweep", "pollbench_sweep"),
+    ("date", "date"),
+]
+
+
+def _cell(v: str) -> str:
+    """A table cell: pipes escaped, long values (the mitigations list) kept on one line."""
+    return v.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list, rows: list) -> list:
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(_cell(str(c)) for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _med_cv(b, counter=an.COST) -> str:
+    if b is None or not b.has(counter):
+        return "–"
+    cv = b.cv(counter)
+    return an.fmt_ns(b.median(counter)) + (f" ({an.fmt_pct(cv)})" if cv is not None else "")
+
+
+def _grid(run: Run, lines: list, counter=an.COST, skipped_note=True) -> list:
+    """Rows = N (or A), columns = lines [(label, {x: bench})]: 'median (CV)' per cell."""
+    xs = sorted({x for _, pts in lines for x in pts})
+    rows = [[an.fmt_n(x)] + [_med_cv(pts.get(x), counter) for _, pts in lines] for x in xs]
+    return rows
+
+
+def machine_section(run: Run) -> list:
+    out = ["## Machine", ""]
+    rows = []
+    for label, key in MACHINE_ROWS:
+        v = run.meta(key)
+        if key == "pollbench_cores" and v == UNKNOWN:
+            v = run.meta("num_cpus")
+        if key == "pollbench_hostname" and v == UNKNOWN:
+            v = run.meta("host_name")
+        rows.append([label, v])
+    out += ["| | |", "|---|---|"] + [f"| {a} | {_cell(b)} |" for a, b in rows] + [""]
+    return out
+
+
+def run_section(run: Run) -> list:
+    out = ["## What was run", ""]
+    scen = {}
+    for b in run.benches.values():
+        s = scen.setdefault(b.scenario, {"ok": 0, "failed": 0, "backends": set(), "reps": 0})
+        s["ok" if b.ok else "failed"] += 1
+        if b.backend:
+            s["backends"].add(b.backend)
+        if b.ok:
+            c = an.metrics_of(b.scenario, b)[0]
+            s["reps"] = max(s["reps"], b.repetitions(c))
+    rows = [[name, len(s["backends"]) and ", ".join(sorted(s["backends"])) or "–",
+             s["ok"], s["failed"], s["reps"]] for name, s in scen.items()]
+    out += _table(["scenario", "backends / mechanisms", "benchmarks", "skipped", "repetitions"],
+                  rows)
+    out.append("Input: " + ", ".join(f"`{os.path.basename(p)}`" for p in run.paths)
+               + ". Medians and CVs are over the repetitions of each benchmark; CV = standard "
+               "deviation / mean. `ns/event` is wall time per readiness event.")
+    out.append("")
+    skipped = an.skipped_summary(run)
+    if skipped:
+        out.append("Skipped here (with the reason the benchmark gave):")
+        out.append("")
+        for reason, names in skipped:
+            shown = ", ".join(f"`{n}`" for n in names[:4])
+            more = f" and {len(names) - 4} more" if len(names) > 4 else ""
+            out.append(f"- {reason}: {shown}{more}")
+        out.append("")
+    return out
+
+
+def warnings_section(run: Run) -> list:
+    drift = sentinel_drift(run)
+    if drift is None:
+        ctx = run.meta("pollbench_sentinel_drift")
+        try:
+            drift = (float(ctx), []) if ctx != UNKNOWN else None
+        except ValueError:
+            drift = None
+    if drift is None:
+        return ["> Note: this run has no noise sentinel, so how quiet the machine was is "
+                "unknown.", ""]
+    pts = ", ".join(f"at {k}: {an.fmt_ns(v)} ns" for k, v in drift[1])
+    if drift[0] > 0.10:
+        return [f"> **Warning: the noise sentinel drifted {100 * drift[0]:.0f}%** during this "
+                f"run ({pts}). The same round trip got slower or faster while the sweep ran: "
+                "the machine was busy, and differences of that size between rows mean "
+                "nothing.", ""]
+    return [f"Noise sentinel (one socketpair round trip, timed before, between and after the "
+            f"scenarios): drift {100 * drift[0]:.1f}% ({pts}), under the 10% warning level.",
+            ""]
+
+
+def fits_section(run: Run) -> list:
+    fits = an.all_scaling_fits(run)
+    if not fits:
+        return []
+    out = ["## Measured complexity", "",
+           "Least-squares slope of log(ns per event) against log(N) at 1 active fd, every "
+           "repetition one point, with a 95% confidence interval (Student t). A slope of ≈1 "
+           f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)). "
+           f"\"Large N\" uses N ≥ {an.LARGE_N} (where the fixed syscall cost no longer hides "
+           "the growth), or the upper half of the sizes run.", ""]
+    rows = []
+    for f in fits:
+        full = f.full.describe() if f.full else "–"
+        large = f"{f.large.describe()} (N {an.fmt_n(f.large.n_min)}–{an.fmt_n(f.large.n_max)})" \
+            if f.large else "–"
+        rows.append([f"{f.scenario}/{f.backend}", full, large,
+                     f.best.complexity() if f.best else "–"])
+    out += _table(["benchmark", "slope, all N [95% CI]", "slope, large N [95% CI]",
+                   "measured complexity"], rows)
+    return out
+
+
+def dispatch_section(run: Run) -> list:
+    out = []
+    lines = []
+    for bk in run.backends("dispatch"):
+        lines.append((bk, dict(an.series_over_fds(run, "dispatch", bk))))
+        mech = an.raw_of(bk)
+        if mech and run.backends("raw") and mech in run.backends("raw"):
+            lines.append((f"raw {mech}", dict(an.series_over_fds(run, "raw", mech))))
+    for mech in run.backends("raw"):
+        if not any(label == f"raw {mech}" for label, _ in lines):
+            lines.append((f"raw {mech}", dict(an.series_over_fds(run, "raw", mech))))
+    lines = [(label, pts) for label, pts in lines if pts]
+    if lines:
+        out += ["## dispatch and raw: cost against total fds (1 active fd)", "",
+                "Median ns per event (CV). `raw` is the same loop on the bare syscall.", ""]
+        out += _table(["N"] + [label for label, _ in lines], _grid(run, lines))
+
+    sweeps = []
+    for scen, names in (("dispatch", run.backends("dispatch")), ("raw", run.backends("raw"))):
+        for bk in names:
+            s = an.active_sweep(run, scen, bk)
+            if s:
+                label = bk if scen == "dispatch" else f"raw {bk}"
+                sweeps.append((f"{label} (N = {an.fmt_n(s[0])})", dict(s[1])))
+    if sweeps:
+        out += ["## dispatch and raw: cost against active fds", "",
+                "Median ns per event (CV), A of the N fds ready per iteration.", ""]
+        out += _table(["A"] + [label for label, _ in sweeps], _grid(run, sweeps))
+
+    ratios = [(bk, an.overhead_series(run, bk)) for bk in run.backends("dispatch")]
+    ratios = [(bk, s) for bk, s in ratios if s]
+    if ratios:
+        out += ["## Interface overhead", "",
+                "Median ns per event of `dispatch/<backend>` over `raw/<mechanism>` at the "
+                "same N (1 active fd): 1.00 = the Poller interface costs nothing; the target "
+                "is within 5%.", ""]
+        xs = sorted({p[0] for _, s in ratios for p in s})
+        table = {bk: {p[0]: p[1] for p in s} for bk, s in ratios}
+        rows = [[an.fmt_n(x)] + [f"{table[bk][x]:.3f}" if x in table[bk] else "–"
+                                 for bk, _ in ratios] for x in xs]
+        out += _table(["N"] + [f"{bk} / raw {an.raw_of(bk)}" for bk, _ in ratios], rows)
+    return out
+
+
+def chain_section(run: Run) -> list:
+    backends = run.backends("chain")
+    if not backends:
+        return []
+    out = ["## chain (libevent test/bench.c workload)", ""]
+    actives = sorted({b.name.get("active") for b in run.select("chain")
+                      if isinstance(b.name.get("active"), (int, float))})
+    for a in actives:
+        lines = [(bk, dict(an.series_over_fds(run, "chain", bk, active=a))) for bk in backends]
+        lines = [(bk, pts) for bk, pts in lines if pts]
+        if lines:
+            out += [f"Median ns per event (CV), {a:,} active:", ""]
+            out += _table(["N"] + [bk for bk, _ in lines], _grid(run, lines))
+    return out
+
+
+def churn_section(run: Run) -> list:
+    backends = run.backends("churn")
+    if not backends:
+        return []
+    out = ["## Registration churn", "", "Median ns per add / per remove (CV of add).", ""]
+    data = {bk: dict(an.series_over_fds(run, "churn", bk, "ns_per_add", active=None))
+            for bk in backends}
+    xs = sorted({x for pts in data.values() for x in pts})
+    rows = []
+    for x in xs:
+        row = [an.fmt_n(x)]
+        for bk in backends:
+            b = data[bk].get(x)
+            if b is None:
+                row.append("–")
+            else:
+                cv = b.cv("ns_per_add")
+                row.append(f"{an.fmt_ns(b.median('ns_per_add'))} / "
+                           f"{an.fmt_ns(b.median('ns_per_remove'))}"
+                           + (f" ({an.fmt_pct(cv)})" if cv is not None else ""))
+        rows.append(row)
+    out += _table(["N"] + backends, rows)
+    return out
+
+
+def other_section(run: Run) -> list:
+    """Scenarios this report does not know yet (e.g. a newer suite): a plain table each."""
+    known = set(an.SCENARIO_METRICS)
+    out = []
+    for scen in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):
+        if scen in known:
+            continue
+        rows = []
+        for b in run.select(scen):
+            for c in an.metrics_of(scen, b):
+                rows.append([f"`{b.name.key}`", c, _med_cv(b, c)])
+        out += [f"## {scen}", ""] + _table(["benchmark", "metric", "median (CV)"], rows)
+    return out
+
+
+def charts_section(drawn: list) -> list:
+    if not drawn:
+        return []
+    out = ["## Charts", ""]
+    for chart, _ in drawn:
+        out += [f"### {chart.title}", "",
+                f"![{chart.title}]({chart.stem}.png)", "",
+                f"[SVG]({chart.stem}.svg)", ""]
+    return out
+
+
+def render(run: Run, drawn: list) -> str:
+    lines = [f"# pollbench results: {run.label}", "",
+             f"{run.subtitle()}", ""]
+    lines += warnings_section(run)
+    lines += machine_section(run)
+    lines += run_section(run)
+    lines += fits_section(run)
+    lines += dispatch_section(run)
+    lines += chain_section(run)
+    lines += churn_section(run)
+    lines += other_section(run)
+    lines += charts_section(drawn)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_all(run: Run, out_dir: str) -> list:
+    """Draw every chart, then write them and summary.md; returns the paths written."""
+    drawn = charts.draw_charts(run)
+    text = render(run, drawn)          # built before anything is written
+    written = []
+    for chart, fig in drawn:
+        written += charts.save_figure(fig, out_dir, chart.stem)
+    path = os.path.join(out_dir, "summary.md")
+
+    def write_text(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    charts.atomic_write(path, write_text)
+    return written + [path]
