@@ -77,8 +77,7 @@ class EpollPoller final : public Poller {
     return edge_triggered_ ? "epoll_et" : "epoll_lt";
   }
   [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = edge_triggered_, .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX};
+    return {.edge_triggered = edge_triggered_, .wait_cost = WaitCost::kPerReady, .max_fd = INT_MAX};
   }
 
  private:
@@ -102,7 +101,11 @@ class EpollPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> make_epoll_lt_poller() { return std::make_unique<EpollPoller>(false); }
-std::unique_ptr<Poller> make_epoll_et_poller() { return std::make_unique<EpollPoller>(true); }
+std::unique_ptr<Poller> make_epoll_lt_poller() {
+  return std::make_unique<EpollPoller>(false);
+}
+std::unique_ptr<Poller> make_epoll_et_poller() {
+  return std::make_unique<EpollPoller>(true);
+}
 
 }  // namespace pollbench

@@ -34,7 +34,8 @@ class PollPoller final : public Poller {
     if (fd < 0) throw_errno(EBADF, "poll", "negative fd");
     const short events = to_poll_events(interest);
     const auto ufd = static_cast<std::size_t>(fd);
-    if (ufd >= slot_of_fd_.size()) slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
+    if (ufd >= slot_of_fd_.size())
+      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
     if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, "poll", "fd is already registered");
     slot_of_fd_[ufd] = static_cast<int>(fds_.size());
     fds_.push_back(pollfd{.fd = fd, .events = events, .revents = 0});
@@ -118,6 +119,8 @@ class PollPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> make_poll_poller() { return std::make_unique<PollPoller>(); }
+std::unique_ptr<Poller> make_poll_poller() {
+  return std::make_unique<PollPoller>();
+}
 
 }  // namespace pollbench

@@ -12,10 +12,9 @@ void throw_errno(int err, std::string_view backend, std::string_view what) {
 }
 
 void throw_bad_fd_range(std::string_view backend, int fd, int max_fd) {
-  throw std::system_error(
-      ERANGE, std::generic_category(),
-      fmt::format("{}: fd {} is above the largest fd this backend accepts ({})", backend, fd,
-                  max_fd));
+  throw std::system_error(ERANGE, std::generic_category(),
+                          fmt::format("{}: fd {} is above the largest fd this backend accepts ({})",
+                                      backend, fd, max_fd));
 }
 
 int timeout_to_ms(std::chrono::nanoseconds timeout) noexcept {

@@ -33,7 +33,9 @@ constexpr std::array kBackends{
 
 }  // namespace
 
-std::span<const Backend> backends() noexcept { return kBackends; }
+std::span<const Backend> backends() noexcept {
+  return kBackends;
+}
 
 const Backend* find_backend(std::string_view name) noexcept {
   for (const Backend& b : kBackends) {

@@ -82,16 +82,21 @@ class SelectPoller final : public Poller {
     }
     if (ready == 0 || events.empty()) return 0;
 
-    // Scan starts where the last full event array stopped, so a small array cannot starve
-    // the high fds while the low ones stay ready.
+    // The scan starts at the fd after the last one a full event array took, and wraps, so a
+    // small array cannot starve the high fds while the low ones stay ready. k == words
+    // revisits the first word for the bits below the start.
+    const int start = cursor_ <= max_fd_ ? cursor_ : 0;
+    const int first_word = start / kWordBits;
+    const int first_bit = start % kWordBits;
     std::size_t n = 0;
-    for (int i = 0; i < words; ++i) {
-      const int w = (cursor_ + i) % words;
-      fd_mask bits = read_.fds_bits[w] | write_.fds_bits[w];
+    for (int k = 0; k <= words; ++k) {
+      const int w = (first_word + k) % words;
+      auto bits = static_cast<unsigned long>(read_.fds_bits[w] | write_.fds_bits[w]);
+      if (k == 0) bits &= ~0UL << first_bit;
+      if (k == words) bits &= first_bit == 0 ? 0UL : (1UL << first_bit) - 1;
       while (bits != 0) {
-        const int bit = __builtin_ctzl(static_cast<unsigned long>(bits));
+        const int fd = w * kWordBits + __builtin_ctzl(bits);
         bits &= bits - 1;
-        const int fd = w * kWordBits + bit;
         Event& ev = events[n++];
         ev.token = tokens_[fd];
         ev.readable = FD_ISSET(fd, &read_);
@@ -99,7 +104,7 @@ class SelectPoller final : public Poller {
         ev.hangup = false;
         ev.error = false;
         if (n == events.size()) {
-          cursor_ = (bits != 0) ? w : (w + 1) % words;
+          cursor_ = fd + 1;
           return static_cast<int>(n);
         }
       }
@@ -109,8 +114,8 @@ class SelectPoller final : public Poller {
 
   [[nodiscard]] std::string_view name() const noexcept override { return "select"; }
   [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false, .wait_cost = WaitCost::kPerRegistered,
-            .max_fd = FD_SETSIZE - 1};
+    return {
+        .edge_triggered = false, .wait_cost = WaitCost::kPerRegistered, .max_fd = FD_SETSIZE - 1};
   }
 
  private:
@@ -153,6 +158,8 @@ class SelectPoller final : public Poller {
 
 }  // namespace
 
-std::unique_ptr<Poller> make_select_poller() { return std::make_unique<SelectPoller>(); }
+std::unique_ptr<Poller> make_select_poller() {
+  return std::make_unique<SelectPoller>();
+}
 
 }  // namespace pollbench

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -15,8 +16,6 @@
 #include <string>
 #include <system_error>
 
-#include <fmt/format.h>
-
 namespace pollbench {
 namespace {
 
@@ -27,7 +26,9 @@ constexpr int kReserveFds = 16;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-std::size_t fds_per_pair(FdKind kind) { return kind == FdKind::kEventFd ? 1 : 2; }
+std::size_t fds_per_pair(FdKind kind) {
+  return kind == FdKind::kEventFd ? 1 : 2;
+}
 
 // Moves fd to the lowest free number >= base, so that the low numbers stay for polled ends.
 // If nothing is free up there, the fd stays where it is: placement is best effort.
@@ -44,9 +45,12 @@ UniqueFd move_high(UniqueFd fd, int base) {
 
 std::string_view to_string(FdKind kind) noexcept {
   switch (kind) {
-    case FdKind::kSocketPair: return "socketpair";
-    case FdKind::kPipe: return "pipe";
-    case FdKind::kEventFd: return "eventfd";
+    case FdKind::kSocketPair:
+      return "socketpair";
+    case FdKind::kPipe:
+      return "pipe";
+    case FdKind::kEventFd:
+      return "eventfd";
   }
   return "?";
 }
