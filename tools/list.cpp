@@ -5,12 +5,12 @@
 #include <climits>
 
 #include "backends/registry.hpp"
+#include "harness/fd_pool.hpp"
 
 int main() {
   using pollbench::WaitCost;
   fmt::print("{:<10} {:<11} {:<8} {:<15} {:<8} {}\n", "backend", "available", "trigger",
              "wait cost", "max fd", "description");
-  int unavailable = 0;
   for (const pollbench::Backend& b : pollbench::backends()) {
     const auto reason = pollbench::unavailable_reason(b);
     const auto& caps = b.capabilities;
@@ -21,8 +21,13 @@ int main() {
                b.description);
     if (reason) {
       fmt::print("{:<10} why not: {}\n", "", *reason);
-      ++unavailable;
     }
   }
+  using pollbench::FdKind;
+  fmt::print(
+      "\nfd limit: RLIMIT_NOFILE raised to {}; pools that fit now: {} socketpairs, {} pipes, {} "
+      "eventfds\n",
+      pollbench::raise_fd_limit(), pollbench::pool_capacity(FdKind::kSocketPair),
+      pollbench::pool_capacity(FdKind::kPipe), pollbench::pool_capacity(FdKind::kEventFd));
   return 0;
 }
