@@ -1,0 +1,89 @@
+// chain: libevent test/bench.c's workload, so pollbench's numbers sit beside the ones people
+// already quote. N pairs are registered, A of them (every N/A-th) get one byte; every byte
+// read is forwarded to the next pair while writes remain, until W + A bytes have been read.
+// One iteration is those W + A events; bench.c times the same loop of non-blocking waits
+// (EVLOOP_ONCE | EVLOOP_NONBLOCK).
+//
+// bench.c's callback reads one byte per event; here every reported fd is drained and each
+// byte counts as one event (bench.c's `count += n`). The two agree whenever a pair holds one
+// byte — almost always — and an edge-triggered backend, which reports a pair again only
+// when new data arrives, cannot strand a second byte.
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "bench/common.hpp"
+#include "bench/scenarios.hpp"
+
+namespace pollbench::bench {
+namespace {
+
+struct ChainFixture final : Fixture {
+  std::unique_ptr<Poller> poller;
+  std::vector<Event> events;
+  std::vector<std::size_t> active;
+};
+
+}  // namespace
+
+void run_chain(benchmark::State& state, const Backend& backend) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto a = static_cast<std::size_t>(state.range(1));
+  const FdPool* pool = nullptr;
+  if (!check_available(state, backend) ||
+      !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
+    return;
+  }
+  auto* fx =
+      row_fixture<ChainFixture>(state, fmt::format("chain/{}/{}/{}", backend.name, n, a), [&] {
+        auto f = std::make_unique<ChainFixture>();
+        f->poller = backend.make();
+        for (std::size_t i = 0; i < n; ++i) f->poller->add(pool->polled_fd(i), kReadable, i);
+        f->events.resize(n);
+        f->active = spread_subset(n, a);
+        return f;
+      });
+  if (fx == nullptr) return;
+
+  Poller& poller = *fx->poller;
+  const std::span<Event> events(fx->events);
+  const std::size_t per_iteration = kChainWrites + a;
+  std::size_t received_total = 0;
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    for (const std::size_t i : fx->active) pool->make_ready(i);
+    std::size_t writes_left = kChainWrites;
+    std::size_t received = 0;
+    std::size_t empty_waits = 0;
+    int got = 0;
+    while (received < per_iteration) {
+      got = poller.wait(events, std::chrono::nanoseconds{0});
+      if (got <= 0) {
+        if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
+        continue;
+      }
+      for (int e = 0; e < got; ++e) {
+        const auto pair = static_cast<std::size_t>(events[static_cast<std::size_t>(e)].token);
+        const std::size_t bytes = pool->drain(pair);
+        received += bytes;
+        const std::size_t next = pair + 1 == n ? 0 : pair + 1;
+        for (std::size_t b = 0; b < bytes && writes_left > 0; ++b, --writes_left) {
+          pool->make_ready(next);
+        }
+      }
+    }
+    received_total += received;
+    if (received < per_iteration) {
+      fail_lost_events(state, backend.name, *pool, n, got, received, per_iteration);
+      break;
+    }
+  }
+  const auto t1 = Clock::now();
+  if (state.error_occurred()) return;
+  const auto iterations = static_cast<double>(state.iterations());
+  set_counter(state, "ns_per_event", per(elapsed_ns(t0, t1), static_cast<double>(received_total)));
+  set_counter(state, "events_per_iter", per(static_cast<double>(received_total), iterations));
+  set_counter(state, "writes", static_cast<double>(kChainWrites));
+}
+
+}  // namespace pollbench::bench

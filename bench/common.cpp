@@ -1,0 +1,111 @@
+#include "bench/common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <system_error>
+
+namespace pollbench::bench {
+namespace {
+
+std::size_t g_pool_pairs = 0;
+std::unique_ptr<FdPool> g_pool;
+std::string g_pool_error;  // why the pool could not be made, once and for all
+
+std::string g_fixture_key;
+std::unique_ptr<Fixture> g_fixture;
+
+}  // namespace
+
+void set_pool_pairs(std::size_t pairs) {
+  g_pool_pairs = pairs;
+}
+
+const FdPool* shared_pool(std::size_t n, std::string& reason) {
+  if (!g_pool && g_pool_error.empty()) {
+    try {
+      const std::size_t capacity = pool_capacity(kFdKind);
+      g_pool = std::make_unique<FdPool>(std::min(g_pool_pairs, capacity), kFdKind);
+    } catch (const std::exception& e) {
+      g_pool_error = e.what();
+    }
+  }
+  if (!g_pool) {
+    reason = g_pool_error;
+    return nullptr;
+  }
+  if (n > g_pool->size()) {
+    reason = fmt::format(
+        "{} fds need {} {}s, but only {} fit under RLIMIT_NOFILE (raise the hard limit to run "
+        "this row)",
+        n, n, to_string(kFdKind), g_pool->size());
+    return nullptr;
+  }
+  return g_pool.get();
+}
+
+bool acquire_pool(benchmark::State& state, std::size_t n, std::size_t active, int max_fd,
+                  std::string_view who, const FdPool*& pool) {
+  std::string reason;
+  if (active > n) {
+    reason = fmt::format("active {} is more than fds {}", active, n);
+  } else if (n == 0) {
+    reason = "fds must be at least 1";
+  } else if ((pool = shared_pool(n, reason)) != nullptr) {
+    int highest = -1;
+    for (std::size_t i = 0; i < n; ++i) highest = std::max(highest, pool->polled_fd(i));
+    if (highest <= max_fd) return true;
+    reason = fmt::format("{}: highest polled fd {} is above the largest fd it accepts ({})", who,
+                         highest, max_fd);
+  }
+  state.SkipWithError(reason.c_str());
+  return false;
+}
+
+bool check_available(benchmark::State& state, const Backend& backend) {
+  static std::map<std::string_view, std::optional<std::string>> probed;
+  auto it = probed.find(backend.name);
+  if (it == probed.end()) it = probed.emplace(backend.name, unavailable_reason(backend)).first;
+  if (!it->second) return true;
+  const std::string reason = fmt::format("{} is unavailable here: {}", backend.name, *it->second);
+  state.SkipWithError(reason.c_str());
+  return false;
+}
+
+Fixture* current_fixture(std::string_view key) noexcept {
+  return g_fixture && g_fixture_key == key ? g_fixture.get() : nullptr;
+}
+
+void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture) {
+  g_fixture = std::move(fixture);
+  g_fixture_key = std::move(key);
+}
+
+void drop_fixture() noexcept {
+  g_fixture.reset();
+  g_fixture_key.clear();
+}
+
+void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
+                           std::size_t waits) {
+  const auto iterations = static_cast<double>(state.iterations());
+  set_counter(state, "events_per_iter", per(static_cast<double>(events), iterations));
+  set_counter(state, "ns_per_event", per(loop_ns, static_cast<double>(events)));
+  set_counter(state, "waits_per_iter", per(static_cast<double>(waits), iterations));
+}
+
+void fail_lost_events(benchmark::State& state, std::string_view who, const FdPool& pool,
+                      std::size_t n, int last_wait, std::size_t collected, std::size_t expected) {
+  const std::string reason =
+      last_wait < 0
+          ? fmt::format("{}: wait failed: {}", who, std::generic_category().message(-last_wait))
+          : fmt::format("{}: waits stopped reporting: {} of {} events collected in an iteration",
+                        who, collected, expected);
+  state.SkipWithError(reason.c_str());
+  drop_fixture();
+  for (std::size_t i = 0; i < n; ++i) pool.drain(i);
+}
+
+}  // namespace pollbench::bench

@@ -1,0 +1,121 @@
+// What every scenario shares: the one descriptor pool, the one live row fixture, the skip
+// checks and wall-clock counters.
+//
+// Google Benchmark calls a benchmark function several times per row (while it picks the
+// iteration count, then once per repetition), so descriptors are set up once and cached:
+//  - one FdPool for the whole process, sized to the largest N registered; a row with N fds
+//    polls pairs 0..N-1, which hold the lowest fd numbers (select reaches as many as it can);
+//  - one row fixture (a Poller with its N registrations, or a raw epoll set, ...) for the row
+//    that runs now, replaced when the row changes. Only one is alive at a time, because two
+//    epoll sets watching the same fds would make every write pay for both.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "backends/registry.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace pollbench::bench {
+
+inline constexpr FdKind kFdKind = FdKind::kSocketPair;
+
+// chain's W: libevent test/bench.c's -w (its default is 100; pollbench states 1,000).
+inline constexpr std::size_t kChainWrites = 1000;
+
+// main() sets the shared pool's size before the run: the largest N of any registered row.
+void set_pool_pairs(std::size_t pairs);
+
+// The shared pool if it holds at least `n` pairs (creating it on first use), else nullptr and
+// `reason` says why.
+const FdPool* shared_pool(std::size_t n, std::string& reason);
+
+// Skips the row (SkipWithError + false) unless `n` pairs with `active` of them made ready
+// fit here and every polled fd is at most `max_fd`. `who` names the backend in the reason.
+// On success returns the pool through `pool`.
+bool acquire_pool(benchmark::State& state, std::size_t n, std::size_t active, int max_fd,
+                  std::string_view who, const FdPool*& pool);
+
+// Skips the row if `backend` cannot run on this machine (probed once per backend).
+bool check_available(benchmark::State& state, const Backend& backend);
+
+// The fixture of the row that runs now.
+struct Fixture {
+  Fixture() = default;
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+  Fixture(Fixture&&) = delete;
+  Fixture& operator=(Fixture&&) = delete;
+  virtual ~Fixture() = default;
+};
+
+Fixture* current_fixture(std::string_view key) noexcept;
+void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture);
+// Forgets the fixture, e.g. after a failure left its registrations half done.
+void drop_fixture() noexcept;
+
+// The fixture cached under `key`, built by `make()` (returning std::unique_ptr<T>) when the
+// row changed. If make() throws, the row is skipped with the exception's message and nullptr
+// is returned.
+template <class T, class Make>
+T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
+  if (Fixture* f = current_fixture(key)) return static_cast<T*>(f);
+  drop_fixture();  // before make(): the old row's descriptors must not outlive it
+  try {
+    std::unique_ptr<T> made = std::forward<Make>(make)();
+    T* raw = made.get();
+    replace_fixture(std::move(key), std::move(made));
+    return raw;
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return nullptr;
+  }
+}
+
+using Clock = std::chrono::steady_clock;
+
+inline double elapsed_ns(Clock::time_point from, Clock::time_point to) noexcept {
+  return static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+}
+
+// A plain counter: reported as is, averaged over repetitions by the aggregates.
+inline void set_counter(benchmark::State& state, const char* name, double value) {
+  state.counters[name] = benchmark::Counter(value);
+}
+
+// `total` divided by `count`, 0 when nothing was counted (a skipped or empty run).
+inline double per(double total, double count) noexcept {
+  return count > 0 ? total / count : 0.0;
+}
+
+// The dispatch/raw counters: events_per_iter, ns_per_event, waits_per_iter.
+void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
+                           std::size_t waits);
+
+// A wait that finds nothing although bytes are queued would spin forever; this many empty
+// waits in one iteration mean the backend lost an event.
+inline constexpr std::size_t kMaxEmptyWaits = 1000;
+
+// Failure path of a timed loop whose waits stopped collecting: skips the row with the reason
+// (`last_wait` is the last wait's result: negative errno, or 0), forgets the fixture and
+// drains pairs 0..n-1 so the next row starts clean. The caller breaks out of its loop.
+void fail_lost_events(benchmark::State& state, std::string_view who, const FdPool& pool,
+                      std::size_t n, int last_wait, std::size_t collected, std::size_t expected);
+
+}  // namespace pollbench::bench
+
+namespace pollbench::bench {
+
+// Adds the pollbench_* machine metadata (results/README.md lists the keys) to the context
+// Google Benchmark writes before the first row. `sweep` and `flags` describe this run.
+void add_machine_context(std::string_view sweep, std::string_view flags);
+
+}  // namespace pollbench::bench

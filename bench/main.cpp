@@ -1,0 +1,217 @@
+// pollbench-bench: registers every scenario for every registry row, adds the machine
+// metadata and runs the sweep. Google Benchmark's flags all work; pollbench adds one:
+//   --pollbench_quick   the same shape at fewer points, shorter repetitions (`run --quick`)
+// and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
+// --benchmark_min_warmup_time unless they are given.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backends/registry.hpp"
+#include "bench/common.hpp"
+#include "bench/scenarios.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace {
+
+using pollbench::Backend;
+using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
+
+struct Sweep {
+  std::string_view name;
+  Points scaling;         // dispatch + raw, every backend but select
+  Points select_scaling;  // dispatch/select + raw/select
+  Points chain;
+  std::vector<std::int64_t> churn;
+  int repetitions;
+  double min_time;         // seconds per repetition
+  double min_warmup_time;  // seconds, before the first repetition of each row
+};
+
+// The N-sweep at A = 1 followed by the A-sweep at `active_fds`, without duplicates.
+Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_fds,
+                      const std::vector<std::int64_t>& actives) {
+  Points points;
+  std::set<std::pair<std::int64_t, std::int64_t>> seen;
+  const auto push = [&](std::int64_t n, std::int64_t a) {
+    if (seen.insert({n, a}).second) points.emplace_back(n, a);
+  };
+  for (const std::int64_t n : fds) push(n, 1);
+  for (const std::int64_t a : actives) push(active_fds, a);
+  return points;
+}
+
+// The largest power of two whose pairs fit under the fd limit (8,192 with a hard limit of
+// 20,000), never below 16.
+std::int64_t largest_fds() {
+  std::size_t capacity = 0;
+  try {
+    capacity = pollbench::pool_capacity(pollbench::bench::kFdKind);
+  } catch (const std::exception&) {
+    // The rows report it when they try.
+  }
+  std::int64_t n = 16;
+  while (static_cast<std::size_t>(2 * n) <= capacity) n *= 2;
+  return n;
+}
+
+// select's largest size: its polled fds must stay below FD_SETSIZE (1,024), and a few low fd
+// numbers are taken before the pool is made.
+constexpr std::int64_t kSelectLargestFds = 1000;
+
+Sweep make_sweep(bool quick) {
+  const std::int64_t top = largest_fds();
+  const std::int64_t active_fds = std::min<std::int64_t>(4096, top);
+  Sweep s{};
+  if (quick) {
+    s.name = "quick";
+    s.scaling = scaling_points({16, 64, 512, 1024, top}, active_fds, {1, 16, active_fds});
+    s.select_scaling = scaling_points({16, 64, 512}, kSelectLargestFds, {1, 16, kSelectLargestFds});
+    s.chain = {{1000, 1}, {9000, 1}};
+    s.churn = {64, top};
+    s.repetitions = 5;
+    s.min_time = 0.02;
+    s.min_warmup_time = 0.01;
+  } else {
+    s.name = "full";
+    std::vector<std::int64_t> fds;
+    for (std::int64_t n = 16; n <= top; n *= 2) fds.push_back(n);
+    s.scaling = scaling_points(fds, active_fds, {1, 4, 16, 64, 256, 1024, active_fds});
+    s.select_scaling =
+        scaling_points(fds, kSelectLargestFds, {1, 4, 16, 64, 256, kSelectLargestFds});
+    for (const std::int64_t n : {100, 1000, 5000, 9000}) {
+      for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
+    }
+    s.churn = {16, 64, 256, 1024, 4096, top};
+    s.repetitions = 5;
+    s.min_time = 0.05;
+    s.min_warmup_time = 0.02;
+  }
+  return s;
+}
+
+benchmark::internal::Benchmark* with_fds_active(benchmark::internal::Benchmark* b, std::int64_t n,
+                                                std::int64_t a) {
+  return b->ArgsProduct({{n}, {a}})->ArgNames({"fds", "active"});
+}
+
+int sentinel_position = 0;
+
+void register_sentinel() {
+  benchmark::RegisterBenchmark("sentinel/roundtrip", pollbench::bench::run_sentinel)
+      ->ArgsProduct({{sentinel_position++}})
+      ->ArgNames({"at"});
+}
+
+// Rows are registered point by point, each raw row right before its backend's dispatch row,
+// so that the two rows a ratio compares run seconds apart, not minutes.
+std::int64_t register_sweep(const Sweep& sweep) {
+  namespace pb = pollbench::bench;
+  std::int64_t largest = 0;
+  const auto note = [&](std::int64_t n) { largest = std::max(largest, n); };
+
+  register_sentinel();
+  const auto scaling_row = [&](const Backend& b, std::int64_t n, std::int64_t a) {
+    note(n);
+    if (const auto raw = pb::raw_counterpart(b.name)) {
+      const std::string name = fmt::format("raw/{}", pb::to_string(*raw));
+      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_raw, *raw), n, a);
+    }
+    const std::string name = fmt::format("dispatch/{}", b.name);
+    with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_dispatch, b), n, a);
+  };
+  // select reaches ~1,000 fds: its rows beyond that are registered anyway and skip with the
+  // reason, so the results say why the curve stops.
+  for (const auto& [n, a] : sweep.scaling) {
+    for (const Backend& b : pollbench::backends()) {
+      if (b.name == "select" && a != 1) continue;
+      scaling_row(b, n, a);
+    }
+  }
+  for (const auto& [n, a] : sweep.select_scaling) {
+    if (const Backend* select = pollbench::find_backend("select")) {
+      // The A = 1 points below 1,000 ran with the others.
+      const bool already = a == 1 && std::find(sweep.scaling.begin(), sweep.scaling.end(),
+                                               std::pair{n, a}) != sweep.scaling.end();
+      if (!already) scaling_row(*select, n, a);
+    }
+  }
+  register_sentinel();
+
+  for (const auto& [n, a] : sweep.chain) {
+    note(n);
+    for (const Backend& b : pollbench::backends()) {
+      const std::string name = fmt::format("chain/{}", b.name);
+      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_chain, b), n, a);
+    }
+  }
+  register_sentinel();
+
+  for (const std::int64_t n : sweep.churn) {
+    note(n);
+    for (const Backend& b : pollbench::backends()) {
+      const std::string name = fmt::format("churn/{}", b.name);
+      benchmark::RegisterBenchmark(name.c_str(), pb::run_churn, b)
+          ->ArgsProduct({{n}})
+          ->ArgNames({"fds"});
+    }
+  }
+  register_sentinel();
+  return largest;
+}
+
+bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
+  for (const std::string& arg : args) {
+    if (arg == flag || arg.starts_with(fmt::format("{}=", flag))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  bool quick = false;
+  std::erase_if(args, [&](const std::string& arg) {
+    if (arg != "--pollbench_quick") return false;
+    quick = true;
+    return true;
+  });
+  const Sweep sweep = make_sweep(quick);
+
+  // The sweep's defaults, unless the caller chose: given as flags (not per benchmark) so that
+  // the command line still overrides them and the names carry no /repeats: suffix.
+  const auto default_flag = [&](std::string_view flag, const std::string& value) {
+    if (has_flag(args, flag)) return;
+    args.push_back(fmt::format("{}={}", flag, value));
+  };
+  default_flag("--benchmark_repetitions", fmt::format("{}", sweep.repetitions));
+  default_flag("--benchmark_min_time", fmt::format("{}", sweep.min_time));
+  default_flag("--benchmark_min_warmup_time", fmt::format("{}", sweep.min_warmup_time));
+
+  std::string flags;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i].starts_with("--benchmark_")) flags += (flags.empty() ? "" : " ") + args[i];
+  }
+
+  pollbench::bench::set_pool_pairs(static_cast<std::size_t>(register_sweep(sweep)));
+  pollbench::bench::add_machine_context(sweep.name, flags);
+
+  std::vector<char*> cargv;
+  cargv.reserve(args.size() + 1);
+  for (std::string& arg : args) cargv.push_back(arg.data());
+  cargv.push_back(nullptr);
+  int cargc = static_cast<int>(args.size());
+  benchmark::Initialize(&cargc, cargv.data());
+  if (benchmark::ReportUnrecognizedArguments(cargc, cargv.data())) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

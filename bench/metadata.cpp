@@ -1,0 +1,166 @@
+// The machine metadata results.json carries, so that two runs can be told apart (and
+// compared only when they are comparable). Anything unreadable is "unknown", never an error:
+// containers hide much of /sys.
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "bench/common.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace pollbench::bench {
+namespace {
+
+constexpr std::string_view kUnknown = "unknown";
+
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) return std::string(kUnknown);
+  return line;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("model name")) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+    }
+  }
+  return std::string(kUnknown);
+}
+
+std::string mitigations() {
+  const std::string dir = "/sys/devices/system/cpu/vulnerabilities";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return std::string(kUnknown);
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  if (names.empty()) return std::string(kUnknown);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{}={}", name, first_line(dir + "/" + name));
+  }
+  return out;
+}
+
+std::string kernel_release() {
+  utsname u{};
+  return ::uname(&u) == 0 ? std::string(u.release) : std::string(kUnknown);
+}
+
+std::string hostname() {
+  std::array<char, 256> buf{};
+  if (::gethostname(buf.data(), buf.size() - 1) != 0) return std::string(kUnknown);
+  return std::string(buf.data());
+}
+
+std::string rlimit_nofile() {
+  try {
+    raise_fd_limit();
+  } catch (const std::exception&) {
+    // Reported as it stands.
+  }
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return std::string(kUnknown);
+  const auto show = [](rlim_t v) {
+    return v == RLIM_INFINITY ? std::string("unlimited") : fmt::format("{}", v);
+  };
+  return fmt::format("{}/{}", show(lim.rlim_cur), show(lim.rlim_max));
+}
+
+std::string compiler() {
+#if defined(__clang__)
+  return fmt::format("Clang {}.{}.{}", __clang_major__, __clang_minor__, __clang_patchlevel__);
+#elif defined(__GNUC__)
+  return fmt::format("GCC {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+  return std::string(kUnknown);
+#endif
+}
+
+// Output of a shell command's first line, or "" (not "unknown": callers decide).
+std::string command_line(const std::string& command) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return {};
+  std::array<char, 256> buf{};
+  std::string out;
+  if (std::fgets(buf.data(), static_cast<int>(buf.size()), p) != nullptr) out = buf.data();
+  const int status = ::pclose(p);
+  if (status != 0) return {};
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string git_commit() {
+  if (const char* forced = std::getenv("POLLBENCH_GIT_COMMIT"); forced != nullptr && *forced) {
+    return forced;
+  }
+  const std::string repo = fmt::format("git -C '{}'", POLLBENCH_SOURCE_DIR);
+  std::string commit = command_line(repo + " rev-parse --short=12 HEAD 2>/dev/null");
+  if (commit.empty()) return std::string(kUnknown);
+  // Tracked files changed since the commit: the numbers are not that commit's.
+  if (!command_line(repo + " status --porcelain --untracked-files=no 2>/dev/null").empty()) {
+    commit += "-dirty";
+  }
+  return commit;
+}
+
+std::string fmt_version() {
+  return fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+}
+
+std::string or_unknown(std::string_view s) {
+  return s.empty() ? std::string(kUnknown) : std::string(s);
+}
+
+}  // namespace
+
+void add_machine_context(std::string_view sweep, std::string_view flags) {
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  std::string max_pairs(kUnknown);
+  try {
+    max_pairs = fmt::format("{}", pool_capacity(kFdKind));
+  } catch (const std::exception&) {
+    // Stays unknown.
+  }
+  const std::array<std::pair<const char*, std::string>, 16> context{{
+      {"pollbench_kernel", kernel_release()},
+      {"pollbench_cpu_model", cpu_model()},
+      {"pollbench_cores", cores > 0 ? fmt::format("{}", cores) : std::string(kUnknown)},
+      {"pollbench_cpu_governor",
+       first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")},
+      {"pollbench_mitigations", mitigations()},
+      {"pollbench_rlimit_nofile", rlimit_nofile()},
+      {"pollbench_fd_kind", std::string(to_string(kFdKind))},
+      {"pollbench_compiler", compiler()},
+      {"pollbench_cxx_flags", or_unknown(POLLBENCH_CXX_FLAGS)},
+      {"pollbench_benchmark_version", or_unknown(POLLBENCH_BENCHMARK_VERSION)},
+      {"pollbench_fmt_version", fmt_version()},
+      {"pollbench_git_commit", git_commit()},
+      {"pollbench_hostname", hostname()},
+      {"pollbench_max_pairs", max_pairs},
+      {"pollbench_sweep", or_unknown(sweep)},
+      {"pollbench_benchmark_flags", or_unknown(flags)},
+  }};
+  for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+}
+
+}  // namespace pollbench::bench
