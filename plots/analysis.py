@@ -5,6 +5,7 @@ Standard library only, so `report.py table` runs without matplotlib.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fit import Fit, loglog_fit
@@ -187,11 +188,17 @@ def all_scaling_fits(run: Run) -> list:
 
 
 def skipped_summary(run: Run) -> list:
-    """[(reason, [names])] of the benchmarks that produced no data."""
-    by_reason = {}
+    """[(reason, [names])] of the benchmarks that produced no data.
+
+    Reasons that differ only in numbers ("highest polled fd 1031", "... 8199") are one group,
+    shown with the first message.
+    """
+    groups = {}
     for b in run.failed():
-        by_reason.setdefault(b.error, []).append(b.name.key)
-    return sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
+        shape = re.sub(r"\d+", "#", b.error)
+        reason, names = groups.setdefault(shape, (b.error, []))
+        names.append(b.name.key)
+    return sorted(groups.values(), key=lambda kv: -len(kv[1]))
 
 
 def cost_scenario(run: Run) -> str | None:

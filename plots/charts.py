@@ -88,6 +88,15 @@ def log_axis(ax, axis: str = "x"):
         a.set_minor_formatter(NullFormatter())
 
 
+def data_ticks(ax, values) -> None:
+    """Label the x axis at the N values actually run (1,000 and 9,000 for chain) when they
+    are few and far enough apart not to collide; otherwise keep the powers of two."""
+    xs = sorted({v for v in values if isinstance(v, (int, float)) and v > 0})
+    if 2 <= len(xs) <= 6 and all(b / a >= 1.6 for a, b in zip(xs, xs[1:])):
+        ax.set_xticks(xs)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def legend(ax, outside: bool = True):
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
@@ -120,6 +129,28 @@ def select_limit_note(run: Run, scenario: str = "dispatch") -> str | None:
     return None
 
 
+def mark_select_limit(run: Run, ax, n_last, scenario: str = "dispatch") -> None:
+    """Where select's line stops, say why: a dotted line at its last N and a footnote.
+
+    The footnote goes under the axes (supxlabel, placed by the layout engine), so it can
+    never cover a data point, whatever the numbers are.
+    """
+    largest = max((b.name.get("fds") for b in run.select(scenario)
+                   if isinstance(b.name.get("fds"), (int, float))), default=n_last)
+    if n_last >= largest:
+        return
+    color = style("select")[0]
+    ax.axvline(n_last, color=color, linestyle=":", linewidth=1.2, zorder=1)
+    ax.text(n_last, 0.985, " select's limit ", transform=ax.get_xaxis_transform(),
+            rotation=90, ha="right", va="top", fontsize=8, color=color)
+    reason = select_limit_note(run, scenario)
+    ax.figure.supxlabel(
+        f"select has no point beyond N = {an.fmt_n(n_last)}: an fd_set is a fixed bitmap of FD_SETSIZE "
+        "(1024) bits, so select cannot watch an fd numbered 1024 or above"
+        + (f"\n(the suite's reason for the skipped sizes: \"{reason}\")" if reason else ""),
+        fontsize=8.5, color=color)
+
+
 # --- the charts -----------------------------------------------------------------------------
 
 def chart_cost_vs_fds(run: Run):
@@ -136,7 +167,10 @@ def chart_cost_vs_fds(run: Run):
         if not rows:
             continue
         f = fits.get(backend)
-        slope = f" — slope {f.best.slope:.2f}" if f and f.best else ""
+        slope = ""
+        if f and f.best:
+            hw = f.best.half_width
+            slope = f" — slope {f.best.slope:.2f}" + (f" ± {hw:.2f}" if hw is not None else "")
         plot_series(ax, backend, rows, an.COST, f"{backend}{slope}")
         drawn += 1
         mech = an.raw_of(backend)
@@ -144,18 +178,7 @@ def chart_cost_vs_fds(run: Run):
         if raw_rows:
             plot_series(ax, backend, raw_rows, an.COST, f"raw {mech} (no Poller)", raw=True)
         if backend == "select":
-            n_last, b_last = rows[-1]
-            largest = max(n for b in run.select("dispatch") for n in [b.name.get("fds")]
-                          if isinstance(n, (int, float)))
-            if n_last < largest:
-                # fd_set is a fixed bitmap: select cannot watch an fd numbered >= FD_SETSIZE.
-                ax.annotate(f"select ends at N = {an.fmt_n(n_last)}: an fd_set only\n"
-                            "holds fd numbers below FD_SETSIZE (1024)",
-                            xy=(n_last, b_last.median(an.COST)), xytext=(0, 42),
-                            textcoords="offset points", ha="center", fontsize=8.5,
-                            color=style("select")[0],
-                            arrowprops=dict(arrowstyle="->", color=style("select")[0]),
-                            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.8"))
+            mark_select_limit(run, ax, rows[-1][0])
     if not drawn:
         return None
     log_axis(ax, "x")
@@ -215,8 +238,11 @@ def chart_chain(run: Run):
     for ax, (a, lines) in zip(axes, panels):
         for backend, rows in lines:
             plot_series(ax, backend, rows, an.COST, backend)
+            if backend == "select":
+                mark_select_limit(run, ax, rows[-1][0], "chain")
         log_axis(ax, "x")
         log_axis(ax, "y")
+        data_ticks(ax, [n for _, rows in lines for n, _ in rows])
         ax.set_title(f"{a:,} active", fontsize=10)
         ax.set_xlabel("total fds N (pairs)")
         ax.set_ylabel("wall time per event (ns)")
@@ -238,8 +264,11 @@ def chart_churn(run: Run):
             rows = an.series_over_fds(run, "churn", backend, counter, active=None)
             if rows:
                 plot_series(ax, backend, rows, counter, backend)
+                if backend == "select":
+                    mark_select_limit(run, ax, rows[-1][0], "churn")
         log_axis(ax, "x")
         log_axis(ax, "y")
+        data_ticks(ax, [b.name.get("fds") for b in run.select("churn")])
         what = "add" if counter == "ns_per_add" else "remove"
         ax.set_title(f"per {what}", fontsize=10)
         ax.set_xlabel("registered fds N")
@@ -265,6 +294,8 @@ def chart_overhead(run: Run):
                 label=f"{backend} / raw {an.raw_of(backend)}", zorder=4)
         ax.fill_between(xs, [p[2] for p in s], [p[3] for p in s], color=color, alpha=0.15,
                         linewidth=0, zorder=2)
+        if backend == "select":
+            mark_select_limit(run, ax, xs[-1])
     log_axis(ax, "x")
     lo = min(min(p[1] for p in s) for _, s in series)
     hi = max(max(p[1] for p in s) for _, s in series)

@@ -27,6 +27,17 @@ GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 RAW_BASELINE = {"select": "select", "poll": "poll", "epoll": "epoll_lt"}
 BACKEND_RAW = {b: m for m, b in RAW_BASELINE.items()}
 
+# The order backends appear in tables and legends: oldest mechanism first, so a reader sees
+# the progression; unknown names follow alphabetically.
+BACKEND_ORDER = ["select", "poll", "epoll", "epoll_lt", "epoll_et", "epoll_oneshot",
+                 "epoll_exclusive", "uring_oneshot", "uring_multishot", "libevent_select",
+                 "libevent_poll", "libevent_epoll", "libuv"]
+
+
+def backend_rank(name: str):
+    return (BACKEND_ORDER.index(name), "") if name in BACKEND_ORDER else (len(BACKEND_ORDER), name)
+
+
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 UNKNOWN = "unknown"
@@ -225,11 +236,12 @@ class Run:
         return out
 
     def backends(self, scenario: str) -> list:
+        """Backends (or raw mechanisms) with data in a scenario, in BACKEND_ORDER."""
         seen = []
         for b in self.benches.values():
             if b.scenario == scenario and b.ok and b.backend not in seen:
                 seen.append(b.backend)
-        return seen
+        return sorted(seen, key=backend_rank)
 
     def failed(self) -> list:
         return [b for b in self.benches.values() if not b.ok]

@@ -1,0 +1,77 @@
+"""The scaling fit: slope of log(cost) against log(N) with a 95% interval."""
+
+import math
+import random
+
+import pytest
+
+from fit import loglog_fit, t975
+
+NS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+
+
+def test_t_table_matches_known_quantiles():
+    assert t975(1) == pytest.approx(12.706, abs=1e-3)
+    assert t975(10) == pytest.approx(2.228, abs=1e-3)
+    assert t975(30) == pytest.approx(2.042, abs=1e-3)
+    # Interpolated between table anchors: true values 2.0086 (df 50) and 1.9799 (df 120).
+    assert t975(50) == pytest.approx(2.009, abs=2e-3)
+    assert t975(120) == pytest.approx(1.980, abs=1e-3)
+    assert t975(10**6) == pytest.approx(1.960, abs=1e-3)
+    # Monotone: more data, narrower interval.
+    values = [t975(df) for df in range(1, 500)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+    with pytest.raises(ValueError):
+        t975(0)
+
+
+def test_exactly_linear_data_has_slope_one():
+    f = loglog_fit(NS, [3.0 * n for n in NS])
+    assert f.slope == pytest.approx(1.0, abs=1e-9)
+    assert f.ci_low == pytest.approx(1.0, abs=1e-9) and f.ci_high == pytest.approx(1.0, abs=1e-9)
+    assert f.predict(100) == pytest.approx(300.0)
+    assert f.complexity() == "O(N): linear"
+
+
+def test_flat_data_has_slope_zero():
+    f = loglog_fit(NS, [420.0] * len(NS))
+    assert f.slope == pytest.approx(0.0, abs=1e-9)
+    assert f.complexity() == "O(1): flat"
+
+
+@pytest.mark.parametrize("true_slope", [0.0, 0.5, 1.0])
+def test_noisy_data_interval_covers_true_slope_and_is_sensible(true_slope):
+    rng = random.Random(42)
+    xs, ys = [], []
+    for n in NS:
+        for _ in range(3):  # three repetitions per N, 5% noise, like a real run
+            xs.append(n)
+            ys.append(100 * n ** true_slope * math.exp(rng.gauss(0, 0.05)))
+    f = loglog_fit(xs, ys)
+    assert f.ci_low < true_slope < f.ci_high
+    assert 0 < f.half_width < 0.1
+    assert abs(f.slope - true_slope) < 0.05
+    assert f.points == 30
+
+
+def test_interval_widens_with_noise():
+    rng = random.Random(7)
+    quiet = loglog_fit(NS, [n * math.exp(rng.gauss(0, 0.01)) for n in NS])
+    loud = loglog_fit(NS, [n * math.exp(rng.gauss(0, 0.30)) for n in NS])
+    assert loud.half_width > quiet.half_width
+
+
+def test_two_points_give_a_slope_but_no_interval():
+    f = loglog_fit([10, 100], [10, 100])
+    assert f.slope == pytest.approx(1.0)
+    assert f.ci_low is None and f.half_width is None
+    assert "no interval" in f.describe()
+
+
+def test_unfittable_inputs_raise():
+    with pytest.raises(ValueError):
+        loglog_fit([64], [1.0])
+    with pytest.raises(ValueError):
+        loglog_fit([64, 64, 64], [1.0, 2.0, 3.0])  # one N only: no slope
+    with pytest.raises(ValueError):
+        loglog_fit([0, -1], [1.0, 2.0])  # nothing positive

@@ -1,0 +1,149 @@
+"""The results parser: names, repetitions, aggregates, skipped and errored rows."""
+
+import glob
+import os
+
+import pytest
+
+import gbfake
+from conftest import DATA, write_json
+from pbresults import ResultsError, load, load_many, parse_name, sentinel_drift
+
+
+def test_parse_name_splits_scenario_backend_and_params():
+    n = parse_name("dispatch/epoll_lt/fds:8192/active:1")
+    assert (n.scenario, n.backend) == ("dispatch", "epoll_lt")
+    assert n.get("fds") == 8192 and n.get("active") == 1
+    assert n.key == "dispatch/epoll_lt/fds:8192/active:1"
+    c = parse_name("churn/poll/fds:64")
+    assert c.get("active") is None and c.get("fds") == 64
+    s = parse_name("sentinel/roundtrip/at:2")
+    assert s.backend == "roundtrip" and s.get("at") == 2
+    w = parse_name("wakeup/epoll_lt/fds:16/cpu:same")
+    assert w.get("cpu") == "same"
+
+
+def test_parse_name_drops_google_benchmarks_own_suffixes():
+    n = parse_name("dispatch/poll/fds:16/active:1/repeats:3/min_time:0.010/real_time")
+    assert n.key == "dispatch/poll/fds:16/active:1"
+
+
+def test_repetitions_aggregates_and_skipped_rows(tmp_path):
+    d = gbfake.Doc(reps=3, noise=0.0)
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0, "events_per_iter": 1.0})
+    d.error("dispatch/select/fds:4096/active:1", "select: fd above FD_SETSIZE")
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    ok = run.benches["dispatch/poll/fds:16/active:1"]
+    assert ok.ok and ok.error is None
+    # Three iteration rows become three samples; the aggregates are kept apart, not samples.
+    assert ok.values("ns_per_event") == [100.0, 100.0, 100.0]
+    assert set(ok.aggregates) == {"mean", "median", "stddev", "cv"}
+    assert ok.median("ns_per_event") == 100.0 and ok.cv("ns_per_event") == 0.0
+    bad = run.benches["dispatch/select/fds:4096/active:1"]
+    assert not bad.ok and bad.error == "select: fd above FD_SETSIZE"
+    assert [b.name.key for b in run.failed()] == ["dispatch/select/fds:4096/active:1"]
+    assert run.select("dispatch", "select") == []  # skipped rows never reach a chart
+
+
+def test_median_and_cv_come_from_repetitions(tmp_path):
+    d = gbfake.Doc(reps=1, noise=0.0)
+    for v in (100.0, 110.0, 300.0):  # three single-repetition rows of one name
+        d.add("raw/epoll/fds:16/active:1", {"ns_per_event": v}, aggregates=False)
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    b = run.benches["raw/epoll/fds:16/active:1"]
+    assert b.median("ns_per_event") == 110.0  # the median resists the 300 outlier
+    assert b.spread("ns_per_event") == (100.0, 300.0)
+    assert b.cv("ns_per_event") == pytest.approx(112.694 / 170, abs=1e-3)  # sample stdev / mean
+
+
+def test_aggregates_only_file_still_gives_median_and_cv(tmp_path):
+    d = gbfake.Doc(reps=3, noise=0.05)
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    doc = d.json()
+    doc["benchmarks"] = [r for r in doc["benchmarks"] if r["run_type"] == "aggregate"]
+    b = load(write_json(tmp_path / "r.json", doc)).benches["dispatch/poll/fds:16/active:1"]
+    assert b.values("ns_per_event") is None
+    med = [r for r in doc["benchmarks"] if r["aggregate_name"] == "median"][0]
+    cv = [r for r in doc["benchmarks"] if r["aggregate_name"] == "cv"][0]
+    assert b.median("ns_per_event") == pytest.approx(med["ns_per_event"])
+    assert b.cv("ns_per_event") == pytest.approx(cv["ns_per_event"])
+
+
+def test_missing_context_keys_read_as_unknown(tmp_path):
+    d = gbfake.Doc(reps=1, context={})
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    assert run.meta("pollbench_kernel") == "unknown"
+    assert "unknown" in run.subtitle()
+
+
+def test_sentinel_drift(tmp_path):
+    run = load(write_json(tmp_path / "r.json", gbfake.full_run(sentinel=(100, 130, 100))))
+    drift, points = sentinel_drift(run)
+    assert drift == pytest.approx(0.30, abs=0.05)
+    assert len(points) == 3
+
+
+def test_two_files_of_one_machine_pool_repetitions(tmp_path):
+    a = gbfake.Doc(reps=2, noise=0.0).add("raw/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    b = gbfake.Doc(reps=2, noise=0.0).add("raw/poll/fds:16/active:1", {"ns_per_event": 200.0})
+    run = load_many([write_json(tmp_path / "a.json", a.json()),
+                     write_json(tmp_path / "b.json", b.json())])
+    assert run.benches["raw/poll/fds:16/active:1"].values("ns_per_event") == [100.0] * 2 + [200.0] * 2
+
+
+def test_files_of_different_machines_are_not_merged(tmp_path):
+    a = gbfake.Doc(reps=1).add("raw/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    ctx = dict(gbfake.CONTEXT, pollbench_kernel="5.10")
+    b = gbfake.Doc(reps=1, context=ctx).add("raw/poll/fds:16/active:1", {"ns_per_event": 1.0})
+    with pytest.raises(ResultsError, match="another machine"):
+        load_many([write_json(tmp_path / "a.json", a.json()),
+                   write_json(tmp_path / "b.json", b.json())])
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "no such file"),
+    ("", "empty file"),
+    ("   \n", "empty file"),
+    ("{not json", "not JSON"),
+    ("[1, 2, 3]", "not Google Benchmark output"),
+    ('{"context": {}, "results": []}', "not Google Benchmark output"),
+    ('{"context": {}, "benchmarks": []}', "no benchmark rows"),
+    ('{"context": {}, "benchmarks": [{"time": 1}]}', "not Google Benchmark output"),
+])
+def test_bad_files_raise_one_line_errors(tmp_path, content, problem):
+    path = tmp_path / "r.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ResultsError) as e:
+        load(str(path))
+    assert problem in e.value.problem
+    line = e.value.line()
+    assert line.startswith(f"pollbench: {path}: ") and "\n" not in line
+
+
+def test_all_rows_errored_is_an_error(tmp_path):
+    d = gbfake.Doc(reps=2).error("dispatch/select/fds:4096/active:1", "beyond FD_SETSIZE")
+    with pytest.raises(ResultsError, match="every benchmark was skipped or errored"):
+        load(write_json(tmp_path / "r.json", d.json()))
+
+
+# --- the real files the suite wrote (tests/data/) -------------------------------------------
+
+REAL = sorted(glob.glob(os.path.join(DATA, "*.json")))
+
+
+@pytest.mark.skipif(not REAL, reason="no results files in tests/data")
+@pytest.mark.parametrize("path", REAL, ids=[os.path.basename(p) for p in REAL])
+def test_real_results_files_parse(path):
+    run = load(path)
+    assert any(b.ok for b in run.benches.values())
+    for b in run.benches.values():
+        assert b.scenario in {"dispatch", "chain", "raw", "churn", "sentinel"}, b.name.key
+        if b.ok and b.scenario in ("dispatch", "raw", "chain"):
+            assert b.median("ns_per_event") > 0
+            if b.scenario != "chain":
+                # events_per_iter equals A (results/README.md)
+                assert b.median("events_per_iter") == b.name.get("active")
+    for key in ("pollbench_kernel", "pollbench_cpu_model", "pollbench_fd_kind"):
+        assert run.meta(key) != "unknown", key
