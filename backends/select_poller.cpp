@@ -29,7 +29,6 @@ namespace pollbench {
 namespace {
 
 constexpr int kWordBits = static_cast<int>(8 * sizeof(fd_mask));
-constexpr int kWords = FD_SETSIZE / kWordBits;
 
 class SelectPoller final : public Poller {
  public:
