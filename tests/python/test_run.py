@@ -1,0 +1,238 @@
+"""The harness side of the benchmark scenarios (not timed): counters consistent with the row's
+parameters, skipped rows carrying their reason, results.json valid with the metadata, and
+`./pollbench run` / `bench` behaving at the front door. Runs the real
+build/release/pollbench-bench with tiny filters and very short repetitions. Stdlib + pytest.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+POLLBENCH = os.path.join(ROOT, "pollbench")
+
+FAST = ["--benchmark_min_time=0.001", "--benchmark_repetitions=2",
+        "--benchmark_min_warmup_time=0"]
+
+CONTEXT_KEYS = [
+    "pollbench_kernel", "pollbench_cpu_model", "pollbench_cores", "pollbench_cpu_governor",
+    "pollbench_mitigations", "pollbench_rlimit_nofile", "pollbench_fd_kind", "pollbench_compiler",
+    "pollbench_cxx_flags", "pollbench_benchmark_version", "pollbench_fmt_version",
+    "pollbench_git_commit", "pollbench_hostname", "pollbench_max_pairs",
+]
+
+# results/README.md's grammar.
+NAME = re.compile(
+    r"^(?:(?:dispatch|chain)/[a-z0-9_]+/fds:\d+/active:\d+"
+    r"|raw/(?:select|poll|epoll)/fds:\d+/active:\d+"
+    r"|churn/[a-z0-9_]+/fds:\d+"
+    r"|sentinel/roundtrip/at:\d+)$")
+
+needs_bench = pytest.mark.skipif(not os.access(BENCH, os.X_OK),
+                                 reason="build/release/pollbench-bench not built")
+
+
+def bench_json(*args):
+    out = subprocess.run([BENCH, *FAST, "--benchmark_format=json", *args],
+                         capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(out.stdout)
+
+
+def list_names(*args):
+    out = subprocess.run([BENCH, "--benchmark_list_tests", *args],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.split()
+
+
+def params(name):
+    return {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", name)}
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    # One row of each scenario, an A > 1 row, and a select row beyond FD_SETSIZE.
+    return bench_json(
+        "--benchmark_filter=^(dispatch/(poll|epoll_lt|epoll_et|select)/fds:16/active:1"
+        "|raw/(poll|epoll|select)/fds:16/active:1|dispatch/poll/fds:4096/active:16"
+        "|raw/epoll/fds:4096/active:16|chain/(epoll_et|poll)/fds:100/active:1"
+        "|churn/(poll|epoll_lt)/fds:16|sentinel/roundtrip/at:0"
+        "|(raw|dispatch)/select/fds:1024/active:1)$")
+
+
+def iteration_rows(doc):
+    return [b for b in doc["benchmarks"] if b["run_type"] == "iteration"]
+
+
+@needs_bench
+def test_names_follow_the_grammar():
+    for args in ([], ["--pollbench_quick"]):
+        names = list_names(*args)
+        assert names, "no benchmarks registered"
+        assert len(names) == len(set(names)), "duplicate benchmark names"
+        bad = [n for n in names if not NAME.match(n)]
+        assert not bad, f"names outside results/README.md's grammar: {bad[:5]}"
+        for n in names:
+            p = params(n)
+            if "active" in p:
+                assert 1 <= p["active"] <= p["fds"], n
+        # the sentinel brackets the sweep
+        assert names[0] == "sentinel/roundtrip/at:0"
+        assert names[-1].startswith("sentinel/roundtrip/at:")
+
+
+@needs_bench
+def test_default_sweep_shape():
+    names = set(list_names())
+    for backend in ("select", "poll", "epoll_lt"):
+        assert f"dispatch/{backend}/fds:512/active:1" in names
+    for raw in ("select", "poll", "epoll"):
+        assert f"raw/{raw}/fds:512/active:1" in names
+    for backend in ("poll", "epoll_lt"):
+        assert f"dispatch/{backend}/fds:8192/active:1" in names
+        assert f"dispatch/{backend}/fds:4096/active:4096" in names
+    assert "dispatch/select/fds:1000/active:1000" in names
+    for n in (1000, 9000):
+        assert f"chain/epoll_lt/fds:{n}/active:1" in names
+
+
+@needs_bench
+def test_events_per_iteration_equal_active(small_run):
+    rows = [b for b in iteration_rows(small_run)
+            if b["name"].startswith(("dispatch/", "raw/")) and not b.get("error_occurred")]
+    assert len(rows) >= 2 * 9
+    for b in rows:
+        p = params(b["name"])
+        assert b["events_per_iter"] == p["active"], b["name"]
+        assert b["waits_per_iter"] >= 1, b["name"]
+        assert b["ns_per_event"] > 0, b["name"]
+        # ns_per_event is wall time per event: at most the row's per-iteration real time / A
+        # plus the loop's bookkeeping, never a CPU-time rate.
+        assert b["ns_per_event"] == pytest.approx(b["real_time"] / p["active"], rel=0.25), b["name"]
+
+
+@needs_bench
+def test_chain_counts_writes_plus_active(small_run):
+    rows = [b for b in iteration_rows(small_run) if b["name"].startswith("chain/")]
+    assert rows
+    for b in rows:
+        assert not b.get("error_occurred"), b.get("error_message")
+        assert b["writes"] == 1000
+        assert b["events_per_iter"] == b["writes"] + params(b["name"])["active"]
+        assert b["ns_per_event"] > 0
+
+
+@needs_bench
+def test_churn_and_sentinel_counters(small_run):
+    rows = iteration_rows(small_run)
+    churn = [b for b in rows if b["name"].startswith("churn/")]
+    assert churn and all(b["ns_per_add"] > 0 and b["ns_per_remove"] > 0 for b in churn)
+    sentinel = [b for b in rows if b["name"].startswith("sentinel/")]
+    assert sentinel and all(b["ns_per_roundtrip"] > 0 for b in sentinel)
+
+
+@needs_bench
+def test_select_beyond_fd_setsize_is_skipped_with_reason(small_run):
+    skipped = [b for b in small_run["benchmarks"] if "/select/fds:1024/" in b["name"]]
+    assert skipped, "the select rows at 1,024 fds did not run"
+    for b in skipped:
+        assert b.get("error_occurred") is True
+        message = b.get("error_message", "")
+        assert "select" in message and "1023" in message and "\n" not in message
+
+
+@needs_bench
+def test_aggregates_and_metadata(small_run):
+    aggregates = {b["aggregate_name"] for b in small_run["benchmarks"]
+                  if b["run_type"] == "aggregate"}
+    assert {"mean", "median", "stddev", "cv"} <= aggregates
+    context = small_run["context"]
+    for key in CONTEXT_KEYS:
+        assert isinstance(context.get(key), str) and context[key], key
+    assert context["pollbench_fd_kind"] == "socketpair"
+    assert int(context["pollbench_max_pairs"]) > 0
+    assert int(context["pollbench_cores"]) >= 1
+
+
+# --- the front door -------------------------------------------------------------------------
+
+def pollbench(*args, timeout=300):
+    return subprocess.run([POLLBENCH, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@needs_bench
+def test_bench_stdout_is_only_json():
+    out = pollbench("bench", "--benchmark_filter=^sentinel/roundtrip/at:0$", *FAST,
+                    "--benchmark_format=json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["benchmarks"][0]["run_name"] == "sentinel/roundtrip/at:0"
+
+
+@needs_bench
+def test_run_writes_a_complete_results_directory(tmp_path):
+    out = pollbench("run", "--quick", "--filter", "^(sentinel/roundtrip/at:0|raw/epoll/fds:16/active:1)$",
+                    "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    assert re.match(r"^\d{8}-\d{6}-[A-Za-z0-9._-]+$", run_dir.name)
+    files = {p.name for p in run_dir.iterdir()}
+    assert "results.json" in files and "summary.txt" in files
+    assert not [f for f in files if "partial" in f]
+    doc = json.loads((run_dir / "results.json").read_text())
+    for key in CONTEXT_KEYS + ["pollbench_sentinel_ns_per_roundtrip", "pollbench_sentinel_drift"]:
+        assert key in doc["context"], key
+    assert doc["context"]["pollbench_sweep"] == "quick"
+    assert f"results written to {run_dir}/results.json" in out.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--bogus"], "unknown argument '--bogus'"),
+    (["run", "--filter", "no-such-benchmark"], "matches no benchmark"),
+    (["run", "--filter", "("], "matches no benchmark"),
+    (["run", "--filter", "sentinel", "--out", "/proc/pollbench-cannot-write"], "results directory"),
+])
+@needs_bench
+def test_run_bad_input_is_one_line_and_exit_2(args, message):
+    out = pollbench(*args)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "SIGINT"),
+                                             (signal.SIGTERM, 143, "SIGTERM")])
+@needs_bench
+def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name):
+    # Its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group.
+    proc = subprocess.Popen([POLLBENCH, "run", "--quick", "--out", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(p.name == ".results.json.partial" for p in tmp_path.glob("*/*")):
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the run never started writing its results")
+    time.sleep(0.5)
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert f"interrupted by {name}" in err
+    assert not list(tmp_path.glob("*/results.json"))
+    assert not list(tmp_path.glob("*/.results.json.partial*"))
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
