@@ -225,3 +225,29 @@ def test_pollbench_plot_and_compare_commands(fake_run, tmp_path):
     assert_one_error_line(p, missing, "no such file")
     p = subprocess.run([script, "help"], capture_output=True, text=True, timeout=60)
     assert "plot RESULTS.json" in p.stdout and "compare A.json B.json" in p.stdout
+
+
+# --- real data --------------------------------------------------------------------------------
+
+def test_plot_real_sweep(tmp_path):
+    from conftest import DATA
+    p = run_report("plot", os.path.join(DATA, "sweep-small.json"), "--out", tmp_path)
+    assert p.returncode == 0, p.stderr
+    for stem in CHART_STEMS:
+        for ext in ("png", "svg"):
+            assert os.path.getsize(tmp_path / f"{stem}.{ext}") > 1000, (stem, ext)
+    summary = (tmp_path / "summary.md").read_text()
+    import json
+    with open(os.path.join(DATA, "sweep-small.json")) as f:
+        cpu = json.load(f)["context"]["pollbench_cpu_model"]
+    assert f"| CPU | {cpu} |" in summary
+    assert "| dispatch/epoll_lt |" in summary and "| dispatch/poll |" in summary
+
+
+def test_compare_real_sweep_against_itself_with_aggregates_only_run(tmp_path):
+    from conftest import DATA
+    p = run_report("compare", os.path.join(DATA, "sweep-small.json"),
+                   os.path.join(DATA, "aggregates-only.json"), "--out", tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "dispatch/poll/fds:16/active:1" in p.stdout
+    assert "only in A" in p.stdout and "only in B" in p.stdout
