@@ -41,11 +41,13 @@
 //       none lost and none repeated.
 //   Event flags: readable / writable follow the interest; hangup is set when the peer closed
 //   (a backend that cannot tell reports the fd readable, and read() returns 0); error is set
-//   for a socket error or an fd that is not open (see Registration).
+//   for a socket error or an fd that is not open (see Registration) — unless
+//   capabilities().bad_fd_error is false: that backend cannot tell and reports it readable.
 //
 // Closing an fd that is still registered is a caller error (as with every one of these
 // mechanisms) but never crashes a later wait: epoll drops the fd by itself, poll and select
-// report it with `error` until it is removed. Remove before close.
+// report it with `error` until it is removed. Remove before close. (A backend that cannot
+// promise this says so with capabilities().survives_close_while_registered == false.)
 //
 // Setup errors (creating the poller) throw std::system_error naming the syscall.
 #pragma once
@@ -81,6 +83,17 @@ struct Capabilities {
   bool edge_triggered = false;
   WaitCost wait_cost = WaitCost::kPerRegistered;
   int max_fd = INT_MAX;  // the largest fd number add() accepts
+  // The mechanism disarms an fd once it has reported it (EPOLLONESHOT, a one-shot io_uring
+  // poll) and the backend re-arms it at the next wait: one more syscall or SQE per event.
+  // Delivery still follows edge_triggered; this says what it costs.
+  bool one_shot = false;
+  // An fd that is not open is refused with EBADF or reported with `error`, as the contract
+  // says. false: the backend cannot tell and reports it as plain readable (libevent over
+  // poll(2) turns POLLNVAL into EV_READ).
+  bool bad_fd_error = true;
+  // Closing a registered fd before remove() never breaks a later wait, as the contract says.
+  // false: it can abort the process (libuv aborts when epoll_ctl refuses an fd it queued).
+  bool survives_close_while_registered = true;
 };
 
 class Poller {

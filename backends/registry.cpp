@@ -12,6 +12,7 @@ namespace pollbench {
 // One factory per backend file.
 std::unique_ptr<Poller> make_epoll_lt_poller();
 std::unique_ptr<Poller> make_epoll_et_poller();
+std::unique_ptr<Poller> make_epoll_oneshot_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -19,12 +20,16 @@ namespace {
 
 constexpr Capabilities kLevelPerReady{false, WaitCost::kPerReady, INT_MAX};
 constexpr Capabilities kEdgePerReady{true, WaitCost::kPerReady, INT_MAX};
+constexpr Capabilities kLevelPerReadyOneShot{
+    .edge_triggered = false, .wait_cost = WaitCost::kPerReady, .one_shot = true};
 
 constexpr std::array kBackends{
     Backend{"epoll_lt", "epoll(7), level-triggered: ready list, O(ready) per wait", kLevelPerReady,
             make_epoll_lt_poller},
     Backend{"epoll_et", "epoll(7) with EPOLLET: reports new data once", kEdgePerReady,
             make_epoll_et_poller},
+    Backend{"epoll_oneshot", "epoll(7) with EPOLLONESHOT: one EPOLL_CTL_MOD re-arm per event",
+            kLevelPerReadyOneShot, make_epoll_oneshot_poller},
     Backend{"poll", "poll(2): persistent pollfd array, O(registered) per wait",
             Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller},
     Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",

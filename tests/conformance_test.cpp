@@ -115,6 +115,10 @@ TEST_P(Conformance, NameAndCapabilitiesMatchTheRegistryRow) {
   EXPECT_EQ(caps_.edge_triggered, row.capabilities.edge_triggered);
   EXPECT_EQ(caps_.wait_cost, row.capabilities.wait_cost);
   EXPECT_EQ(caps_.max_fd, row.capabilities.max_fd);
+  EXPECT_EQ(caps_.one_shot, row.capabilities.one_shot);
+  EXPECT_EQ(caps_.bad_fd_error, row.capabilities.bad_fd_error);
+  EXPECT_EQ(caps_.survives_close_while_registered,
+            row.capabilities.survives_close_while_registered);
 }
 
 TEST_P(Conformance, NothingRegisteredTimeoutZeroReturnsZero) {

@@ -3,25 +3,32 @@
 #include <fmt/format.h>
 
 #include <climits>
+#include <string>
 
 #include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
 
 int main() {
   using pollbench::WaitCost;
-  fmt::print("{:<10} {:<11} {:<8} {:<15} {:<8} {}\n", "backend", "available", "trigger",
+  fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {}\n", "backend", "available", "trigger",
              "wait cost", "max fd", "description");
   for (const pollbench::Backend& b : pollbench::backends()) {
     const auto reason = pollbench::unavailable_reason(b);
     const auto& caps = b.capabilities;
-    fmt::print("{:<10} {:<11} {:<8} {:<15} {:<8} {}\n", b.name, reason ? "no" : "yes",
-               caps.edge_triggered ? "edge" : "level",
+    const std::string trigger = fmt::format("{}{}", caps.edge_triggered ? "edge" : "level",
+                                            caps.one_shot ? ", 1-shot" : "");
+    fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {}\n", b.name, reason ? "no" : "yes", trigger,
                caps.wait_cost == WaitCost::kPerReady ? "O(ready)" : "O(registered)",
                caps.max_fd == INT_MAX ? std::string("-") : fmt::format("{}", caps.max_fd),
                b.description);
-    if (reason) {
-      fmt::print("{:<10} why not: {}\n", "", *reason);
+    if (!caps.bad_fd_error) {
+      fmt::print("{:<16} caveat: reports an fd that is not open as readable, not as an error\n",
+                 "");
     }
+    if (!caps.survives_close_while_registered) {
+      fmt::print("{:<16} caveat: closing an fd before remove() can abort the process\n", "");
+    }
+    if (reason) fmt::print("{:<16} why not: {}\n", "", *reason);
   }
   using pollbench::FdKind;
   fmt::print(
