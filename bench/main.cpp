@@ -24,6 +24,8 @@ namespace {
 using pollbench::Backend;
 using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
 
+// Many short repetitions rather than a few long ones: on a shared machine the noise comes in
+// bursts, and the median of many short samples steps over a burst that one long mean absorbs.
 struct Sweep {
   std::string_view name;
   Points scaling;         // dispatch + raw, every backend but select
@@ -76,7 +78,7 @@ Sweep make_sweep(bool quick) {
     s.select_scaling = scaling_points({16, 64, 512}, kSelectLargestFds, {1, 16, kSelectLargestFds});
     s.chain = {{1000, 1}, {9000, 1}};
     s.churn = {64, top};
-    s.repetitions = 5;
+    s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
   } else {
@@ -90,8 +92,8 @@ Sweep make_sweep(bool quick) {
       for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
     }
     s.churn = {16, 64, 256, 1024, 4096, top};
-    s.repetitions = 5;
-    s.min_time = 0.05;
+    s.repetitions = 9;
+    s.min_time = 0.03;
     s.min_warmup_time = 0.02;
   }
   return s;

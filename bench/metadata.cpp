@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -127,6 +129,14 @@ std::string fmt_version() {
   return fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
 }
 
+// The niceness the sweep ran at: `./pollbench run` raises the priority where it may, so that
+// neighbours on a shared machine take less of the benchmark's CPU.
+std::string niceness() {
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, 0);
+  return errno != 0 ? std::string(kUnknown) : fmt::format("{}", nice);
+}
+
 std::string or_unknown(std::string_view s) {
   return s.empty() ? std::string(kUnknown) : std::string(s);
 }
@@ -141,7 +151,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags) {
   } catch (const std::exception&) {
     // Stays unknown.
   }
-  const std::array<std::pair<const char*, std::string>, 16> context{{
+  const std::array<std::pair<const char*, std::string>, 17> context{{
       {"pollbench_kernel", kernel_release()},
       {"pollbench_cpu_model", cpu_model()},
       {"pollbench_cores", cores > 0 ? fmt::format("{}", cores) : std::string(kUnknown)},
@@ -157,6 +167,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags) {
       {"pollbench_git_commit", git_commit()},
       {"pollbench_hostname", hostname()},
       {"pollbench_max_pairs", max_pairs},
+      {"pollbench_nice", niceness()},
       {"pollbench_sweep", or_unknown(sweep)},
       {"pollbench_benchmark_flags", or_unknown(flags)},
   }};
