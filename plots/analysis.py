@@ -23,8 +23,8 @@ SCENARIO_METRICS = {
     "sentinel": ["ns_per_roundtrip"],
 }
 
-# Fits over "large N" use N >= this when at least two sizes are there; small N is dominated
-# by the fixed cost of a syscall, so a fit over the whole range understates the growth.
+# Fits over "large N" start at this N (or lower, to span at least 8x); small N is dominated by
+# the fixed cost of a syscall, so a fit over the whole range understates the growth.
 LARGE_N = 256
 
 
@@ -165,12 +165,12 @@ def scaling_fit(run: Run, scenario: str, backend: str, counter: str = COST,
     if len({n for n, _ in rows}) < 2:
         return None
     full = _fit_rows(rows, counter)
-    large_rows = [(n, b) for n, b in rows if n >= LARGE_N]
-    if len({n for n, _ in large_rows}) < 2:
-        # Not enough large sizes: use the upper half of the sizes that were run.
-        sizes = sorted({n for n, _ in rows})
-        cut = sizes[len(sizes) // 2] if len(sizes) >= 4 else None
-        large_rows = [(n, b) for n, b in rows if cut is not None and n >= cut]
+    # "Large N": from LARGE_N up, but always spanning at least 8x in N, so that a backend
+    # that stops early (select at ~1,000) is not fitted over two neighbouring sizes only.
+    sizes = sorted({n for n, _ in rows})
+    below = [n for n in sizes if n <= sizes[-1] / 8]
+    start = min(LARGE_N, below[-1]) if below else None
+    large_rows = [(n, b) for n, b in rows if start is not None and n >= start]
     large = _fit_rows(large_rows, counter) if len({n for n, _ in large_rows}) >= 2 else None
     if large is not None and full is not None and large.points == full.points:
         large = None

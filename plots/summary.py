@@ -36,9 +36,10 @@ def _cell(v: str) -> str:
     return v.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list, rows: list) -> list:
+def _table(header: list, rows: list, left: int = 1) -> list:
+    """A Markdown table; the first `left` columns are text (left-aligned), the rest numbers."""
     out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+           "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
     out += ["| " + " | ".join(_cell(str(c)) for c in row) + " |" for row in rows]
     return out + [""]
 
@@ -85,7 +86,7 @@ def run_section(run: Run) -> list:
     rows = [[name, len(s["backends"]) and ", ".join(sorted(s["backends"])) or "–",
              s["ok"], s["failed"], s["reps"]] for name, s in scen.items()]
     out += _table(["scenario", "backends / mechanisms", "benchmarks", "skipped", "repetitions"],
-                  rows)
+                  rows, left=2)
     out.append("Input: " + ", ".join(f"`{os.path.basename(p)}`" for p in run.paths)
                + ". Medians and CVs are over the repetitions of each benchmark; CV = standard "
                "deviation / mean. `ns/event` is wall time per readiness event.")
@@ -132,8 +133,9 @@ def fits_section(run: Run) -> list:
            "Least-squares slope of log(ns per event) against log(N) at 1 active fd, every "
            "repetition one point, with a 95% confidence interval (Student t). A slope of ≈1 "
            f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)). "
-           f"\"Large N\" uses N ≥ {an.LARGE_N} (where the fixed syscall cost no longer hides "
-           "the growth), or the upper half of the sizes run.", ""]
+           f"\"Large N\" starts at N = {an.LARGE_N} (where the fixed syscall cost no longer "
+           "hides the growth), or lower so that the range spans at least 8× in N; the "
+           "measured complexity is read from it.", ""]
     rows = []
     for f in fits:
         full = f.full.describe() if f.full else "–"
@@ -142,7 +144,12 @@ def fits_section(run: Run) -> list:
         rows.append([f"{f.scenario}/{f.backend}", full, large,
                      f.best.complexity() if f.best else "–"])
     out += _table(["benchmark", "slope, all N [95% CI]", "slope, large N [95% CI]",
-                   "measured complexity"], rows)
+                   "measured complexity"], rows, left=4)
+    if any(f.best and f.best.slope > 1.25 for f in fits):
+        out += ["A slope above 1 means the cost per polled fd itself rises with N: the "
+                "mechanism still walks every fd and, most likely, past some N their kernel state (file, "
+                "socket, wait queue) no longer stays in the CPU caches, so each one costs "
+                "more.", ""]
     return out
 
 
@@ -242,7 +249,7 @@ def other_section(run: Run) -> list:
         for b in run.select(scen):
             for c in an.metrics_of(scen, b):
                 rows.append([f"`{b.name.key}`", c, _med_cv(b, c)])
-        out += [f"## {scen}", ""] + _table(["benchmark", "metric", "median (CV)"], rows)
+        out += [f"## {scen}", ""] + _table(["benchmark", "metric", "median (CV)"], rows, left=2)
     return out
 
 
