@@ -13,6 +13,8 @@ namespace pollbench {
 std::unique_ptr<Poller> make_epoll_lt_poller();
 std::unique_ptr<Poller> make_epoll_et_poller();
 std::unique_ptr<Poller> make_epoll_oneshot_poller();
+std::unique_ptr<Poller> make_uring_oneshot_poller();
+std::unique_ptr<Poller> make_uring_multishot_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -30,6 +32,12 @@ constexpr std::array kBackends{
             make_epoll_et_poller},
     Backend{"epoll_oneshot", "epoll(7) with EPOLLONESHOT: one EPOLL_CTL_MOD re-arm per event",
             kLevelPerReadyOneShot, make_epoll_oneshot_poller},
+    Backend{"uring_oneshot",
+            "io_uring IORING_OP_POLL_ADD, re-armed per completion: level-like, 1 SQE per event",
+            kLevelPerReadyOneShot, make_uring_oneshot_poller},
+    Backend{"uring_multishot",
+            "io_uring multishot poll: one CQE per wakeup, edge-like, re-armed only if it ends",
+            kEdgePerReady, make_uring_multishot_poller},
     Backend{"poll", "poll(2): persistent pollfd array, O(registered) per wait",
             Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller},
     Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",

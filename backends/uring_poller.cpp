@@ -1,0 +1,438 @@
+// io_uring poll backends: uring_oneshot (IORING_OP_POLL_ADD, re-armed after every completion)
+// and uring_multishot (IORING_POLL_ADD_MULTI, re-armed only when a completion arrives without
+// IORING_CQE_F_MORE). One class with a flag, like the two epoll rows. Needs liburing (2.3 is
+// enough) and Linux 5.11+; without liburing the rows exist and say why they are unavailable.
+//
+// Kernel quirks this file handles (each checked by experiment on Linux 6.18):
+//  a) io_uring poll semantics. A one-shot POLL_ADD checks readiness when it is issued: armed
+//     on an fd with unread data it completes at once. Re-armed after every completion, it is
+//     therefore level-triggered as seen from the caller (unread data is reported again at the
+//     next wait). A multishot poll is edge-triggered: it completes at once if the fd is ready
+//     when armed, then posts one CQE per wakeup — per write that arrives, unread data or not —
+//     and nothing for data left unread. IORING_POLL_ADD_LEVEL with MULTI is refused (EINVAL),
+//     so there is no level-triggered multishot poll to offer.
+//  b) One CQE per wakeup, not per fd: two writes between waits give two CQEs for the same fd.
+//     Every CQE is folded into a per-fd pending mask and a FIFO of fds (the user-space ready
+//     list), so a wait reports each fd once and an event array that is too small leaves the
+//     rest for the next wait, in order, none lost and none repeated.
+//  c) Completions of a poll that was removed or modified can still be in the CQ (a multishot
+//     removal ends with -ECANCELED; a one-shot poll may have completed before its POLL_REMOVE
+//     ran, which then fails with -ENOENT). user_data carries slot and generation; modify() and
+//     remove() bump the generation and stale CQEs are dropped. POLL_REMOVE's own CQE is
+//     ignored.
+//  d) io_uring does not know which fds a caller registered: an fd→slot index gives EEXIST and
+//     ENOENT. Registration adds no syscall: add/modify/remove only write SQEs, and the next
+//     wait submits them with the same io_uring_enter that reaps. Only a full SQ
+//     (kSqEntries) forces an early submit.
+//  e) The fd is checked when the SQE is issued, not at add(): an fd that is not open completes
+//     with -EBADF and is reported as an error event at the next wait (and again after each
+//     re-arm, like poll's POLLNVAL). An armed poll holds a reference to the file, so an fd
+//     closed while registered reports nothing more (until the poll is re-armed: then EBADF).
+//  f) Reaping needs no syscall: wait(0) with nothing to submit and CQEs already in the ring
+//     reads them from shared memory. Otherwise one io_uring_enter submits, runs the completions
+//     and (timeout != 0) waits, with the timeout in an IORING_ENTER_EXT_ARG timespec:
+//     nanosecond resolution, never early. -ETIME and -EINTR return 0.
+//  g) The CQ can overflow when many fds complete between waits (the kernel keeps the extra
+//     CQEs and sets IORING_SQ_CQ_OVERFLOW): wait() flushes them with another io_uring_enter.
+//     A multishot poll the kernel had to end (no F_MORE, e.g. -ECANCELED) is re-armed at the
+//     next wait.
+//  h) liburing's submit would make a syscall whenever it is called; wait() publishes the SQ
+//     tail itself and calls io_uring_enter directly, so every wait makes at most one syscall
+//     in the common case. No allocation on the wait path: the FIFO and the re-arm list grow in
+//     add().
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+#include "backends/poller.hpp"
+
+#if POLLBENCH_HAVE_LIBURING
+#include <liburing.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <vector>
+#endif
+
+namespace pollbench {
+namespace {
+
+constexpr std::string_view kOneshot = "uring_oneshot";
+constexpr std::string_view kMultishot = "uring_multishot";
+
+void check_not_disabled(std::string_view name) {
+  const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
+  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") {
+    throw_errno(ENOSYS, name, "io_uring disabled by POLLBENCH_DISABLE_IO_URING");
+  }
+}
+
+#if POLLBENCH_HAVE_LIBURING
+
+using Clock = std::chrono::steady_clock;
+
+class UringPoller final : public Poller {
+ public:
+  explicit UringPoller(bool multishot) : multishot_(multishot) {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    params.cq_entries = kCqEntries;
+    int rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
+    if (rc == -EINVAL) {  // a kernel older than 5.18 (SUBMIT_ALL): CQSIZE alone
+      params = io_uring_params{};
+      params.flags = IORING_SETUP_CQSIZE;
+      params.cq_entries = kCqEntries;
+      rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
+    }
+    if (rc < 0) throw_errno(-rc, name(), "io_uring_queue_init_params");
+    if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
+      io_uring_queue_exit(&ring_);
+      throw_errno(ENOSYS, name(), "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
+    }
+    // Quirk h: SQ slot i always holds SQE i, so publishing the tail is all a submit needs.
+    for (unsigned i = 0; i < ring_.sq.ring_entries; ++i) ring_.sq.array[i] = i;
+    fifo_.resize(kMinSlots);
+    rearm_.reserve(kMinSlots);
+  }
+  ~UringPoller() override { io_uring_queue_exit(&ring_); }
+
+  void add(int fd, Interest interest, std::uint64_t token) override {
+    if (fd < 0) throw_errno(EBADF, name(), "negative fd");
+    const unsigned mask = to_poll_mask(interest);
+    const auto ufd = static_cast<std::size_t>(fd);
+    if (ufd >= slot_of_fd_.size())
+      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
+    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name(), "fd is already registered");
+    std::uint32_t index = 0;
+    if (!free_.empty()) {
+      index = free_.back();
+      free_.pop_back();
+    } else {
+      index = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
+      if (slots_.size() > rearm_.capacity()) rearm_.reserve(2 * slots_.size());
+    }
+    Slot& s = slots_[index];
+    // Keep gen (stale CQEs of a former user stay stale), in_rearm and queued (the lists may
+    // still hold this index: quirk c).
+    s.fd = fd;
+    s.token = token;
+    s.mask = mask;
+    s.live = true;
+    s.pending = 0;
+    s.error = false;
+    slot_of_fd_[ufd] = static_cast<int>(index);
+    arm(index);
+  }
+
+  void modify(int fd, Interest interest, std::uint64_t token) override {
+    const int index = slot_of(fd);
+    if (index == kNoSlot) throw_errno(ENOENT, name(), "modify: fd is not registered");
+    const unsigned mask = to_poll_mask(interest);
+    Slot& s = slots_[static_cast<std::size_t>(index)];
+    // Remove + add (quirk c): a poll update would fail with ENOENT for a one-shot poll that
+    // has just completed, leaving nothing armed.
+    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    ++s.gen;
+    s.token = token;
+    s.mask = mask;
+    s.pending = 0;
+    s.error = false;
+    arm(static_cast<std::uint32_t>(index));
+  }
+
+  void remove(int fd) override {
+    const int index = slot_of(fd);
+    if (index == kNoSlot) throw_errno(ENOENT, name(), "remove: fd is not registered");
+    Slot& s = slots_[static_cast<std::size_t>(index)];
+    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    ++s.gen;
+    s.live = false;
+    s.fd = -1;
+    s.pending = 0;
+    s.error = false;
+    slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
+    free_.push_back(static_cast<std::uint32_t>(index));
+  }
+
+  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+    if (events.empty()) return 0;
+    rearm_completed();
+    const bool bounded = timeout.count() > 0;
+    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
+    std::chrono::nanoseconds left = timeout;
+    for (;;) {
+      const unsigned to_submit = flush_sq();
+      const bool idle = fifo_count_ == 0 && io_uring_cq_ready(&ring_) == 0;
+      const unsigned min_complete = (idle && timeout.count() != 0) ? 1 : 0;
+      if (to_submit > 0 || min_complete > 0 || cq_overflowed()) {
+        const int rc =
+            enter(to_submit, min_complete, bounded && min_complete > 0 ? &left : nullptr);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+        reap();
+        if (rc == -EINTR) break;
+      } else {
+        reap();
+      }
+      if (fifo_count_ > 0 || timeout.count() == 0) break;
+      if (bounded) {
+        left = deadline - Clock::now();
+        if (left.count() <= 0) break;
+      }
+    }
+    return deliver(events);
+  }
+
+  [[nodiscard]] std::string_view name() const noexcept override {
+    return multishot_ ? kMultishot : kOneshot;
+  }
+  [[nodiscard]] Capabilities capabilities() const noexcept override {
+    return {.edge_triggered = multishot_,
+            .wait_cost = WaitCost::kPerReady,
+            .max_fd = INT_MAX,
+            .one_shot = !multishot_};
+  }
+
+ private:
+  static constexpr unsigned kSqEntries = 4096;
+  static constexpr unsigned kCqEntries = 16384;
+  static constexpr std::size_t kMinSlots = 64;
+  static constexpr int kNoSlot = -1;
+  static constexpr std::uint64_t kIgnore = ~0ULL;  // POLL_REMOVE's own CQE
+
+  struct Slot {
+    int fd = -1;
+    std::uint64_t token = 0;
+    unsigned mask = 0;      // POLLIN / POLLOUT
+    std::uint32_t gen = 0;  // in user_data; bumped by modify and remove
+    unsigned pending = 0;   // poll bits gathered since the fd was last reported
+    bool error = false;     // a completion with an error since then
+    bool live = false;
+    bool armed = false;     // a poll of this generation is queued or in the kernel
+    bool in_rearm = false;  // on rearm_
+    bool queued = false;    // on the FIFO
+  };
+
+  static unsigned to_poll_mask(Interest interest) {
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, "io_uring", "empty interest");
+    unsigned mask = 0;
+    if ((interest & kReadable) != 0) mask |= POLLIN;
+    if ((interest & kWritable) != 0) mask |= POLLOUT;
+    return mask;
+  }
+
+  [[nodiscard]] int slot_of(int fd) const {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return kNoSlot;
+    return slot_of_fd_[static_cast<std::size_t>(fd)];
+  }
+
+  static std::uint64_t user_data(std::uint32_t index, std::uint32_t gen) {
+    return (static_cast<std::uint64_t>(gen) << 32U) | index;
+  }
+
+  void prep_poll(io_uring_sqe* sqe, std::uint32_t index) {
+    Slot& s = slots_[index];
+    if (multishot_) {
+      io_uring_prep_poll_multishot(sqe, s.fd, s.mask);
+    } else {
+      io_uring_prep_poll_add(sqe, s.fd, s.mask);
+    }
+    io_uring_sqe_set_data64(sqe, user_data(index, s.gen));
+    s.armed = true;
+  }
+
+  // Queues the poll, or (the kernel refused an early submit) leaves it to the next wait.
+  void arm(std::uint32_t index) noexcept {
+    if (io_uring_sqe* sqe = get_sqe()) {
+      prep_poll(sqe, index);
+    } else {
+      schedule_rearm(index);
+    }
+  }
+
+  void schedule_rearm(std::uint32_t index) noexcept {
+    Slot& s = slots_[index];
+    s.armed = false;
+    if (!s.in_rearm) {
+      s.in_rearm = true;
+      rearm_.push_back(index);  // at most one entry per slot: capacity reserved in add()
+    }
+  }
+
+  // Throws before changing anything if no SQE can be had, so the poll stays as it was.
+  void remove_poll(Slot& s, std::uint32_t index) {
+    io_uring_sqe* sqe = get_sqe();
+    if (sqe == nullptr) throw_errno(EBUSY, name(), "io_uring_enter: submission queue full");
+    io_uring_prep_poll_remove(sqe, user_data(index, s.gen));
+    io_uring_sqe_set_data64(sqe, kIgnore);
+    s.armed = false;
+  }
+
+  // An SQE, submitting what is queued first if the SQ is full (quirk d). nullptr if the
+  // kernel takes nothing.
+  io_uring_sqe* get_sqe() noexcept {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe != nullptr) return sqe;
+    const unsigned to_submit = flush_sq();
+    if (enter(to_submit, 0, nullptr) < 0) return nullptr;
+    return io_uring_get_sqe(&ring_);
+  }
+
+  // Quirk h: what liburing's submit does before its syscall.
+  unsigned flush_sq() noexcept {
+    io_uring_sq& sq = ring_.sq;
+    const unsigned tail = sq.sqe_tail;
+    if (sq.sqe_head != tail) {
+      sq.sqe_head = tail;
+      io_uring_smp_store_release(sq.ktail, tail);
+    }
+    return tail - io_uring_smp_load_acquire(sq.khead);
+  }
+
+  bool cq_overflowed() const noexcept {
+    return (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
+  }
+
+  // One io_uring_enter: submit, run completions, wait for min_complete (at most *timeout).
+  // Returns >= 0 or -errno.
+  int enter(unsigned to_submit, unsigned min_complete,
+            const std::chrono::nanoseconds* timeout) noexcept {
+    unsigned flags = IORING_ENTER_GETEVENTS;
+    __kernel_timespec ts{};
+    io_uring_getevents_arg arg{};
+    void* argp = nullptr;
+    std::size_t argsz = 0;
+    if (timeout != nullptr) {
+      ts.tv_sec = timeout->count() / 1'000'000'000;
+      ts.tv_nsec = timeout->count() % 1'000'000'000;
+      arg.sigmask_sz = _NSIG / 8;
+      arg.ts = reinterpret_cast<std::uint64_t>(&ts);
+      argp = &arg;
+      argsz = sizeof arg;
+      flags |= IORING_ENTER_EXT_ARG;
+    }
+    const long rc =
+        ::syscall(__NR_io_uring_enter, ring_.ring_fd, to_submit, min_complete, flags, argp, argsz);
+    return rc < 0 ? -errno : static_cast<int>(rc);
+  }
+
+  // Every CQE into the pending masks and the FIFO (quirk b), overflow included (quirk g).
+  void reap() noexcept {
+    for (;;) {
+      unsigned head = 0;
+      unsigned seen = 0;
+      io_uring_cqe* cqe = nullptr;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        on_cqe(cqe->user_data, cqe->res, cqe->flags);
+        ++seen;
+      }
+      io_uring_cq_advance(&ring_, seen);
+      if (!cq_overflowed() || enter(0, 0, nullptr) < 0 || io_uring_cq_ready(&ring_) == 0) return;
+    }
+  }
+
+  void on_cqe(std::uint64_t ud, int res, unsigned flags) noexcept {
+    if (ud == kIgnore) return;
+    const auto index = static_cast<std::uint32_t>(ud & 0xFFFF'FFFFU);
+    const auto gen = static_cast<std::uint32_t>(ud >> 32U);
+    if (index >= slots_.size()) return;
+    Slot& s = slots_[index];
+    if (!s.live || s.gen != gen) return;  // quirk c
+    // One-shot, or a multishot poll that ended: re-armed by the next wait.
+    if ((flags & IORING_CQE_F_MORE) == 0) schedule_rearm(index);
+    if (res == -ECANCELED) return;
+    if (res < 0) {
+      s.error = true;
+    } else {
+      s.pending |= static_cast<unsigned>(res);
+    }
+    if (!s.queued) {
+      s.queued = true;
+      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = index;
+      ++fifo_count_;
+    }
+  }
+
+  void rearm_completed() noexcept {
+    std::size_t i = 0;
+    for (; i < rearm_.size(); ++i) {
+      Slot& s = slots_[rearm_[i]];
+      if (s.live && !s.armed) {
+        io_uring_sqe* sqe = get_sqe();
+        if (sqe == nullptr) break;  // the kernel refused a submit: keep the rest for later
+        prep_poll(sqe, rearm_[i]);
+      }
+      s.in_rearm = false;
+    }
+    rearm_.erase(rearm_.begin(), rearm_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+
+  int deliver(std::span<Event> events) noexcept {
+    std::size_t n = 0;
+    while (n < events.size() && fifo_count_ > 0) {
+      Slot& s = slots_[fifo_[fifo_head_]];
+      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
+      --fifo_count_;
+      s.queued = false;
+      if (!s.live || (s.pending == 0 && !s.error)) continue;
+      events[n++] = Event{.token = s.token,
+                          .readable = (s.pending & POLLIN) != 0,
+                          .writable = (s.pending & POLLOUT) != 0,
+                          .hangup = (s.pending & POLLHUP) != 0,
+                          .error = s.error || (s.pending & (POLLERR | POLLNVAL)) != 0};
+      s.pending = 0;
+      s.error = false;
+    }
+    return static_cast<int>(n);
+  }
+
+  void grow_fifo(std::size_t size) {
+    std::vector<std::uint32_t> bigger(size);
+    for (std::size_t i = 0; i < fifo_count_; ++i) {
+      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
+    }
+    fifo_.swap(bigger);
+    fifo_head_ = 0;
+  }
+
+  bool multishot_;
+  io_uring ring_{};
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::vector<int> slot_of_fd_ = std::vector<int>(1024, kNoSlot);
+  std::vector<std::uint32_t> fifo_;  // the user-space ready list: slot indices
+  std::size_t fifo_head_ = 0;
+  std::size_t fifo_count_ = 0;
+  std::vector<std::uint32_t> rearm_;  // slots whose poll completed for good
+};
+
+#endif  // POLLBENCH_HAVE_LIBURING
+
+std::unique_ptr<Poller> make_uring_poller(bool multishot) {
+  const std::string_view name = multishot ? kMultishot : kOneshot;
+  check_not_disabled(name);
+#if POLLBENCH_HAVE_LIBURING
+  return std::make_unique<UringPoller>(multishot);
+#else
+  throw_errno(ENOSYS, name, "built without liburing (install liburing-dev and re-run cmake)");
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<Poller> make_uring_oneshot_poller() {
+  return make_uring_poller(false);
+}
+std::unique_ptr<Poller> make_uring_multishot_poller() {
+  return make_uring_poller(true);
+}
+
+}  // namespace pollbench
