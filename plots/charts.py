@@ -18,7 +18,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import (FuncFormatter, LogLocator, NullFormatter,  # noqa: E402
+                               NullLocator)
 
 import analysis as an  # noqa: E402
 from pbresults import Run  # noqa: E402

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 
 import analysis as an
-from pbresults import ResultsError, Run
+from pbresults import ResultsError, Run, backend_rank, sentinel_drift
 
 
 @dataclass
@@ -112,6 +112,7 @@ def table_lines(c: Comparison) -> list:
         out.append(f"{r.key:<{w}}{r.metric:<15}{an.fmt_ns(r.a):>10}{an.fmt_ns(r.b):>10}"
                    f"{r.ratio:>8.3f}{_fmt_cv(r.cv_a):>7}{_fmt_cv(r.cv_b):>7}  {MARK[r.verdict]}")
     f = c.flagged()
+    out += [f"WARNING: {w}" for w in noise_warnings(c)]
     out += ["", f"{len(c.rows)} compared, {len(f)} differ beyond noise "
                 f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
                 f"{sum(r.verdict == 'faster' for r in f)} faster in B)"]
@@ -138,6 +139,9 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
              "of A and B do not overlap; `?` means one side has a single repetition, so its "
              "noise is unknown.", ""]
     f = c.flagged()
+    lines += [f"> **Warning:** {w}." for w in noise_warnings(c)]
+    if noise_warnings(c):
+        lines.append("")
     lines += [f"{len(c.rows)} rows compared; **{len(f)} differ beyond noise** "
               f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
               f"{sum(r.verdict == 'faster' for r in f)} faster in B).", ""]
@@ -166,6 +170,28 @@ PANELS = [("dispatch", an.COST, "dispatch, ns/event"), ("raw", an.COST, "raw, ns
           ("churn", "ns_per_remove", "churn, ns/remove")]
 
 
+RATIO_TICKS = [0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4, 5, 10]
+
+
+def noise_warnings(c: Comparison) -> list:
+    """Say when the machine itself moved: the sentinel drifted within a run, or the same
+    round trip is slower in one run than in the other (then B/A of that size is the machine,
+    not the code)."""
+    out = []
+    for tag, run in (("A", c.a), ("B", c.b)):
+        d = sentinel_drift(run)
+        if d is not None and d[0] > 0.10:
+            out.append(f"run {tag}'s noise sentinel drifted {100 * d[0]:.0f}% during the run")
+    sent = [r for r in c.rows if r.scenario == "sentinel"]
+    if sent:
+        ratios = sorted(r.ratio for r in sent)
+        mid = ratios[len(ratios) // 2]
+        if abs(mid - 1) > 0.10:
+            out.append(f"the sentinel round trip itself is {mid:.2f}x in B: the machines (or "
+                       "their load) differ by about that much, whatever the code does")
+    return out
+
+
 def draw_chart(c: Comparison):
     import charts
     panels = []
@@ -187,7 +213,7 @@ def draw_chart(c: Comparison):
     seen = {}
     for ax, (title, rows) in zip(axes, panels):
         ax.axhline(1.0, color="0.3", linewidth=1.0)
-        for backend in dict.fromkeys(r.backend for r in rows):
+        for backend in sorted(dict.fromkeys(r.backend for r in rows), key=backend_rank):
             mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
             raw = mine[0].scenario == "raw"
             color, marker = charts.style(an.backend_of_raw(backend) if raw else backend)
@@ -201,12 +227,16 @@ def draw_chart(c: Comparison):
             if label not in seen:
                 seen[label] = (h, color, marker)
         charts.log_axis(ax, "x")
+        charts.data_ticks(ax, [r.n for r in rows])
+        # Log scale, so 2x slower and 2x faster are the same distance from 1; ticks at
+        # readable ratios instead of matplotlib's decade-based ones.
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(charts.FuncFormatter(lambda v, _p: f"{v:.2g}"))
-        ax.yaxis.set_minor_formatter(charts.FuncFormatter(lambda v, _p: f"{v:.2g}"))
-        lo = min(r.ratio for r in rows)
-        hi = max(r.ratio for r in rows)
-        ax.set_ylim(min(0.8, lo / 1.1), max(1.25, hi * 1.1))
+        lo = min(0.8, min(r.ratio for r in rows) / 1.1)
+        hi = max(1.25, max(r.ratio for r in rows) * 1.1)
+        ax.set_ylim(lo, hi)
+        ticks = [t for t in RATIO_TICKS if lo <= t <= hi]
+        ax.yaxis.set_minor_locator(charts.NullLocator())
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("total fds N")
         ax.set_ylabel("B / A (median)")
