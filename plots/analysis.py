@@ -56,10 +56,14 @@ def metrics_of(scenario: str, bench: Bench | None = None) -> list:
 
 
 def series_over_fds(run: Run, scenario: str, backend: str, counter: str = COST,
-                    active=1) -> list:
-    """[(N, bench)] sorted by N, at the given number of active fds (None: no active param)."""
+                    active=1, **match) -> list:
+    """[(N, bench)] sorted by N, at the given number of active fds (None: no active param).
+
+    Extra keyword arguments pin other name parameters, e.g. cpu="same" for issue 5's
+    wakeup/<backend>/fds:<N>/cpu:<same|other> rows.
+    """
     rows = []
-    for b in run.select(scenario, backend):
+    for b in run.select(scenario, backend, **match):
         n = b.name.get("fds")
         if not isinstance(n, (int, float)) or not b.has(counter):
             continue

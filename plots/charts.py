@@ -59,6 +59,9 @@ def style(backend: str) -> tuple:
     return FALLBACK[h % len(FALLBACK)]
 
 
+# Every ns chart draws the median of the repetitions and shades their min..max.
+SPREAD = "\nmedian; band = min–max of the repetitions"
+
 # --- figure helpers -------------------------------------------------------------------------
 
 def new_figure(run: Run, title: str, ncols: int = 1, width: float = 10.0,
@@ -185,7 +188,7 @@ def chart_cost_vs_fds(run: Run):
     log_axis(ax, "x")
     log_axis(ax, "y")
     ax.set_xlabel("total fds N (registered, 1 of them ready per iteration)")
-    ax.set_ylabel("wall time per event (ns)")
+    ax.set_ylabel(f"wall time per event (ns){SPREAD}")
     legend(ax)
     return fig
 
@@ -213,7 +216,7 @@ def chart_cost_vs_active(run: Run):
     log_axis(ax, "x")
     log_axis(ax, "y")
     ax.set_xlabel("active fds A (ready per iteration, spread evenly over the N)")
-    ax.set_ylabel("wall time per event (ns)")
+    ax.set_ylabel(f"wall time per event (ns){SPREAD}")
     legend(ax)
     return fig
 
@@ -246,7 +249,7 @@ def chart_chain(run: Run):
         data_ticks(ax, [n for _, rows in lines for n, _ in rows])
         ax.set_title(f"{a:,} active", fontsize=10)
         ax.set_xlabel("total fds N (pairs)")
-        ax.set_ylabel("wall time per event (ns)")
+        ax.set_ylabel(f"wall time per event (ns){SPREAD}")
     legend(axes[-1])
     return fig
 
@@ -273,7 +276,7 @@ def chart_churn(run: Run):
         what = "add" if counter == "ns_per_add" else "remove"
         ax.set_title(f"per {what}", fontsize=10)
         ax.set_xlabel("registered fds N")
-        ax.set_ylabel(f"wall time per {what} (ns)")
+        ax.set_ylabel(f"wall time per {what} (ns){SPREAD}")
     legend(axes[-1])
     return fig
 

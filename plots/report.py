@@ -51,8 +51,10 @@ def table_lines(run) -> list:
         lines.append("no benchmark with a ns_per_event counter in this run")
         return lines
     lines.append("")
-    lines.append(f"{scenario}, 1 active fd: median ns per event (CV across repetitions); "
-                 "×raw = backend / raw syscall loop; slope = d log(cost) / d log(N)")
+    lines.append(f"{scenario}, 1 active fd: median ns per event (CV across repetitions) at the "
+                 "smallest and largest N")
+    lines.append("×raw = backend / the same loop on the raw syscall; "
+                 "slope = d log(cost) / d log(N): ≈1 is O(N), ≈0 is O(1)")
     header = (f"{'backend':<16}{'N':>7}{'ns/event':>11}{'CV':>7}{'×raw':>7}"
               f"{'N':>9}{'ns/event':>11}{'CV':>7}{'×raw':>7}   slope, large N [95% CI]")
     lines.append(header)
@@ -136,6 +138,9 @@ def cmd_plot(args) -> int:
     out = _out_dir(args, args.results[0])
     import summary
     written = summary.write_all(run, out)
+    if not any(p.endswith(".png") for p in written):
+        print(f"pollbench: {run.path}: no chart applies to this run's scenarios; "
+              "wrote summary.md only", file=sys.stderr)
     for path in written:
         print(_shown(path))
     return 0

@@ -51,11 +51,10 @@ def _med_cv(b, counter=an.COST) -> str:
     return an.fmt_ns(b.median(counter)) + (f" ({an.fmt_pct(cv)})" if cv is not None else "")
 
 
-def _grid(run: Run, lines: list, counter=an.COST, skipped_note=True) -> list:
+def _grid(run: Run, lines: list, counter=an.COST) -> list:
     """Rows = N (or A), columns = lines [(label, {x: bench})]: 'median (CV)' per cell."""
     xs = sorted({x for _, pts in lines for x in pts})
-    rows = [[an.fmt_n(x)] + [_med_cv(pts.get(x), counter) for _, pts in lines] for x in xs]
-    return rows
+    return [[an.fmt_n(x)] + [_med_cv(pts.get(x), counter) for _, pts in lines] for x in xs]
 
 
 def machine_section(run: Run) -> list:
