@@ -251,3 +251,27 @@ def test_compare_real_sweep_against_itself_with_aggregates_only_run(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "dispatch/poll/fds:16/active:1" in p.stdout
     assert "only in A" in p.stdout and "only in B" in p.stdout
+
+
+def test_select_limit_note_and_sentinel_warning_reach_the_outputs(tmp_path):
+    path = write_json(tmp_path / "r" / "results.json", gbfake.full_run(sentinel=(300, 420, 300)))
+    p = run_report("plot", path)
+    assert p.returncode == 0, p.stderr
+    svg = (tmp_path / "r" / "cost_vs_fds.svg").read_text()  # SVG text is kept as text
+    assert "FD_SETSIZE" in svg and "select has no point beyond N = 1,024" in svg
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    import re
+    m = re.search(r"\*\*Warning: the noise sentinel drifted (\d+)%\*\*", summary)
+    assert m and 35 <= int(m.group(1)) <= 45  # 300 -> 420 ns, with 1% noise
+
+
+def test_unknown_scenarios_get_a_table_and_no_empty_chart(tmp_path):
+    d = gbfake.Doc(reps=3)
+    for n in (16, 4096):
+        d.add(f"wakeup/epoll_lt/fds:{n}/cpu:same", {"p50": 1000.0, "p99": 4000.0})
+    path = write_json(tmp_path / "r" / "results.json", d.json())
+    p = run_report("plot", path)
+    assert p.returncode == 0, p.stderr
+    assert "no chart applies" in p.stderr
+    assert files_in(tmp_path / "r") == ["results.json", "summary.md"]
+    assert "`wakeup/epoll_lt/fds:4096/cpu:same`" in (tmp_path / "r" / "summary.md").read_text()
