@@ -15,6 +15,9 @@ std::unique_ptr<Poller> make_epoll_et_poller();
 std::unique_ptr<Poller> make_epoll_oneshot_poller();
 std::unique_ptr<Poller> make_uring_oneshot_poller();
 std::unique_ptr<Poller> make_uring_multishot_poller();
+std::unique_ptr<Poller> make_libevent_epoll_poller();
+std::unique_ptr<Poller> make_libevent_poll_poller();
+std::unique_ptr<Poller> make_libevent_select_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -42,6 +45,13 @@ constexpr std::array kBackends{
             Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller},
     Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",
             Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1}, make_select_poller},
+    Backend{"libevent_epoll", "libevent 2.1 event_base over epoll: persistent events, LT",
+            kLevelPerReady, make_libevent_epoll_poller},
+    Backend{"libevent_poll", "libevent 2.1 event_base over poll: persistent events",
+            Capabilities{.bad_fd_error = false}, make_libevent_poll_poller},
+    Backend{"libevent_select", "libevent 2.1 event_base over select: fds < FD_SETSIZE",
+            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1},
+            make_libevent_select_poller},
 };
 
 }  // namespace

@@ -401,18 +401,33 @@ TEST_P(Conformance, AClosedFdIsRefusedOrReportedAsAnError) {
   const auto events = wait_events(kNow);
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].token, 77U);
-  EXPECT_TRUE(events[0].error);
+  if (caps_.bad_fd_error) {
+    EXPECT_TRUE(events[0].error);
+  } else {
+    EXPECT_TRUE(events[0].readable) << "bad_fd_error = false: reported as readable instead";
+  }
   poller_->remove(closed_fd);
+  if (!caps_.bad_fd_error) {
+    GTEST_SKIP() << "error flag not checked: this backend declares bad_fd_error = false (it "
+                    "cannot tell an fd that is not open from a readable one); the event and its "
+                    "token were checked";
+  }
 }
 
 TEST_P(Conformance, AnFdClosedWhileRegisteredNeverBreaksLaterWaits) {
+  if (!caps_.survives_close_while_registered) {
+    GTEST_SKIP() << "this backend declares survives_close_while_registered = false: closing a "
+                    "registered fd before remove() can abort the process";
+  }
   FdPool& pool = register_pool(10);
   const int doomed = pool.polled_fd(3);
   ASSERT_TRUE(pool.make_ready(5));
   pool.close_polled(3);
   for (int i = 0; i < 3; ++i) {
     for (const Event& e : wait_events(kNow)) {
-      EXPECT_TRUE(e.token == token_of(5) || (e.token == token_of(3) && e.error))
+      // bad_fd_error = false: the closed fd may come back readable instead of with `error`.
+      const bool closed_fd_event = e.error || (!caps_.bad_fd_error && e.readable);
+      EXPECT_TRUE(e.token == token_of(5) || (e.token == token_of(3) && closed_fd_event))
           << "unexpected event for token " << e.token;
     }
   }

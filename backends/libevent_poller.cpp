@@ -1,0 +1,386 @@
+// libevent reference backends: libevent_epoll, libevent_poll, libevent_select. The Poller
+// interface on a libevent event_base forced to one method (event_config_avoid_method for all
+// the others), one persistent event (EV_PERSIST) per fd whose callback fills the caller's
+// event array; wait() is event_base_loop(EVLOOP_ONCE), plus EVLOOP_NONBLOCK for timeout 0.
+// They show what a real event library costs on top of the mechanism it wraps. Built when
+// pkg-config finds libevent_core (Debian: libevent-dev); otherwise listed as unavailable.
+//
+// Kernel and library quirks this file handles:
+//  a) libevent lets several events watch one fd, so it never says EEXIST; an fd→slot index
+//     gives EEXIST and ENOENT here, without a syscall.
+//  b) A callback runs once per ready event per loop pass, for every ready fd, however small
+//     the caller's array: what does not fit is kept in a FIFO and reported first by the next
+//     wait (which then returns at once, as a level-triggered wait with ready fds does). Such a
+//     kept event can be stale if the caller read the fd by other means meanwhile.
+//  c) libevent's epoll backend starts with room for 32 epoll_events per dispatch (doubling
+//     up to 4,096 each time a dispatch fills it), so one loop pass can miss ready fds the
+//     caller's array has room for. When a pass ran 32 callbacks or more, wait() runs further
+//     non-blocking passes (an epoll_wait each) until one brings no new fd; an fd reported
+//     again in the same wait is merged into its first event.
+//  d) libevent reports no hangup and no error: EPOLLHUP/EPOLLERR and POLLHUP/POLLERR become
+//     EV_READ (and EV_WRITE). A peer close shows as readable (read() gives 0), the contract's
+//     fallback.
+//  e) An fd that is not open: over epoll, event_add fails with EBADF (from epoll_ctl), as
+//     epoll_lt. Over select, one closed fd fails the whole select() with EBADF and
+//     event_base_loop with -1, every time: wait() then finds the closed fds (F_GETFD, error
+//     path only) and reports them as error events, as the select backend does. Over poll,
+//     POLLNVAL becomes EV_READ: the fd is reported readable, not as an error — libevent_poll
+//     declares bad_fd_error = false.
+//  f) libevent's select backend grows its fd_sets past FD_SETSIZE, but a libevent built with
+//     _FORTIFY_SOURCE (Debian's is) aborts the process in FD_SET for an fd >= 1024 ("bit out
+//     of range 0 - FD_SETSIZE on fd_set"). add() refuses such fds with ERANGE, as select
+//     does; max_fd is FD_SETSIZE - 1 and the cost O(highest fd).
+//  g) Timeouts: libevent's cached clock is CLOCK_MONOTONIC_COARSE unless
+//     EVENT_BASE_FLAG_PRECISE_TIMER, and a coarse clock can fire a timer early. The base is
+//     made precise, the timeout is a one-shot timer event (rounded up to libevent's
+//     microseconds, and epoll/poll round that up to milliseconds), and wait() loops on its own
+//     steady clock until the deadline, so it never returns early.
+//  h) A signal does not end a wait: libevent's dispatch retries after EINTR by itself.
+//  i) Allocation on the wait path that this file cannot prevent: libevent's epoll backend
+//     doubles its epoll_event array (up to 4,096) when a dispatch fills it, and the select
+//     backend grows its output fd_sets as fds grow. Both stop after warm-up; this file's own
+//     wait path does not allocate. libevent's warnings (to stderr, inside the loop) are
+//     silenced with event_set_log_callback.
+#include <cerrno>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+#include "backends/poller.hpp"
+
+#if POLLBENCH_HAVE_LIBEVENT
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <vector>
+#endif
+
+namespace pollbench {
+namespace {
+
+#if POLLBENCH_HAVE_LIBEVENT
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::array<const char*, 7> kMethods = {"epoll",  "poll",   "select", "devpoll",
+                                                 "kqueue", "evport", "win32"};
+
+void silence_libevent() {
+  static std::once_flag once;
+  std::call_once(once, [] { event_set_log_callback([](int, const char*) {}); });
+}
+
+class LibeventPoller final : public Poller {
+ public:
+  LibeventPoller(std::string_view method, std::string_view name)
+      : name_(name), epoll_(method == "epoll") {
+    silence_libevent();
+    event_config* cfg = event_config_new();
+    if (cfg == nullptr) throw_errno(ENOMEM, name_, "event_config_new");
+    for (const char* m : kMethods) {
+      if (method != m) event_config_avoid_method(cfg, m);
+    }
+    event_config_set_flag(
+        cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_IGNORE_ENV | EVENT_BASE_FLAG_PRECISE_TIMER);
+    base_ = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    if (base_ == nullptr) throw_errno(ENOSYS, name_, "event_base_new_with_config");
+    if (method != event_base_get_method(base_)) {
+      event_base_free(base_);
+      throw_errno(ENOSYS, name_, "event_base_get_method: not the method asked for");
+    }
+    timer_ = evtimer_new(
+        base_, [](evutil_socket_t, short, void*) {}, nullptr);
+    if (timer_ == nullptr) {
+      event_base_free(base_);
+      throw_errno(ENOMEM, name_, "evtimer_new");
+    }
+    fifo_.resize(kMinSlots);
+  }
+
+  ~LibeventPoller() override {
+    for (auto& s : slots_) {
+      if (s->ev != nullptr) event_free(s->ev);
+    }
+    event_free(timer_);
+    event_base_free(base_);
+  }
+
+  void add(int fd, Interest interest, std::uint64_t token) override {
+    if (fd < 0) throw_errno(EBADF, name_, "negative fd");
+    if (fd > max_fd()) throw_bad_fd_range(name_, fd, max_fd());  // quirk f
+    const short what = to_libevent(interest);
+    const auto ufd = static_cast<std::size_t>(fd);
+    if (ufd >= slot_of_fd_.size())
+      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
+    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name_, "fd is already registered");
+    std::size_t index = 0;
+    if (!free_.empty()) {
+      index = free_.back();
+      free_.pop_back();
+    } else {
+      index = slots_.size();
+      slots_.push_back(std::make_unique<Slot>());
+      slots_.back()->owner = this;
+      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
+    }
+    Slot& s = *slots_[index];
+    s.ev = event_new(base_, fd, what, on_ready, &s);
+    if (s.ev == nullptr) {
+      free_.push_back(index);
+      throw_errno(ENOMEM, name_, "event_new");
+    }
+    errno = 0;
+    if (event_add(s.ev, nullptr) != 0) {
+      const int err = errno != 0 ? errno : EINVAL;  // quirk e: epoll_ctl's errno
+      event_free(s.ev);
+      s.ev = nullptr;
+      free_.push_back(index);
+      throw_errno(err, name_, "event_add");
+    }
+    s.fd = fd;
+    s.token = token;
+    s.what = 0;
+    slot_of_fd_[ufd] = static_cast<int>(index);
+  }
+
+  void modify(int fd, Interest interest, std::uint64_t token) override {
+    const int index = slot_of(fd);
+    if (index == kNoSlot) throw_errno(ENOENT, name_, "modify: fd is not registered");
+    const short what = to_libevent(interest);
+    Slot& s = *slots_[static_cast<std::size_t>(index)];
+    // libevent cannot change an added event's flags: delete, re-assign, add.
+    event_del(s.ev);
+    event_assign(s.ev, base_, fd, what, on_ready, &s);
+    errno = 0;
+    if (event_add(s.ev, nullptr) != 0) {
+      const int err = errno != 0 ? errno : EINVAL;
+      drop(fd, static_cast<std::size_t>(index));
+      throw_errno(err, name_, "modify: event_add");
+    }
+    s.token = token;
+    s.what = 0;
+  }
+
+  void remove(int fd) override {
+    const int index = slot_of(fd);
+    if (index == kNoSlot) throw_errno(ENOENT, name_, "remove: fd is not registered");
+    drop(fd, static_cast<std::size_t>(index));
+  }
+
+  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+    if (events.empty()) return 0;
+    out_ = events;
+    out_count_ = 0;
+    ++wait_seq_;
+    deliver_kept();  // quirk b
+    if (out_count_ > 0) return static_cast<int>(out_count_);
+
+    const bool bounded = timeout.count() > 0;
+    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
+    std::chrono::nanoseconds left = timeout;
+    const int flags = timeout.count() == 0 ? EVLOOP_ONCE | EVLOOP_NONBLOCK : EVLOOP_ONCE;
+    for (;;) {
+      if (bounded) {
+        const std::int64_t us = (left.count() + 999) / 1000;
+        const timeval tv{.tv_sec = static_cast<time_t>(us / 1'000'000),
+                         .tv_usec = static_cast<suseconds_t>(us % 1'000'000)};
+        evtimer_add(timer_, &tv);
+      }
+      const int rc = pass(flags);
+      if (bounded) evtimer_del(timer_);
+      if (rc < 0) return rc;
+      if (out_count_ > 0 || timeout.count() == 0 || rc == 1) break;  // 1: nothing registered
+      if (bounded) {
+        left = deadline - Clock::now();
+        if (left.count() <= 0) break;
+      }
+    }
+    // Quirk c: libevent's epoll may have left ready fds out of that pass.
+    while (epoll_ && pass_callbacks_ >= kEpollFirstBatch && pass_new_ > 0 &&
+           out_count_ < out_.size()) {
+      const int rc = pass(EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      if (rc < 0) return rc;
+    }
+    return static_cast<int>(out_count_);
+  }
+
+  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
+  [[nodiscard]] Capabilities capabilities() const noexcept override {
+    return {.edge_triggered = false,
+            .wait_cost = epoll_ ? WaitCost::kPerReady : WaitCost::kPerRegistered,
+            .max_fd = max_fd(),
+            .bad_fd_error = name_ != "libevent_poll"};
+  }
+
+  [[nodiscard]] int max_fd() const noexcept {
+    return name_ == "libevent_select" ? FD_SETSIZE - 1 : INT_MAX;
+  }
+
+ private:
+  static constexpr int kNoSlot = -1;
+  static constexpr std::size_t kMinSlots = 64;
+  static constexpr std::size_t kEpollFirstBatch = 32;  // libevent's INITIAL_NEVENT
+
+  struct Slot {
+    LibeventPoller* owner = nullptr;
+    event* ev = nullptr;
+    int fd = -1;
+    std::uint64_t token = 0;
+    short what = 0;               // kept for the next wait (quirk b)
+    bool queued = false;          // on the FIFO
+    std::uint64_t seen_wait = 0;  // the wait that reported it last (quirk c)
+    std::size_t out_index = 0;    // where, in that wait's events
+  };
+
+  short to_libevent(Interest interest) const {
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, name_, "empty interest");
+    short what = EV_PERSIST;
+    if ((interest & kReadable) != 0) what |= EV_READ;
+    if ((interest & kWritable) != 0) what |= EV_WRITE;
+    return what;
+  }
+
+  [[nodiscard]] int slot_of(int fd) const {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return kNoSlot;
+    return slot_of_fd_[static_cast<std::size_t>(fd)];
+  }
+
+  void drop(int fd, std::size_t index) {
+    Slot& s = *slots_[index];
+    event_free(s.ev);  // event_del included
+    s.ev = nullptr;
+    s.fd = -1;
+    s.what = 0;  // a FIFO entry, if any, is skipped
+    slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
+    free_.push_back(index);
+  }
+
+  static void on_ready(evutil_socket_t, short what, void* arg) {
+    auto& s = *static_cast<Slot*>(arg);
+    s.owner->collect(s, what);
+  }
+
+  // One event_base_loop pass: >= 0 as event_base_loop, or -errno.
+  int pass(int flags) noexcept {
+    pass_callbacks_ = 0;
+    pass_new_ = 0;
+    errno = 0;
+    const int rc = event_base_loop(base_, flags);
+    const int err = errno;
+    if (rc >= 0) return rc;
+    if (err == EBADF) {  // quirk e
+      out_count_ = report_closed_fds();
+      return out_count_ > 0 ? 0 : -EBADF;
+    }
+    return -(err != 0 ? err : EIO);
+  }
+
+  void collect(Slot& s, short what) noexcept {
+    ++pass_callbacks_;
+    if (s.seen_wait == wait_seq_) {  // quirk c: a second pass reported it again
+      Event& e = out_[s.out_index];
+      e.readable = e.readable || (what & EV_READ) != 0;
+      e.writable = e.writable || (what & EV_WRITE) != 0;
+      return;
+    }
+    if (out_count_ < out_.size()) {
+      ++pass_new_;
+      s.seen_wait = wait_seq_;
+      s.out_index = out_count_;
+      out_[out_count_++] = make_event(s.token, what);
+      return;
+    }
+    s.what = static_cast<short>(s.what | what);
+    if (!s.queued) {
+      s.queued = true;
+      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = &s;
+      ++fifo_count_;
+    }
+  }
+
+  void deliver_kept() noexcept {
+    while (out_count_ < out_.size() && fifo_count_ > 0) {
+      Slot& s = *fifo_[fifo_head_];
+      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
+      --fifo_count_;
+      s.queued = false;
+      if (s.what == 0) continue;  // removed or modified since
+      s.seen_wait = wait_seq_;
+      s.out_index = out_count_;
+      out_[out_count_++] = make_event(s.token, s.what);
+      s.what = 0;
+    }
+  }
+
+  static Event make_event(std::uint64_t token, short what) {
+    return Event{
+        .token = token, .readable = (what & EV_READ) != 0, .writable = (what & EV_WRITE) != 0};
+  }
+
+  // Quirk e, select only: the error path after select(2) failed with EBADF.
+  std::size_t report_closed_fds() noexcept {
+    std::size_t n = 0;
+    for (const auto& s : slots_) {
+      if (n == out_.size()) break;
+      if (s->fd < 0 || ::fcntl(s->fd, F_GETFD) != -1 || errno != EBADF) continue;
+      out_[n++] = Event{.token = s->token, .error = true};
+    }
+    return n;
+  }
+
+  void grow_fifo(std::size_t size) {
+    std::vector<Slot*> bigger(size);
+    for (std::size_t i = 0; i < fifo_count_; ++i) {
+      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
+    }
+    fifo_.swap(bigger);
+    fifo_head_ = 0;
+  }
+
+  std::string_view name_;
+  event_base* base_ = nullptr;
+  event* timer_ = nullptr;
+  std::vector<std::unique_ptr<Slot>> slots_;  // stable addresses: the callbacks' argument
+  std::vector<std::size_t> free_;
+  std::vector<int> slot_of_fd_ = std::vector<int>(1024, kNoSlot);
+  std::vector<Slot*> fifo_;  // events that did not fit (quirk b)
+  std::size_t fifo_head_ = 0;
+  std::size_t fifo_count_ = 0;
+  bool epoll_;
+  std::span<Event> out_;
+  std::size_t out_count_ = 0;
+  std::uint64_t wait_seq_ = 0;
+  std::size_t pass_callbacks_ = 0;
+  std::size_t pass_new_ = 0;
+};
+
+#endif  // POLLBENCH_HAVE_LIBEVENT
+
+std::unique_ptr<Poller> make_libevent_poller(std::string_view method, std::string_view name) {
+#if POLLBENCH_HAVE_LIBEVENT
+  return std::make_unique<LibeventPoller>(method, name);
+#else
+  (void)method;
+  throw_errno(ENOSYS, name, "built without libevent (install libevent-dev and re-run cmake)");
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<Poller> make_libevent_epoll_poller() {
+  return make_libevent_poller("epoll", "libevent_epoll");
+}
+std::unique_ptr<Poller> make_libevent_poll_poller() {
+  return make_libevent_poller("poll", "libevent_poll");
+}
+std::unique_ptr<Poller> make_libevent_select_poller() {
+  return make_libevent_poller("select", "libevent_select");
+}
+
+}  // namespace pollbench
