@@ -18,6 +18,7 @@ std::unique_ptr<Poller> make_uring_multishot_poller();
 std::unique_ptr<Poller> make_libevent_epoll_poller();
 std::unique_ptr<Poller> make_libevent_poll_poller();
 std::unique_ptr<Poller> make_libevent_select_poller();
+std::unique_ptr<Poller> make_libuv_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -52,6 +53,11 @@ constexpr std::array kBackends{
     Backend{"libevent_select", "libevent 2.1 event_base over select: fds < FD_SETSIZE",
             Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1},
             make_libevent_select_poller},
+    Backend{"libuv", "libuv 1.x uv_loop_t with one uv_poll_t per fd (epoll underneath)",
+            Capabilities{.edge_triggered = false,
+                         .wait_cost = WaitCost::kPerReady,
+                         .survives_close_while_registered = false},
+            make_libuv_poller},
 };
 
 }  // namespace

@@ -1,0 +1,314 @@
+// libuv reference backend: the Poller interface on a uv_loop_t, one uv_poll_t per fd whose
+// callback fills the caller's event array; wait() is uv_run(UV_RUN_NOWAIT) for timeout 0 and
+// uv_run(UV_RUN_ONCE) otherwise (with a uv_timer_t for a bounded timeout). Built when
+// pkg-config finds libuv (Debian: libuv1-dev); otherwise listed as unavailable.
+//
+// Kernel and library quirks this file handles (libuv 1.44, which polls with epoll on Linux):
+//  a) uv_poll_init checks the fd with epoll_ctl(ADD) + epoll_ctl(DEL) and makes it
+//     non-blocking (ioctl FIONBIO); the real epoll_ctl(ADD) waits for the next uv_run. So a
+//     closed fd is refused at add() with EBADF, but registration costs libuv three syscalls.
+//  b) libuv queues epoll_ctl calls and abort()s the process if one fails: an fd closed after
+//     add() and before the next wait brings the whole process down. This backend cannot
+//     prevent that without an extra syscall per add, so it declares
+//     survives_close_while_registered = false. Remove before close.
+//  c) A uv_poll_t can only be freed after uv_close's callback, which runs inside uv_run.
+//     remove() stops and closes the handle; the slot returns to the free list when the loop
+//     has run its close callback. So that add/remove churn with no wait in between cannot grow
+//     memory without bound, remove() runs one non-blocking loop pass (an epoll_wait(0)) once
+//     kMaxClosing handles are waiting to be closed.
+//  d) libuv keeps no fd registry the caller can query (and a second uv_poll_t on an fd is
+//     refused only by the epoll_ctl it defers): an fd→slot index gives EEXIST and ENOENT.
+//  e) libuv calls back once per ready fd per loop pass: what the caller's array cannot hold is
+//     kept in a FIFO and reported first by the next wait (which then returns at once, as a
+//     level-triggered wait with ready fds does). A kept event can be stale if the caller read
+//     the fd by other means meanwhile. libuv reads up to 1,024 epoll events per epoll_wait
+//     (and loops while they fill), so one pass sees every ready fd.
+//  f) Hangup: UV_DISCONNECT (EPOLLRDHUP) is asked for with read interest and reported as
+//     hangup. On EPOLLERR libuv stops the handle and calls back with UV_EBADF: it is reported
+//     once as an error event, and then nothing more for that fd until modify() restarts it.
+//  g) Timeouts: libuv's timers count whole milliseconds on a clock that may be
+//     CLOCK_MONOTONIC_COARSE, and UV_RUN_ONCE can return before its timer fires. The timer
+//     gets the timeout rounded up to milliseconds and wait() loops on its own steady clock
+//     until the deadline, so it never returns early. A signal does not end a wait: libuv
+//     retries epoll_wait after EINTR by itself.
+//  h) libuv's first uv_loop_init in a process opens a pipe (its signal lock) that it never
+//     closes. It is opened at program start here, by a throwaway loop, so that it is not
+//     mistaken for a descriptor leaked by the first poller (the conformance suite counts fds).
+//  i) This file's wait path does not allocate; libuv's uv_run does not either (its epoll
+//     event buffer is on the stack).
+#include <cerrno>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+#include "backends/poller.hpp"
+
+#if POLLBENCH_HAVE_LIBUV
+#include <uv.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+#endif
+
+namespace pollbench {
+namespace {
+
+constexpr std::string_view kName = "libuv";
+
+#if POLLBENCH_HAVE_LIBUV
+
+using Clock = std::chrono::steady_clock;
+
+// Quirk h.
+[[maybe_unused]] const bool kLibuvGlobalsReady = [] {
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) == 0) uv_loop_close(&loop);
+  return true;
+}();
+
+class LibuvPoller final : public Poller {
+ public:
+  LibuvPoller() {
+    const int rc = uv_loop_init(&loop_);
+    if (rc < 0) throw_errno(-rc, kName, "uv_loop_init");
+    uv_timer_init(&loop_, &timer_);
+    fifo_.resize(kMinSlots);
+  }
+
+  ~LibuvPoller() override {
+    for (auto& s : slots_) {
+      if (s->state == State::kLive) uv_close(handle(*s), on_closed);
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);  // runs the close callbacks, then nothing is active
+    uv_loop_close(&loop_);
+  }
+
+  void add(int fd, Interest interest, std::uint64_t token) override {
+    if (fd < 0) throw_errno(EBADF, kName, "negative fd");
+    const int events = to_uv_events(interest);
+    const auto ufd = static_cast<std::size_t>(fd);
+    if (ufd >= slot_of_fd_.size())
+      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
+    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, kName, "fd is already registered");
+    Slot* s = nullptr;
+    if (!free_.empty()) {
+      s = free_.back();
+      free_.pop_back();
+    } else {
+      slots_.push_back(std::make_unique<Slot>());
+      s = slots_.back().get();
+      s->owner = this;
+      s->poll.data = s;
+      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
+    }
+    int rc = uv_poll_init(&loop_, &s->poll, fd);  // quirk a
+    if (rc < 0) {
+      free_.push_back(s);
+      throw_errno(-rc, kName, "uv_poll_init");
+    }
+    s->poll.data = s;
+    rc = uv_poll_start(&s->poll, events, on_poll);
+    if (rc < 0) {
+      s->state = State::kClosing;
+      ++closing_;
+      uv_close(handle(*s), on_closed);
+      throw_errno(-rc, kName, "uv_poll_start");
+    }
+    s->state = State::kLive;
+    s->fd = fd;
+    s->token = token;
+    s->what = 0;
+    s->error = false;
+    slot_of_fd_[ufd] = s;
+  }
+
+  void modify(int fd, Interest interest, std::uint64_t token) override {
+    Slot* s = slot_of(fd);
+    if (s == nullptr) throw_errno(ENOENT, kName, "modify: fd is not registered");
+    const int events = to_uv_events(interest);
+    const int rc = uv_poll_start(&s->poll, events, on_poll);  // restarts with the new events
+    if (rc < 0) throw_errno(-rc, kName, "uv_poll_start");
+    s->token = token;
+    s->what = 0;
+    s->error = false;
+  }
+
+  void remove(int fd) override {
+    Slot* s = slot_of(fd);
+    if (s == nullptr) throw_errno(ENOENT, kName, "remove: fd is not registered");
+    uv_poll_stop(&s->poll);
+    s->state = State::kClosing;
+    s->what = 0;  // a FIFO entry, if any, is skipped
+    s->error = false;
+    slot_of_fd_[static_cast<std::size_t>(fd)] = nullptr;
+    ++closing_;
+    uv_close(handle(*s), on_closed);
+    if (closing_ >= kMaxClosing) {  // quirk c
+      out_ = {};
+      out_count_ = 0;
+      uv_run(&loop_, UV_RUN_NOWAIT);
+    }
+  }
+
+  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+    if (events.empty()) return 0;
+    out_ = events;
+    out_count_ = 0;
+    deliver_kept();  // quirk e
+    if (out_count_ > 0) return static_cast<int>(out_count_);
+
+    if (timeout.count() == 0) {
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      return static_cast<int>(out_count_);
+    }
+    const bool bounded = timeout.count() > 0;
+    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
+    std::chrono::nanoseconds left = timeout;
+    for (;;) {
+      if (bounded) {
+        const auto ms = static_cast<std::uint64_t>((left.count() + 999'999) / 1'000'000);
+        uv_timer_start(
+            &timer_, [](uv_timer_t*) {}, ms, 0);
+      }
+      const int alive = uv_run(&loop_, UV_RUN_ONCE);
+      if (bounded) uv_timer_stop(&timer_);
+      if (out_count_ > 0 || alive == 0) break;  // 0: nothing registered (timer stopped)
+      if (bounded) {
+        left = deadline - Clock::now();
+        if (left.count() <= 0) break;
+      }
+    }
+    return static_cast<int>(out_count_);
+  }
+
+  [[nodiscard]] std::string_view name() const noexcept override { return kName; }
+  [[nodiscard]] Capabilities capabilities() const noexcept override {
+    return {.edge_triggered = false,
+            .wait_cost = WaitCost::kPerReady,
+            .max_fd = INT_MAX,
+            .survives_close_while_registered = false};
+  }
+
+ private:
+  static constexpr std::size_t kMinSlots = 64;
+  static constexpr std::size_t kMaxClosing = 1024;
+
+  enum class State : std::uint8_t { kFree, kLive, kClosing };
+
+  struct Slot {
+    uv_poll_t poll{};
+    LibuvPoller* owner = nullptr;
+    State state = State::kFree;
+    int fd = -1;
+    std::uint64_t token = 0;
+    int what = 0;         // UV_* kept for the next wait (quirk e)
+    bool error = false;   // kept with it
+    bool queued = false;  // on the FIFO
+  };
+
+  static constexpr Slot* kNoSlot = nullptr;
+
+  static uv_handle_t* handle(Slot& s) { return reinterpret_cast<uv_handle_t*>(&s.poll); }
+
+  static int to_uv_events(Interest interest) {
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
+    int events = 0;
+    if ((interest & kReadable) != 0) events |= UV_READABLE | UV_DISCONNECT;
+    if ((interest & kWritable) != 0) events |= UV_WRITABLE;
+    return events;
+  }
+
+  [[nodiscard]] Slot* slot_of(int fd) const {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return nullptr;
+    return slot_of_fd_[static_cast<std::size_t>(fd)];
+  }
+
+  static void on_closed(uv_handle_t* h) {
+    auto* s = static_cast<Slot*>(h->data);
+    LibuvPoller& self = *s->owner;
+    s->state = State::kFree;
+    s->fd = -1;
+    --self.closing_;
+    self.free_.push_back(s);  // capacity: see grow_fifo (no allocation in uv_run)
+  }
+
+  static void on_poll(uv_poll_t* h, int status, int events) {
+    auto* s = static_cast<Slot*>(h->data);
+    s->owner->collect(*s, status < 0 ? 0 : events, status < 0);
+  }
+
+  void collect(Slot& s, int what, bool error) noexcept {
+    if (s.state != State::kLive) return;
+    if (out_count_ < out_.size()) {
+      out_[out_count_++] = make_event(s.token, what, error);
+      return;
+    }
+    s.what |= what;
+    s.error = s.error || error;
+    if (!s.queued) {
+      s.queued = true;
+      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = &s;
+      ++fifo_count_;
+    }
+  }
+
+  void deliver_kept() noexcept {
+    while (out_count_ < out_.size() && fifo_count_ > 0) {
+      Slot& s = *fifo_[fifo_head_];
+      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
+      --fifo_count_;
+      s.queued = false;
+      if (s.state != State::kLive || (s.what == 0 && !s.error)) continue;
+      out_[out_count_++] = make_event(s.token, s.what, s.error);
+      s.what = 0;
+      s.error = false;
+    }
+  }
+
+  static Event make_event(std::uint64_t token, int what, bool error) {
+    return Event{.token = token,
+                 .readable = (what & UV_READABLE) != 0,
+                 .writable = (what & UV_WRITABLE) != 0,
+                 .hangup = (what & UV_DISCONNECT) != 0,
+                 .error = error};
+  }
+
+  // Also keeps free_ able to hold every slot, so on_closed never allocates inside uv_run.
+  void grow_fifo(std::size_t size) {
+    std::vector<Slot*> bigger(size);
+    for (std::size_t i = 0; i < fifo_count_; ++i) {
+      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
+    }
+    fifo_.swap(bigger);
+    fifo_head_ = 0;
+    free_.reserve(size);
+  }
+
+  uv_loop_t loop_{};
+  uv_timer_t timer_{};
+  std::vector<std::unique_ptr<Slot>> slots_;  // stable addresses: handles live in them
+  std::vector<Slot*> free_;
+  std::vector<Slot*> slot_of_fd_ = std::vector<Slot*>(1024, kNoSlot);
+  std::vector<Slot*> fifo_;  // events that did not fit (quirk e)
+  std::size_t fifo_head_ = 0;
+  std::size_t fifo_count_ = 0;
+  std::size_t closing_ = 0;
+  std::span<Event> out_;
+  std::size_t out_count_ = 0;
+};
+
+#endif  // POLLBENCH_HAVE_LIBUV
+
+}  // namespace
+
+std::unique_ptr<Poller> make_libuv_poller() {
+#if POLLBENCH_HAVE_LIBUV
+  return std::make_unique<LibuvPoller>();
+#else
+  throw_errno(ENOSYS, kName, "built without libuv (install libuv1-dev and re-run cmake)");
+#endif
+}
+
+}  // namespace pollbench
