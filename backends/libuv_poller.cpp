@@ -29,8 +29,10 @@
 //  g) Timeouts: libuv's timers count whole milliseconds on a clock that may be
 //     CLOCK_MONOTONIC_COARSE, and UV_RUN_ONCE can return before its timer fires. The timer
 //     gets the timeout rounded up to milliseconds and wait() loops on its own steady clock
-//     until the deadline, so it never returns early. A signal does not end a wait: libuv
-//     retries epoll_wait after EINTR by itself.
+//     until the deadline, so it never returns early. The timer's callback calls uv_stop: a
+//     timer already due when uv_run starts fires before the poll phase, and UV_RUN_ONCE would
+//     then block in epoll_wait(-1) with no timer left (seen under ThreadSanitizer's
+//     slowdown). A signal does not end a wait: libuv retries epoll_wait after EINTR itself.
 //  h) libuv's first uv_loop_init in a process opens a pipe (its signal lock) that it never
 //     closes. It is opened at program start here, by a throwaway loop, so that it is not
 //     mistaken for a descriptor leaked by the first poller (the conformance suite counts fds).
@@ -169,8 +171,8 @@ class LibuvPoller final : public Poller {
     for (;;) {
       if (bounded) {
         const auto ms = static_cast<std::uint64_t>((left.count() + 999'999) / 1'000'000);
-        uv_timer_start(
-            &timer_, [](uv_timer_t*) {}, ms, 0);
+        uv_update_time(&loop_);
+        uv_timer_start(&timer_, on_timer, ms, 0);
       }
       const int alive = uv_run(&loop_, UV_RUN_ONCE);
       if (bounded) uv_timer_stop(&timer_);
@@ -224,6 +226,11 @@ class LibuvPoller final : public Poller {
     if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return nullptr;
     return slot_of_fd_[static_cast<std::size_t>(fd)];
   }
+
+  // Quirk g: a timer already due when uv_run starts fires before the poll phase, and
+  // UV_RUN_ONCE would then block in epoll_wait(-1) with no timer left; uv_stop makes that poll
+  // non-blocking.
+  static void on_timer(uv_timer_t* t) { uv_stop(t->loop); }
 
   static void on_closed(uv_handle_t* h) {
     auto* s = static_cast<Slot*>(h->data);
