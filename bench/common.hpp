@@ -72,6 +72,8 @@ T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
     std::unique_ptr<T> made = std::forward<Make>(make)();
     T* raw = made.get();
     replace_fixture(std::move(key), std::move(made));
+    // The row cache now owns the fixture and keeps it alive past this call.
+    // cppcheck-suppress returnDanglingLifetime
     return raw;
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());

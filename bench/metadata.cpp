@@ -58,20 +58,21 @@ std::string mitigations() {
   std::string out;
   for (const std::string& name : names) {
     if (!out.empty()) out += "; ";
-    out += fmt::format("{}={}", name, first_line(dir + "/" + name));
+    out += fmt::format("{}={}", name, first_line(fmt::format("{}/{}", dir, name)));
   }
   return out;
 }
 
 std::string kernel_release() {
   utsname u{};
-  return ::uname(&u) == 0 ? std::string(u.release) : std::string(kUnknown);
+  if (::uname(&u) != 0) return std::string(kUnknown);
+  return u.release;
 }
 
 std::string hostname() {
   std::array<char, 256> buf{};
   if (::gethostname(buf.data(), buf.size() - 1) != 0) return std::string(kUnknown);
-  return std::string(buf.data());
+  return buf.data();
 }
 
 std::string rlimit_nofile() {

@@ -211,9 +211,12 @@ def test_run_bad_input_is_one_line_and_exit_2(args, message):
 @needs_bench
 def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name):
     # Its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group.
+    # SIGINT back to its default first: a shell started in the background (as CI or a
+    # chroot may start this test) ignores SIGINT, and bash cannot trap a signal ignored on entry.
     proc = subprocess.Popen([POLLBENCH, "run", "--quick", "--out", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if any(p.name == ".results.json.partial" for p in tmp_path.glob("*/*")):
