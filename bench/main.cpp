@@ -1,12 +1,15 @@
 // pollbench-bench: registers every scenario for every registry row, adds the machine
-// metadata and runs the sweep. Google Benchmark's flags all work; pollbench adds one:
-//   --pollbench_quick   the same shape at fewer points, shorter repetitions (`run --quick`)
+// metadata and runs the sweep. Google Benchmark's flags all work; pollbench adds:
+//   --pollbench_quick          the same shape at fewer points, shorter repetitions (`run --quick`)
+//   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
+//   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
 // and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
 // --benchmark_min_warmup_time unless they are given.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
@@ -170,6 +173,58 @@ std::int64_t register_sweep(const Sweep& sweep) {
   return largest;
 }
 
+// "16,1024" -> {16, 1024}; exits with a one-line error (status 2) on anything else.
+std::vector<std::int64_t> parse_sizes(std::string_view flag, std::string_view list) {
+  std::vector<std::int64_t> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    const std::string item(list.substr(start, comma - start));
+    std::size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || value < 1) {
+      fmt::print(stderr, "pollbench-bench: {}: '{}' is not a positive whole number\n", flag, item);
+      std::exit(2);
+    }
+    out.push_back(value);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for churn.
+void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
+                        const std::vector<std::int64_t>& actives) {
+  const std::size_t capacity = pollbench::pool_capacity(pollbench::bench::kFdKind);
+  Points points;
+  for (const std::int64_t n : fds) {
+    if (static_cast<std::size_t>(n) > capacity) {
+      fmt::print(stderr,
+                 "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
+                 "hard limit: ulimit -Hn, LimitNOFILE=)\n",
+                 n, capacity, pollbench::to_string(pollbench::bench::kFdKind));
+      std::exit(2);
+    }
+    for (const std::int64_t a : actives) {
+      if (a > n) {
+        fmt::print(stderr, "pollbench-bench: --active {} is larger than --fds {}\n", a, n);
+        std::exit(2);
+      }
+      points.emplace_back(n, a);
+    }
+  }
+  sweep.name = "custom";
+  sweep.scaling = points;
+  sweep.select_scaling = points;
+  sweep.chain = points;
+  sweep.churn = fds;
+}
+
 bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
   for (const std::string& arg : args) {
     if (arg == flag || arg.starts_with(fmt::format("{}=", flag))) return true;
@@ -182,12 +237,30 @@ bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   bool quick = false;
+  std::string fds_list;
+  std::string active_list;
   std::erase_if(args, [&](const std::string& arg) {
-    if (arg != "--pollbench_quick") return false;
-    quick = true;
+    if (arg == "--pollbench_quick") {
+      quick = true;
+    } else if (arg.starts_with("--pollbench_fds=")) {
+      fds_list = arg.substr(std::strlen("--pollbench_fds="));
+    } else if (arg.starts_with("--pollbench_active=")) {
+      active_list = arg.substr(std::strlen("--pollbench_active="));
+    } else {
+      return false;
+    }
     return true;
   });
-  const Sweep sweep = make_sweep(quick);
+  Sweep sweep = make_sweep(quick);
+  if (!fds_list.empty() || !active_list.empty()) {
+    if (fds_list.empty()) {
+      fmt::print(stderr, "pollbench-bench: --active (--pollbench_active) needs --fds (--pollbench_fds)\n");
+      return 2;
+    }
+    apply_custom_sizes(
+        sweep, parse_sizes("--fds", fds_list),
+        active_list.empty() ? std::vector<std::int64_t>{1} : parse_sizes("--active", active_list));
+  }
 
   // The sweep's defaults, unless the caller chose: given as flags (not per benchmark) so that
   // the command line still overrides them and the names carry no /repeats: suffix.
