@@ -1,18 +1,33 @@
-// raw: dispatch's loop written straight on select(2), poll(2) and epoll_wait(2), with no
-// Poller in between — the floor that shows what the interface costs. Everything but the
-// mechanism is shared with dispatch (the pool, make_ready, drain, the buffer sizes), so the
-// difference between the two rows is the interface alone.
+// raw: dispatch's loop written straight on select(2), poll(2), epoll_wait(2) and an io_uring
+// of multishot polls, with no Poller in between — the floor that shows what the interface
+// costs. Everything but the mechanism is shared with dispatch (the pool, make_ready, drain, the
+// buffer sizes), so the difference between the two rows is the interface alone.
+//
+// raw/uring_poll (the floor of uring_multishot): one IORING_POLL_ADD_MULTI per polled fd, armed
+// once at setup with user_data = the pair index. A wait reads the CQ from shared memory and
+// enters the kernel (io_uring_submit_and_get_events: submit + run completions, no sleeping)
+// only when the CQ is empty, a poll must be re-armed or the CQ overflowed; then it drains the
+// fd of every CQE, advances the CQ and re-arms each poll whose CQE came without
+// IORING_CQE_F_MORE. Built with liburing (pkg-config, as the backend); the row is skipped with
+// the reason when io_uring cannot be set up or POLLBENCH_DISABLE_IO_URING is set.
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <vector>
+
+#if POLLBENCH_HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 #include "bench/common.hpp"
 #include "bench/scenarios.hpp"
@@ -43,6 +58,95 @@ struct RawEpoll final : RawFixture {
   UniqueFd epfd;
   std::vector<epoll_event> ready;
 };
+
+// POLLBENCH_DISABLE_IO_URING=<anything but empty or 0> turns io_uring off, as for the backends.
+bool io_uring_disabled() noexcept {
+  const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
+  return off != nullptr && *off != '\0' && std::string_view(off) != "0";
+}
+
+#if POLLBENCH_HAVE_LIBURING
+
+struct RawUring final : RawFixture {
+  io_uring ring{};
+  bool ring_ready = false;
+  const FdPool* pool = nullptr;
+  std::vector<std::uint32_t> rearm;  // pairs whose multishot poll ended; capacity n, never grows
+
+  RawUring() = default;
+  RawUring(const RawUring&) = delete;
+  RawUring& operator=(const RawUring&) = delete;
+  RawUring(RawUring&&) = delete;
+  RawUring& operator=(RawUring&&) = delete;
+  ~RawUring() override {
+    if (ring_ready) io_uring_queue_exit(&ring);  // cancels every poll
+  }
+};
+
+// A multishot POLLIN poll on pair i's polled fd; false if no SQE could be had.
+bool arm_uring(RawUring& f, std::uint32_t i) noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(&f.ring);
+  if (sqe == nullptr) {
+    if (io_uring_submit(&f.ring) < 0) return false;
+    sqe = io_uring_get_sqe(&f.ring);
+    if (sqe == nullptr) return false;
+  }
+  io_uring_prep_poll_multishot(sqe, f.pool->polled_fd(i), POLLIN);
+  io_uring_sqe_set_data64(sqe, i);
+  return true;
+}
+
+std::unique_ptr<RawFixture> make_raw_uring(const FdPool& pool, std::size_t n) {
+  auto f = std::make_unique<RawUring>();
+  f->pool = &pool;
+  // Room in the CQ for a CQE per polled fd, twice over, so one iteration never overflows it.
+  const auto sq_entries = static_cast<unsigned>(std::min<std::size_t>(std::bit_ceil(n), 4096));
+  const auto cq_entries =
+      static_cast<unsigned>(std::clamp<std::size_t>(std::bit_ceil(2 * n), 64, 65536));
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  params.cq_entries = cq_entries;
+  int rc = io_uring_queue_init_params(sq_entries, &f->ring, &params);
+  if (rc == -EINVAL) {  // before Linux 5.18 (SUBMIT_ALL): CQSIZE alone
+    params = io_uring_params{};
+    params.flags = IORING_SETUP_CQSIZE;
+    params.cq_entries = cq_entries;
+    rc = io_uring_queue_init_params(sq_entries, &f->ring, &params);
+  }
+  if (rc < 0) {
+    throw std::system_error(-rc, std::generic_category(),
+                            "uring_poll: io_uring is unavailable here: io_uring_queue_init_params");
+  }
+  f->ring_ready = true;
+  f->rearm.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!arm_uring(*f, static_cast<std::uint32_t>(i))) {
+      throw std::system_error(EBUSY, std::generic_category(), "uring_poll: io_uring_submit");
+    }
+  }
+  rc = io_uring_submit_and_get_events(&f->ring);
+  if (rc < 0) {
+    throw std::system_error(-rc, std::generic_category(), "uring_poll: io_uring_submit");
+  }
+  // An fd the kernel refused completes at once with an error: fail here, not in the timed loop.
+  io_uring_cqe* cqe = nullptr;
+  while (io_uring_peek_cqe(&f->ring, &cqe) == 0 && cqe != nullptr) {
+    const int res = cqe->res;
+    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    const auto i = static_cast<std::uint32_t>(cqe->user_data);
+    io_uring_cqe_seen(&f->ring, cqe);
+    if (res < 0) {
+      throw std::system_error(-res, std::generic_category(), "uring_poll: IORING_OP_POLL_ADD");
+    }
+    pool.drain(i);
+    if (!more && !arm_uring(*f, i)) {
+      throw std::system_error(EBUSY, std::generic_category(), "uring_poll: io_uring_submit");
+    }
+  }
+  return f;
+}
+
+#endif  // POLLBENCH_HAVE_LIBURING
 
 std::unique_ptr<RawFixture> make_raw(RawMechanism mechanism, const FdPool& pool, std::size_t n) {
   switch (mechanism) {
@@ -80,6 +184,14 @@ std::unique_ptr<RawFixture> make_raw(RawMechanism mechanism, const FdPool& pool,
       f->ready.resize(n);
       return f;
     }
+    case RawMechanism::kUringPoll:
+#if POLLBENCH_HAVE_LIBURING
+      return make_raw_uring(pool, n);
+#else
+      throw std::system_error(ENOSYS, std::generic_category(),
+                              "uring_poll: built without liburing (install liburing-dev and "
+                              "re-run cmake)");
+#endif
   }
   throw std::logic_error("unknown raw mechanism");
 }
@@ -126,6 +238,43 @@ int wait_epoll(RawEpoll& f, const FdPool& pool) noexcept {
   return ready;
 }
 
+#if POLLBENCH_HAVE_LIBURING
+// Peek first: the CQEs of writes made by this thread are normally posted before the write
+// returns (task work on the way back to user space), so most waits make no syscall at all —
+// as uring_multishot's wait(0). The kernel is entered only when there is nothing to read, a
+// poll must be re-armed (queued below, submitted here) or the CQ overflowed.
+int wait_uring(RawUring& f, const FdPool& pool) noexcept {
+  if (io_uring_cq_ready(&f.ring) == 0 || io_uring_sq_ready(&f.ring) != 0 ||
+      io_uring_cq_has_overflow(&f.ring)) {
+    const int rc = io_uring_submit_and_get_events(&f.ring);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+  }
+  int seen = 0;
+  int error = 0;
+  unsigned head = 0;
+  unsigned cqes = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(&f.ring, head, cqe) {
+    ++cqes;
+    const auto i = static_cast<std::uint32_t>(cqe->user_data);
+    if ((cqe->flags & IORING_CQE_F_MORE) == 0) f.rearm.push_back(i);  // capacity n: no alloc
+    if (cqe->res < 0) {
+      if (cqe->res != -ECANCELED) error = cqe->res;
+      continue;
+    }
+    // One CQE per wakeup: a second CQE for an fd already drained finds nothing, and is no
+    // event.
+    if (pool.drain(i) > 0) ++seen;
+  }
+  io_uring_cq_advance(&f.ring, cqes);
+  for (const std::uint32_t i : f.rearm) {
+    if (!arm_uring(f, i)) return -EBUSY;  // submitted by the next wait
+  }
+  f.rearm.clear();
+  return error != 0 ? error : seen;
+}
+#endif  // POLLBENCH_HAVE_LIBURING
+
 // The same timed loop as dispatch, on one mechanism: the wait is a template parameter so the
 // loop has no indirect call that the Poller row would not also have.
 template <class F, int (*Wait)(F&, const FdPool&) noexcept>
@@ -169,6 +318,8 @@ std::string_view to_string(RawMechanism mechanism) noexcept {
       return "poll";
     case RawMechanism::kEpoll:
       return "epoll";
+    case RawMechanism::kUringPoll:
+      return "uring_poll";
   }
   return "?";
 }
@@ -177,6 +328,7 @@ std::optional<RawMechanism> raw_counterpart(std::string_view backend) noexcept {
   if (backend == "select") return RawMechanism::kSelect;
   if (backend == "poll") return RawMechanism::kPoll;
   if (backend == "epoll_lt") return RawMechanism::kEpoll;
+  if (backend == "uring_multishot") return RawMechanism::kUringPoll;
   return std::nullopt;
 }
 
@@ -186,6 +338,10 @@ void run_raw(benchmark::State& state, RawMechanism mechanism) {
   const std::string_view who = to_string(mechanism);
   const int max_fd = mechanism == RawMechanism::kSelect ? FD_SETSIZE - 1 : INT_MAX;
   const FdPool* pool = nullptr;
+  if (mechanism == RawMechanism::kUringPoll && io_uring_disabled()) {
+    state.SkipWithError("uring_poll: io_uring disabled by POLLBENCH_DISABLE_IO_URING");
+    return;
+  }
   if (!acquire_pool(state, n, a, max_fd, who, pool)) return;
   auto* fx = row_fixture<RawFixture>(state, fmt::format("raw/{}/{}/{}", who, n, a), [&] {
     auto f = make_raw(mechanism, *pool, n);
@@ -202,6 +358,11 @@ void run_raw(benchmark::State& state, RawMechanism mechanism) {
       break;
     case RawMechanism::kEpoll:
       timed_loop<RawEpoll, wait_epoll>(state, static_cast<RawEpoll&>(*fx), *pool, n, a, who);
+      break;
+    case RawMechanism::kUringPoll:
+#if POLLBENCH_HAVE_LIBURING
+      timed_loop<RawUring, wait_uring>(state, static_cast<RawUring&>(*fx), *pool, n, a, who);
+#endif
       break;
   }
 }

@@ -16,11 +16,12 @@ void run_chain(benchmark::State& state, const Backend& backend);
 void run_churn(benchmark::State& state, const Backend& backend);
 void run_sentinel(benchmark::State& state);
 
-// The bare syscalls that the raw scenario loops on.
-enum class RawMechanism : std::uint8_t { kSelect, kPoll, kEpoll };
+// The bare syscalls that the raw scenario loops on (kUringPoll: an io_uring of multishot polls).
+enum class RawMechanism : std::uint8_t { kSelect, kPoll, kEpoll, kUringPoll };
 std::string_view to_string(RawMechanism mechanism) noexcept;
 void run_raw(benchmark::State& state, RawMechanism mechanism);
-// The raw mechanism whose loop `backend` wraps, if any (epoll_lt ↔ epoll; epoll_et has none).
+// The raw mechanism whose loop `backend` wraps, if any (epoll_lt ↔ epoll, uring_multishot ↔
+// uring_poll; epoll_et has none).
 std::optional<RawMechanism> raw_counterpart(std::string_view backend) noexcept;
 
 }  // namespace pollbench::bench
