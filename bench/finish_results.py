@@ -4,11 +4,17 @@ readings to its context, and renames it into place (the last step of `./pollbenc
 
   finish_results.py PARTIAL.json FINAL.json
 
+Exit status: 0 done; 1 the partial file is not usable or the final one could not be written
+(nothing left behind but the partial file's removal); 3 done, but every row was skipped or
+errored (the results are kept: they hold the reasons). POLLBENCH_SIMULATE_ENOSPC=1 makes the
+write fail half-way with ENOSPC, for the tests of a full disk.
+
 The sentinel rows are timed during the run, after Google Benchmark has written the context,
 so their medians are added here: pollbench_sentinel_ns_per_roundtrip ("k:median,...") and
 pollbench_sentinel_drift ((max - min) / min over those medians). Stdlib only.
 """
 
+import errno
 import json
 import os
 import re
@@ -52,11 +58,28 @@ def main(argv):
         low, high = min(medians.values()), max(medians.values())
         context["pollbench_sentinel_drift"] = f"{(high - low) / low:.3f}"
     staged = partial + ".final"
-    with open(staged, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    os.replace(staged, final)
+    try:
+        with open(staged, "w", encoding="utf-8") as f:
+            text = json.dumps(doc, indent=2) + "\n"
+            if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":
+                f.write(text[: len(text) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), final)
+            f.write(text)
+        os.replace(staged, final)
+    except OSError as e:
+        if os.path.exists(staged):
+            os.remove(staged)
+        print(f"pollbench: {final}: cannot write the results ({e.strerror or e}); nothing written",
+              file=sys.stderr)
+        return 1
     os.remove(partial)
+    measured = [row for row in doc["benchmarks"] if not row.get("error_occurred")]
+    if not measured:
+        reasons = [row.get("error_message", "") for row in doc["benchmarks"]]
+        example = f" (e.g. {reasons[0]})" if reasons and reasons[0] else ""
+        print(f"pollbench: {final}: nothing was measured, every benchmark was skipped or "
+              f"errored{example}; the file keeps the reasons", file=sys.stderr)
+        return 3
     return 0
 
 

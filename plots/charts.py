@@ -8,6 +8,7 @@ the summary embeds whatever was drawn, in CHARTS order.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -337,6 +338,8 @@ def atomic_write(path: str, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":  # the tests' full disk
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -192,6 +192,12 @@ def main(argv=None) -> int:
         return EXIT_DATA
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        # A write that failed (full disk, permissions): the temporary file is already gone
+        # and whatever was in place before is untouched.
+        where = e.filename or "output"
+        print(f"pollbench: {where}: cannot write ({e.strerror or e})", file=sys.stderr)
+        return EXIT_DATA
 
 
 if __name__ == "__main__":
