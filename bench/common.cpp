@@ -88,6 +88,11 @@ void drop_fixture() noexcept {
   g_fixture_key.clear();
 }
 
+void release_shared_resources() noexcept {
+  drop_fixture();
+  g_pool.reset();
+}
+
 void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
                            std::size_t waits) {
   const auto iterations = static_cast<double>(state.iterations());

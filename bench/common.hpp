@@ -60,6 +60,9 @@ Fixture* current_fixture(std::string_view key) noexcept;
 void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture);
 // Forgets the fixture, e.g. after a failure left its registrations half done.
 void drop_fixture() noexcept;
+// Closes everything the run keeps across rows (the fixture, the shared pool), so main() can
+// check that the process holds the descriptors it started with.
+void release_shared_resources() noexcept;
 
 // The fixture cached under `key`, built by `make()` (returning std::unique_ptr<T>) when the
 // row changed. If make() throws, the row is skipped with the exception's message and nullptr

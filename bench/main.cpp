@@ -235,6 +235,7 @@ bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const int fds_at_start = pollbench::count_open_fds();
   std::vector<std::string> args(argv, argv + argc);
   bool quick = false;
   std::string fds_list;
@@ -254,7 +255,8 @@ int main(int argc, char** argv) {
   Sweep sweep = make_sweep(quick);
   if (!fds_list.empty() || !active_list.empty()) {
     if (fds_list.empty()) {
-      fmt::print(stderr, "pollbench-bench: --active (--pollbench_active) needs --fds (--pollbench_fds)\n");
+      fmt::print(stderr,
+                 "pollbench-bench: --active (--pollbench_active) needs --fds (--pollbench_fds)\n");
       return 2;
     }
     apply_custom_sizes(
@@ -289,5 +291,16 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(cargc, cargv.data())) return 2;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  // Every row must give back what it opened: a leak would make later rows measure a process
+  // with more fds (and, for select, higher fd numbers) than they say.
+  pollbench::bench::release_shared_resources();
+  pollbench::bench::release_sentinel();
+  if (const int fds_at_end = pollbench::count_open_fds(); fds_at_end != fds_at_start) {
+    fmt::print(stderr,
+               "pollbench-bench: descriptor leak: {} fds open at start, {} after the run and "
+               "its cleanup\n",
+               fds_at_start, fds_at_end);
+    return 3;
+  }
   return 0;
 }

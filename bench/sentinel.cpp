@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 #include "bench/common.hpp"
@@ -19,20 +20,26 @@ struct SentinelPair {
   UniqueFd reader;
 };
 
-// Its own pair, created once and kept for the whole run, so every position times the same
-// socket.
+// Its own pair, created on first use and kept until release_sentinel(), so every position
+// times the same socket.
+std::unique_ptr<SentinelPair> g_pair;
+
 const SentinelPair& sentinel_pair() {
-  static const SentinelPair pair = [] {
+  if (!g_pair) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
       throw std::system_error(errno, std::generic_category(), "socketpair");
     }
-    return SentinelPair{UniqueFd(sv[0]), UniqueFd(sv[1])};
-  }();
-  return pair;
+    g_pair = std::make_unique<SentinelPair>(SentinelPair{UniqueFd(sv[0]), UniqueFd(sv[1])});
+  }
+  return *g_pair;
 }
 
 }  // namespace
+
+void release_sentinel() noexcept {
+  g_pair.reset();
+}
 
 void run_sentinel(benchmark::State& state) {
   const SentinelPair* pair = nullptr;

@@ -1,0 +1,79 @@
+"""Benchmark smoke run: every registered scenario x backend row at a small N, one short
+repetition, must either produce its counters or skip with a one-line reason — and the binary
+must end with the descriptors it started with (it checks /proc/self/fd and exits 3 if not).
+Not timed. Stdlib + pytest."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+
+# The counters each scenario must report (results/README.md); scenarios not listed here must
+# report at least one counter.
+COUNTERS = {
+    "dispatch": {"ns_per_event", "events_per_iter", "waits_per_iter"},
+    "raw": {"ns_per_event", "events_per_iter", "waits_per_iter"},
+    "chain": {"ns_per_event", "events_per_iter", "writes"},
+    "churn": {"ns_per_add", "ns_per_remove"},
+    "sentinel": {"ns_per_roundtrip"},
+}
+GB_FIELDS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+             "repetitions", "repetition_index", "threads", "iterations", "real_time",
+             "cpu_time", "time_unit", "error_occurred", "error_message"}
+
+
+@pytest.fixture(scope="module")
+def smoke_rows(tmp_path_factory):
+    if not os.access(BENCH, os.X_OK):
+        pytest.fail("build/release/pollbench-bench is not built (./pollbench test builds it)")
+    out = tmp_path_factory.mktemp("smoke") / "smoke.json"
+    proc = subprocess.run(
+        [BENCH, "--pollbench_fds=16", "--pollbench_active=1,4", "--benchmark_min_time=0.0001",
+         "--benchmark_min_warmup_time=0", "--benchmark_repetitions=1",
+         f"--benchmark_out={out}", "--benchmark_out_format=json"],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(out) as f:
+        return json.load(f)["benchmarks"]
+
+
+def test_every_scenario_and_backend_ran(smoke_rows):
+    names = {row["run_name"] for row in smoke_rows}
+    scenarios = {name.split("/")[0] for name in names}
+    assert {"dispatch", "raw", "chain", "churn", "sentinel"} <= scenarios
+    list_out = subprocess.run([os.path.join(ROOT, "build", "release", "pollbench-list")],
+                              capture_output=True, text=True, check=True).stdout
+    backends = {line.split()[0] for line in list_out.splitlines()[1:]
+                if len(line.split()) > 2 and line.split()[1] in ("yes", "no")}
+    assert len(backends) >= 4
+    for backend in backends:
+        assert f"dispatch/{backend}/fds:16/active:1" in names, backend
+
+
+def test_every_row_has_its_counters_or_a_one_line_reason(smoke_rows):
+    for row in smoke_rows:
+        if row.get("error_occurred"):
+            reason = row.get("error_message", "")
+            assert reason and "\n" not in reason, row["name"]
+            continue
+        counters = {k for k in row if k not in GB_FIELDS and isinstance(row[k], (int, float))}
+        wanted = COUNTERS.get(row["run_name"].split("/")[0])
+        if wanted is None:
+            assert counters, f"{row['name']}: no counters"
+        else:
+            assert wanted <= counters, f"{row['name']}: missing {wanted - counters}"
+        assert row["iterations"] >= 1
+
+
+def test_only_select_beyond_its_reach_or_unavailable_backends_skip(smoke_rows):
+    # At 16 fds nothing is out of reach: a skip here means a backend is unavailable here,
+    # and its reason must say so (not a failure mid-row).
+    for row in smoke_rows:
+        if row.get("error_occurred"):
+            assert "lost" not in row["error_message"], row
+            assert "failed" not in row["error_message"].lower() or "unavailable" in \
+                row["error_message"].lower() or "disabled" in row["error_message"].lower(), row
