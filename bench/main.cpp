@@ -3,11 +3,13 @@
 //   --pollbench_quick          the same shape at fewer points, shorter repetitions (`run --quick`)
 //   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
 //   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
+//   --pollbench_backends=B,... only these registry rows (and their raw baselines)
 // and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
 // --benchmark_min_warmup_time unless they are given.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -108,6 +110,38 @@ benchmark::internal::Benchmark* with_fds_active(benchmark::internal::Benchmark* 
   return b->ArgsProduct({{n}, {a}})->ArgNames({"fds", "active"});
 }
 
+// The registry rows this run measures: all of them unless --pollbench_backends chose.
+std::vector<const Backend*> g_rows;
+
+const std::vector<const Backend*>& rows() {
+  return g_rows;
+}
+
+void select_rows(std::string_view list) {
+  g_rows.clear();
+  if (list.empty()) {
+    for (const Backend& b : pollbench::backends()) g_rows.push_back(&b);
+    return;
+  }
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    const std::string_view name = list.substr(start, comma - start);
+    const Backend* b = pollbench::find_backend(name);
+    if (b == nullptr) {
+      std::string known;
+      for (const Backend& k : pollbench::backends()) {
+        known += known.empty() ? "" : ", ";
+        known += k.name;
+      }
+      fmt::print(stderr, "pollbench-bench: unknown backend '{}' (known: {})\n", name, known);
+      std::exit(2);
+    }
+    if (std::find(g_rows.begin(), g_rows.end(), b) == g_rows.end()) g_rows.push_back(b);
+    start = comma + 1;
+  }
+}
+
 int sentinel_position = 0;
 
 void register_sentinel() {
@@ -136,13 +170,14 @@ std::int64_t register_sweep(const Sweep& sweep) {
   // select reaches ~1,000 fds: its rows beyond that are registered anyway and skip with the
   // reason, so the results say why the curve stops.
   for (const auto& [n, a] : sweep.scaling) {
-    for (const Backend& b : pollbench::backends()) {
-      if (b.name == "select" && a != 1) continue;
-      scaling_row(b, n, a);
+    for (const Backend* b : rows()) {
+      if (b->name == "select" && a != 1) continue;
+      scaling_row(*b, n, a);
     }
   }
   for (const auto& [n, a] : sweep.select_scaling) {
-    if (const Backend* select = pollbench::find_backend("select")) {
+    const Backend* select = pollbench::find_backend("select");
+    if (std::find(rows().begin(), rows().end(), select) != rows().end()) {
       // The A = 1 points below 1,000 ran with the others.
       const bool already = a == 1 && std::find(sweep.scaling.begin(), sweep.scaling.end(),
                                                std::pair{n, a}) != sweep.scaling.end();
@@ -153,18 +188,18 @@ std::int64_t register_sweep(const Sweep& sweep) {
 
   for (const auto& [n, a] : sweep.chain) {
     note(n);
-    for (const Backend& b : pollbench::backends()) {
-      const std::string name = fmt::format("chain/{}", b.name);
-      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_chain, b), n, a);
+    for (const Backend* b : rows()) {
+      const std::string name = fmt::format("chain/{}", b->name);
+      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_chain, *b), n, a);
     }
   }
   register_sentinel();
 
   for (const std::int64_t n : sweep.churn) {
     note(n);
-    for (const Backend& b : pollbench::backends()) {
-      const std::string name = fmt::format("churn/{}", b.name);
-      benchmark::RegisterBenchmark(name.c_str(), pb::run_churn, b)
+    for (const Backend* b : rows()) {
+      const std::string name = fmt::format("churn/{}", b->name);
+      benchmark::RegisterBenchmark(name.c_str(), pb::run_churn, *b)
           ->ArgsProduct({{n}})
           ->ArgNames({"fds"});
     }
@@ -240,6 +275,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string fds_list;
   std::string active_list;
+  std::string backend_list;
   std::erase_if(args, [&](const std::string& arg) {
     if (arg == "--pollbench_quick") {
       quick = true;
@@ -247,11 +283,14 @@ int main(int argc, char** argv) {
       fds_list = arg.substr(std::strlen("--pollbench_fds="));
     } else if (arg.starts_with("--pollbench_active=")) {
       active_list = arg.substr(std::strlen("--pollbench_active="));
+    } else if (arg.starts_with("--pollbench_backends=")) {
+      backend_list = arg.substr(std::strlen("--pollbench_backends="));
     } else {
       return false;
     }
     return true;
   });
+  select_rows(backend_list);
   Sweep sweep = make_sweep(quick);
   if (!fds_list.empty() || !active_list.empty()) {
     if (fds_list.empty()) {
