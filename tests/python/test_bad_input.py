@@ -1,0 +1,116 @@
+"""The bad-input matrix: runs every row of docs/bad-input.md as written and checks the exit
+status, that stderr's pollbench line contains the documented text, and what the row leaves
+behind. The table is parsed, not copied, so documentation and behaviour cannot drift apart."""
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOC = os.path.join(ROOT, "docs", "bad-input.md")
+DATA = os.path.join(ROOT, "tests", "data")
+ROW = re.compile(r"^\| (\d+) \| (.+?) \| `(.+?)` \| (\d) \| `(.+?)` \| (nothing|reasons|untouched) \|$")
+
+
+def matrix_rows():
+    with open(DOC, encoding="utf-8") as f:
+        rows = [ROW.match(line.rstrip("\n")) for line in f]
+    return [m.groups() for m in rows if m]
+
+
+def test_the_matrix_has_at_least_15_rows_numbered_in_order():
+    numbers = [int(r[0]) for r in matrix_rows()]
+    assert len(numbers) >= 15
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def snapshot(*dirs):
+    state = {}
+    for top in dirs:
+        for base, _, files in os.walk(top):
+            for name in files:
+                path = os.path.join(base, name)
+                with open(path, "rb") as f:
+                    state[path] = hashlib.sha256(f.read()).hexdigest()
+    return state
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """The placeholders of the table, made fresh for each row."""
+    with open(os.path.join(DATA, "sweep-small.json")) as f:
+        doc = json.load(f)
+    inputs = tmp_path / "inputs"
+    run_dir = inputs / "run"
+    run_dir.mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    files = {"RUN": run_dir / "results.json", "EMPTY": inputs / "empty.json",
+             "TRUNCATED": inputs / "truncated.json", "NOT_BENCH": inputs / "not-bench.json",
+             "ALL_SKIPPED": inputs / "all-skipped.json", "DISJOINT_A": inputs / "a.json",
+             "DISJOINT_B": inputs / "b.json", "FILE": inputs / "a-file"}
+    shutil.copy(os.path.join(DATA, "sweep-small.json"), files["RUN"])
+    shutil.copy(os.path.join(DATA, "all-skipped.json"), files["ALL_SKIPPED"])
+    files["EMPTY"].write_text("")
+    files["TRUNCATED"].write_bytes(files["RUN"].read_bytes()[:500])
+    files["NOT_BENCH"].write_text('{"name": "not a benchmark run", "rows": []}\n')
+    files["FILE"].write_text("not a directory\n")
+    for key, prefix in (("DISJOINT_A", "dispatch/"), ("DISJOINT_B", "churn/")):
+        part = dict(doc, benchmarks=[r for r in doc["benchmarks"]
+                                     if r["run_name"].startswith(prefix)])
+        files[key].write_text(json.dumps(part))
+    no_mpl = tmp_path / "no-mpl"
+    (no_mpl / "matplotlib").mkdir(parents=True)
+    (no_mpl / "matplotlib" / "__init__.py").write_text(
+        "raise ImportError('simulated: matplotlib is not installed')\n")
+    values = {k: str(v) for k, v in files.items()}
+    values.update(TMP=str(out), NO_MPL=str(no_mpl))
+    return tmp_path, inputs, out, values
+
+
+@pytest.mark.parametrize("number, what, command, code, message, leaves", matrix_rows(),
+                         ids=lambda v: None)
+def test_bad_input(sandbox, number, what, command, code, message, leaves):
+    tmp_path, inputs, out, values = sandbox
+    for key, value in values.items():
+        command = command.replace("{" + key + "}", value)
+    words = shlex.split(command)
+    env = dict(os.environ)
+    while words and "=" in words[0] and not words[0].startswith("./"):
+        key, value = words.pop(0).split("=", 1)
+        env[key] = value
+    assert words[0] == "./pollbench", command
+    results_before = snapshot(os.path.join(ROOT, "results"))
+    before = snapshot(tmp_path)
+    proc = subprocess.run([os.path.join(ROOT, "pollbench"), *words[1:]], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600,
+                          stdin=subprocess.DEVNULL)
+    label = f"row {number} ({what}): {command}"
+    assert proc.returncode == int(code), f"{label}\n{proc.stderr[-1500:]}"
+    # The line that explains: from pollbench or from the benchmark binary it runs.
+    lines = [l for l in proc.stderr.splitlines() if "pollbench" in l.split(":")[0]]
+    assert any(message in l for l in lines), \
+        f"{label}: expected a pollbench line with '{message}' in\n{proc.stderr[-1500:]}"
+    # The explaining line is one line: no traceback follows it.
+    assert "Traceback" not in proc.stderr, label
+
+    after = snapshot(tmp_path)
+    assert snapshot(os.path.join(ROOT, "results")) == results_before, f"{label}: wrote into results/"
+    changed = {p for p in before if after.get(p) != before[p]}
+    assert not changed, f"{label}: changed {sorted(changed)}"
+    new = sorted(set(after) - set(before))
+    stray = [p for p in new if ".partial" in p or p.endswith(".tmp")]
+    assert not stray, f"{label}: half-written files left: {stray}"
+    if leaves == "reasons":
+        assert len(new) == 1 and new[0].endswith("/results.json"), f"{label}: {new}"
+        with open(new[0]) as f:
+            rows = json.load(f)["benchmarks"]
+        assert rows and all(r.get("error_occurred") and r.get("error_message") for r in rows)
+    else:
+        assert not new, f"{label}: created {new}"
