@@ -13,6 +13,7 @@ namespace pollbench {
 std::unique_ptr<Poller> make_epoll_lt_poller();
 std::unique_ptr<Poller> make_epoll_et_poller();
 std::unique_ptr<Poller> make_epoll_oneshot_poller();
+std::unique_ptr<Poller> make_epoll_exclusive_poller();
 std::unique_ptr<Poller> make_uring_oneshot_poller();
 std::unique_ptr<Poller> make_uring_multishot_poller();
 std::unique_ptr<Poller> make_libevent_epoll_poller();
@@ -36,6 +37,9 @@ constexpr std::array kBackends{
             make_epoll_et_poller},
     Backend{"epoll_oneshot", "epoll(7) with EPOLLONESHOT: one EPOLL_CTL_MOD re-arm per event",
             kLevelPerReadyOneShot, make_epoll_oneshot_poller},
+    Backend{"epoll_exclusive",
+            "epoll(7) with EPOLLEXCLUSIVE: one waiter woken per event across instances, LT",
+            kLevelPerReady, make_epoll_exclusive_poller},
     Backend{"uring_oneshot",
             "io_uring IORING_OP_POLL_ADD, re-armed per completion: level-like, 1 SQE per event",
             kLevelPerReadyOneShot, make_uring_oneshot_poller},
