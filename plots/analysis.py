@@ -5,6 +5,7 @@ Standard library only, so `report.py table` runs without matplotlib.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -14,13 +15,19 @@ from pbresults import BACKEND_RAW, RAW_BASELINE, Bench, Run
 COST = "ns_per_event"
 
 # The main cost metric of each scenario, and the extra ones compare should also look at.
-# New scenarios (issue 5: wakeup, herd, timeout) add their rows here.
 SCENARIO_METRICS = {
     "dispatch": [COST],
     "chain": [COST],
     "raw": [COST],
     "churn": ["ns_per_add", "ns_per_remove"],
     "sentinel": ["ns_per_roundtrip"],
+    # Issue 5. wakeup: latency from the driver's write to the waiter's return, quantiles of
+    # the row's own samples; herd: waiters returned per written byte and the first return;
+    # timeout: how much later than asked a wait with nothing ready returned.
+    "wakeup": ["p50_ns", "p99_ns"],
+    "herd": ["woken_per_event", "first_return_ns"],
+    "herd_shared": ["woken_per_event", "first_return_ns"],
+    "timeout": ["late_p50_ns", "late_p99_ns"],
 }
 
 # Fits over "large N" start at this N (or lower, to span at least 8x); small N is dominated by
@@ -214,3 +221,154 @@ def cost_scenario(run: Run) -> str | None:
         if b.ok and b.has(COST) and b.scenario != "sentinel":
             return b.scenario
     return None
+
+
+# --- issue 5: wakeup latency, the thundering herd, timeout accuracy -------------------------
+
+# The wakeup quantile counters and the cumulative fraction each one stands for.
+WAKEUP_QUANTILES = [("min_ns", 0.0), ("p10_ns", 0.10), ("p25_ns", 0.25), ("p50_ns", 0.50),
+                    ("p75_ns", 0.75), ("p90_ns", 0.90), ("p99_ns", 0.99), ("p999_ns", 0.999),
+                    ("max_ns", 1.0)]
+CPU_ORDER = {"same": 0, "other": 1}
+
+
+def wakeup_placements(run: Run) -> list:
+    """The cpu: values of the wakeup rows with latency data (same before other; None when
+    the rows carry no cpu parameter)."""
+    seen = {b.name.get("cpu") for b in run.select("wakeup") if b.has("p50_ns")}
+    return sorted(seen, key=lambda c: (CPU_ORDER.get(c, 2), str(c)))
+
+
+def wakeup_backends(run: Run) -> list:
+    return [bk for bk in run.backends("wakeup")
+            if any(b.has("p50_ns") for b in run.select("wakeup", bk))]
+
+
+def wakeup_series(run: Run, backend: str, cpu, counter: str = "p50_ns") -> list:
+    """[(N, bench)] of a backend's wakeup rows at one placement."""
+    return series_over_fds(run, "wakeup", backend, counter, active=None, cpu=cpu)
+
+
+def wakeup_cdf(bench: Bench) -> list:
+    """[(latency ns, cumulative fraction)] from a row's quantile counters (medians over the
+    repetitions), made non-decreasing so one noisy repetition cannot bend the curve back."""
+    pts = []
+    for counter, q in WAKEUP_QUANTILES:
+        v = bench.median(counter)
+        if v is not None and v > 0:
+            pts.append((v, q))
+    out, top = [], 0.0
+    for v, q in pts:
+        top = max(top, v)
+        out.append((top, q))
+    return out
+
+
+def wakeup_cdf_n(run: Run, cpu):
+    """The N of the CDF chart: the largest N that every wakeup backend ran at this placement
+    (select stops near 1,000); if there is none, the N that most backends ran."""
+    per_backend = [{n for n, _ in wakeup_series(run, bk, cpu)} for bk in wakeup_backends(run)]
+    per_backend = [s for s in per_backend if s]
+    if not per_backend:
+        return None
+    common = set.intersection(*per_backend)
+    if common:
+        return max(common)
+    counts = {}
+    for s in per_backend:
+        for n in s:
+            counts[n] = counts.get(n, 0) + 1
+    return max(counts, key=lambda n: (counts[n], n))
+
+
+def growth(rows, counter: str):
+    """(first N, value, last N, value, last/first) of a series, or None."""
+    rows = [(n, b.median(counter)) for n, b in rows if b.median(counter)]
+    if len(rows) < 2:
+        return None
+    (n0, v0), (n1, v1) = rows[0], rows[-1]
+    return n0, v0, n1, v1, v1 / v0
+
+
+HERD_VARIANTS = [("herd", "one wait set per waiter"), ("herd_shared", "one epoll set shared")]
+
+
+def herd_lines(run: Run) -> list:
+    """[(scenario, backend, [(W, bench)])] of every herd variant with woken_per_event data."""
+    out = []
+    for scen, _ in HERD_VARIANTS:
+        for bk in run.backends(scen):
+            rows = [(b.name.get("waiters"), b) for b in run.select(scen, bk)
+                    if isinstance(b.name.get("waiters"), (int, float))
+                    and b.has("woken_per_event")]
+            if rows:
+                out.append((scen, bk, sorted(rows, key=lambda r: r[0])))
+    return out
+
+
+def herd_label(scenario: str, backend: str) -> str:
+    if scenario == "herd_shared":
+        return f"{backend}, one shared epoll set"
+    if backend.startswith("epoll"):
+        return f"{backend}, an epoll set per waiter"
+    return backend
+
+
+def herd_verdict(woken: float, waiters) -> str:
+    """How many of the W waiters one event woke, in words."""
+    if waiters <= 1:
+        return "one waiter only"
+    if woken >= 0.9 * waiters:
+        return "all"
+    if woken <= 1.25:
+        return "about one"
+    return "some"
+
+
+def timeout_table(run: Run) -> dict:
+    """{backend: {T µs: bench}} of the timeout rows with lateness data."""
+    out = {}
+    for bk in run.backends("timeout"):
+        for b in run.select("timeout", bk):
+            t = b.name.get("us")
+            if isinstance(t, (int, float)) and b.has("late_p50_ns"):
+                out.setdefault(bk, {})[t] = b
+    return out
+
+
+def rounded_to_ms(t_us, late_ns) -> bool:
+    """Did a wait of T µs come back at least at the next whole millisecond (a timeout given
+    in ms, rounded up)? Only meaningful when T is not a whole number of ms."""
+    if t_us % 1000 == 0:
+        return False
+    gap_ns = (math.ceil(t_us / 1000) * 1000 - t_us) * 1000
+    return late_ns >= 0.8 * gap_ns
+
+
+# Issue 6: event libraries against the mechanism they wrap (dispatch rows, A = 1).
+LIBRARY_MECHANISM = {"libevent_epoll": "epoll_lt", "libuv": "epoll_lt",
+                     "libevent_poll": "poll", "libevent_select": "select"}
+
+
+def library_ratio_series(run: Run, library: str, active=1) -> list:
+    """[(N, ratio, low, high)]: dispatch/<library> over dispatch/<mechanism> at the same N."""
+    mech = LIBRARY_MECHANISM.get(library)
+    if mech is None:
+        return []
+    base = dict(series_over_fds(run, "dispatch", mech, active=active))
+    out = []
+    for n, b in series_over_fds(run, "dispatch", library, active=active):
+        m = base.get(n)
+        if m is None:
+            continue
+        med, mmed = b.median(COST), m.median(COST)
+        (lo, hi), (mlo, mhi) = b.spread(COST), m.spread(COST)
+        if med and mmed and mlo and mhi:
+            out.append((n, med / mmed, lo / mhi, hi / mlo))
+    return out
+
+
+def library_pairs(run: Run) -> list:
+    """[(library, mechanism)] with at least one N where both ran."""
+    return [(lib, mech) for lib, mech in LIBRARY_MECHANISM.items()
+            if library_ratio_series(run, lib)]

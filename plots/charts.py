@@ -48,6 +48,10 @@ BACKEND_STYLE = {
     "libevent_poll": ("#c5b0d5", "H"),
     "libevent_select": ("#8c564b", "d"),
     "libuv": ("#e377c2", "*"),
+    # Raw wait paths: the nanosecond-resolution timeouts of issue 5 and the io_uring floor.
+    "ppoll": ("#b25d00", "1"),
+    "epoll_pwait2": ("#08306b", "2"),
+    "uring_poll": ("#00441b", "4"),
 }
 FALLBACK = [("#7f7f7f", "p"), ("#bcbd22", ">"), ("#8c6d31", "8"), ("#ad494a", "x"),
             ("#637939", "+"), ("#7b4173", "1")]
@@ -311,6 +315,252 @@ def chart_overhead(run: Run):
     return fig
 
 
+def chart_library_over_mechanism(run: Run):
+    """Issue 6: what an event library costs on top of the mechanism it wraps, per event."""
+    pairs = an.library_pairs(run)
+    if not pairs:
+        return None
+    fig, (ax, rax) = new_figure(run, "Library over mechanism: an event library against the "
+                                     "bare mechanism it runs on (dispatch, 1 active fd)",
+                                ncols=2, width=14.0)
+    mechanisms = list(dict.fromkeys(mech for _, mech in pairs))
+    for mech in mechanisms:
+        rows = an.series_over_fds(run, "dispatch", mech)
+        plot_series(ax, mech, rows, an.COST, f"{mech} (mechanism)", raw=True)
+    for lib, mech in pairs:
+        rows = an.series_over_fds(run, "dispatch", lib)
+        plot_series(ax, lib, rows, an.COST, f"{lib} (on {mech})")
+    log_axis(ax, "x")
+    log_axis(ax, "y")
+    ax.set_title("cost per event; the mechanism dashed", fontsize=10)
+    ax.set_xlabel("total fds N (1 of them ready per iteration)")
+    ax.set_ylabel(f"wall time per event (ns){SPREAD}")
+    legend(ax, outside=False)
+
+    rax.axhline(1.0, color="0.3", linewidth=1.0, zorder=1)
+    lo, hi = 1.0, 1.0
+    for lib, mech in pairs:
+        s = an.library_ratio_series(run, lib)
+        color, marker = style(lib)
+        xs = [p[0] for p in s]
+        rax.plot(xs, [p[1] for p in s], marker=marker, color=color, linewidth=1.8,
+                 label=f"{lib} / {mech}", zorder=4)
+        rax.fill_between(xs, [p[2] for p in s], [p[3] for p in s], color=color, alpha=0.15,
+                         linewidth=0, zorder=2)
+        lo, hi = min(lo, min(p[1] for p in s)), max(hi, max(p[1] for p in s))
+    log_axis(rax, "x")
+    rax.set_ylim(min(0.9, lo - 0.05), max(1.2, hi * 1.05))
+    rax.set_title("library / mechanism (1.0 = the library adds nothing)", fontsize=10)
+    rax.set_xlabel("total fds N")
+    rax.set_ylabel("ratio of median ns per event\nband = min–max over max–min of the repetitions")
+    legend(rax)
+    return fig
+
+
+# --- issue 5 --------------------------------------------------------------------------------
+
+def _us_axis(ax, axis: str = "y"):
+    """Log scale in µs with plain numbers (ns data, labels divided by 1,000)."""
+    getattr(ax, f"set_{axis}scale")("log", base=10)
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    fmt = FuncFormatter(lambda v, _p: f"{v / 1e3:,.0f}" if v >= 1e4 else f"{v / 1e3:.2g}")
+    a.set_major_formatter(fmt)
+    a.set_minor_locator(LogLocator(base=10, subs=(2, 5)))
+    a.set_minor_formatter(fmt)
+
+
+def _cpu_title(cpu) -> str:
+    return {"same": "waiter and driver on the same CPU",
+            "other": "waiter and driver on different CPUs"}.get(cpu, f"cpu: {cpu}" if cpu
+                                                              else "all rows")
+
+
+def chart_wakeup_percentiles(run: Run):
+    """Wakeup latency p50 (solid) and p99 (dashed) against N, a panel per CPU placement."""
+    placements = an.wakeup_placements(run)
+    backends = an.wakeup_backends(run)
+    if not placements or not backends:
+        return None
+    fig, axes = new_figure(run, "Wakeup latency against total fds: write on one thread to "
+                                "return from the wait on another — p50 solid, p99 dashed",
+                           ncols=len(placements), width=6.2 * len(placements) + 2.4)
+    for ax, cpu in zip(axes, placements):
+        ns = []
+        for bk in backends:
+            color, marker = style(bk)
+            for counter, dashed in (("p50_ns", False), ("p99_ns", True)):
+                rows = an.wakeup_series(run, bk, cpu, counter)
+                if not rows:
+                    continue
+                ns += [n for n, _ in rows]
+                ax.plot([n for n, _ in rows], [b.median(counter) for _, b in rows],
+                        linestyle="--" if dashed else "-", marker=marker, color=color,
+                        markerfacecolor="white" if dashed else color,
+                        linewidth=1.2 if dashed else 1.8, markersize=5.5,
+                        label=None if dashed else bk, zorder=3 if dashed else 4)
+        log_axis(ax, "x")
+        _us_axis(ax, "y")
+        data_ticks(ax, ns)
+        ax.set_title(_cpu_title(cpu), fontsize=10)
+        ax.set_xlabel("registered fds N (1 of them written per wakeup)")
+        ax.set_ylabel("wakeup latency (µs)\nmedian over the repetitions of each quantile")
+    from matplotlib.lines import Line2D
+    handles, labels = axes[-1].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", linestyle="-", label="p50"),
+                Line2D([], [], color="0.3", linestyle="--", label="p99")]
+    axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                    fontsize=9, frameon=False)
+    return fig
+
+
+def chart_wakeup_cdf(run: Run):
+    """The latency distribution at one N for every backend, from the quantile counters:
+    CDF on the left, the tail (fraction slower than x, log) on the right."""
+    placements = an.wakeup_placements(run)
+    cpu = "other" if "other" in placements else (placements[0] if placements else None)
+    n = an.wakeup_cdf_n(run, cpu) if placements else None
+    if n is None:
+        return None
+    lines = []
+    for bk in an.wakeup_backends(run):
+        rows = dict(an.wakeup_series(run, bk, cpu))
+        if n in rows:
+            pts = an.wakeup_cdf(rows[n])
+            if len(pts) >= 2:
+                lines.append((bk, pts))
+    if not lines:
+        return None
+    where = f", {_cpu_title(cpu)}" if cpu else ""
+    fig, (ax, tax) = new_figure(run, f"Wakeup latency distribution at N = {an.fmt_n(n)}{where}",
+                                ncols=2, width=14.0)
+    for bk, pts in lines:
+        color, marker = style(bk)
+        xs, qs = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, qs, color=color, marker=marker, markersize=5, linewidth=1.8,
+                drawstyle="default", label=bk)
+        tail = [(x, 1 - q) for x, q in pts if q < 1.0]
+        tax.plot([t[0] for t in tail], [t[1] for t in tail], color=color, marker=marker,
+                 markersize=5, linewidth=1.8, label=bk)
+    for a in (ax, tax):
+        _us_axis(a, "x")
+        a.set_xlabel("wakeup latency (µs)")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("fraction of wakeups at most this late\n(min, p10, p25, p50, p75, p90, "
+                  "p99, p99.9, max)")
+    ax.set_title("CDF", fontsize=10)
+    tax.set_yscale("log")
+    tax.set_ylim(5e-4, 1.2)
+    tax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    tax.set_ylabel("fraction of wakeups later than this (1 − CDF)")
+    tax.set_title("tail (p90 = 0.1, p99 = 0.01, p99.9 = 0.001)", fontsize=10)
+    legend(tax)
+    return fig
+
+
+def chart_herd(run: Run):
+    """Thundering herd: waiters woken per written byte (and the first return) against W."""
+    lines = an.herd_lines(run)
+    if not lines:
+        return None
+    has_first = any(b.has("first_return_ns") for _, _, rows in lines for _, b in rows)
+    fig, axes = new_figure(run, "Thundering herd: W threads wait on the same fd; one byte "
+                                "is written — how many of them return?",
+                           ncols=2 if has_first else 1, width=14.0 if has_first else 10.0)
+    ws = sorted({w for _, _, rows in lines for w, _ in rows})
+    ax = axes[0]
+    ax.plot(ws, ws, color="0.55", linestyle=":", linewidth=1.2, zorder=1,
+            label="all W woken")
+    ax.axhline(1.0, color="0.35", linestyle=":", linewidth=1.2, zorder=1, label="one woken")
+    for k, (scen, bk, rows) in enumerate(lines):
+        shared = scen == "herd_shared"
+        color, marker = style(bk)
+        label = an.herd_label(scen, bk)
+        # Variants that woke the same number lie on one line: a small shift in W keeps each
+        # visible (the axis is logarithmic, so the shift is the same at every W).
+        shift = 1 + 0.025 * (k - (len(lines) - 1) / 2)
+        xs = [w * shift for w, _ in rows]
+        ax.plot(xs, [b.median("woken_per_event") for _, b in rows], marker=marker, color=color,
+                linestyle="--" if shared else "-", markerfacecolor="white" if shared else color,
+                linewidth=1.8, markersize=6, label=label, zorder=4)
+        if has_first and any(b.has("first_return_ns") for _, b in rows):
+            frows = [(w, b) for w, b in rows if b.has("first_return_ns")]
+            axes[1].plot([w * shift for w, _ in frows],
+                         [b.median("first_return_ns") for _, b in frows],
+                         marker=marker, color=color, linestyle="--" if shared else "-",
+                         markerfacecolor="white" if shared else color, linewidth=1.8,
+                         markersize=6, label=label)
+    for a in axes:
+        log_axis(a, "x")
+        a.set_xticks(ws)
+        a.set_xlabel("waiters W")
+    ax.set_yscale("log", base=2)
+    ax.yaxis.set_major_formatter(FuncFormatter(_int_ticks))
+    ax.set_yticks([w for w in ws if w >= 1] or [1])
+    ax.set_ylim(0.7, max(ws) * 1.4)
+    ax.set_ylabel("waiters returned per written byte (median)")
+    ax.set_title("woken per event", fontsize=10)
+    if has_first:
+        _us_axis(axes[1], "y")
+        axes[1].set_ylabel("time to the first return (µs), median")
+        axes[1].set_title("latency to the first waiter's return", fontsize=10)
+        legend(axes[1])
+        refs = [h for h in ax.get_lines() if h.get_label() in ("all W woken", "one woken")]
+        ax.legend(handles=refs, loc="upper left", fontsize=8)
+    else:
+        legend(ax)
+    return fig
+
+
+def chart_timeout(run: Run):
+    """Timeout accuracy: how late a wait with nothing ready returned, per backend and T."""
+    table = an.timeout_table(run)
+    if not table:
+        return None
+    ts = sorted({t for per in table.values() for t in per})
+    backends = list(table)
+    fig, axes = new_figure(run, "Timeout accuracy: nothing ready, how much later than T "
+                                "did the wait return? bar = p50, whisker = p99, × = max",
+                           ncols=len(ts), width=4.6 * len(ts) + 1.0, height=6.4)
+    slack = run.meta("pollbench_timer_slack_ns")
+    try:
+        slack_ns = float(slack)
+    except ValueError:
+        slack_ns = None
+    for ax, t in zip(axes, ts):
+        xs, labels = [], []
+        for i, bk in enumerate(backends):
+            b = table[bk].get(t)
+            if b is None:
+                continue
+            color, _ = style(bk)
+            p50, p99, mx = (b.median(c) for c in ("late_p50_ns", "late_p99_ns", "late_max_ns"))
+            xs.append(i)
+            labels.append(bk)
+            if p50 is None or p50 <= 0:
+                # Returned before T: a broken contract, and nothing a log axis can draw.
+                ax.text(i, 0.02, "early!", transform=ax.get_xaxis_transform(), ha="center",
+                        color="red", fontsize=8, rotation=90)
+                continue
+            ax.bar(i, p50, color=color, width=0.7, zorder=3)
+            if p99:
+                ax.plot([i, i], [p50, p99], color="0.15", linewidth=1.2, zorder=4)
+                ax.plot([i - 0.15, i + 0.15], [p99, p99], color="0.15", linewidth=1.2,
+                        zorder=4)
+            if mx:
+                ax.plot([i], [mx], marker="x", color="0.15", markersize=6, zorder=4)
+        if slack_ns:
+            ax.axhline(slack_ns, color="0.4", linestyle=":", linewidth=1.2, zorder=2,
+                       label=f"timer slack {slack_ns / 1e3:g} µs")
+            if ax is axes[0]:
+                ax.legend(fontsize=8, loc="upper right")
+        ax.set_xticks(xs, labels, rotation=50, ha="right", fontsize=9)
+        _us_axis(ax, "y")
+        ax.set_title(f"T = {t / 1e3:g} ms" if t >= 1000 else f"T = {t:g} µs", fontsize=10)
+        ax.grid(False, axis="x", which="both")
+    axes[0].set_ylabel("returned this much after T (µs), log")
+    return fig
+
+
 @dataclass(frozen=True)
 class Chart:
     stem: str        # file name without extension
@@ -324,7 +574,11 @@ CHARTS = [
     Chart("overhead", "Interface overhead against the raw syscall loop", chart_overhead),
     Chart("chain", "chain (libevent bench.c workload)", chart_chain),
     Chart("churn", "Registration churn", chart_churn),
-    # Issue 5 adds here: wakeup latency percentiles vs N, latency CDF, herd, timeout.
+    Chart("library_over_mechanism", "Library over mechanism", chart_library_over_mechanism),
+    Chart("wakeup_percentiles", "Wakeup latency against total fds", chart_wakeup_percentiles),
+    Chart("wakeup_cdf", "Wakeup latency distribution", chart_wakeup_cdf),
+    Chart("herd", "Thundering herd", chart_herd),
+    Chart("timeout", "Timeout accuracy", chart_timeout),
 ]
 
 

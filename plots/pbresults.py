@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "threads"}
 GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 
-# How a raw mechanism maps onto the backend it is the floor of.
-RAW_BASELINE = {"select": "select", "poll": "poll", "epoll": "epoll_lt"}
+# How a raw mechanism maps onto the backend it is the floor of (raw/uring_poll: an io_uring
+# of multishot polls, the floor of uring_multishot).
+RAW_BASELINE = {"select": "select", "poll": "poll", "epoll": "epoll_lt",
+                "uring_poll": "uring_multishot"}
 BACKEND_RAW = {b: m for m, b in RAW_BASELINE.items()}
 
 # The order backends appear in tables and legends: oldest mechanism first, so a reader sees
-# the progression; unknown names follow alphabetically.
-BACKEND_ORDER = ["select", "poll", "epoll", "epoll_lt", "epoll_et", "epoll_oneshot",
-                 "epoll_exclusive", "uring_oneshot", "uring_multishot", "libevent_select",
-                 "libevent_poll", "libevent_epoll", "libuv"]
+# the progression; unknown names follow alphabetically. ppoll and epoll_pwait2 are the
+# nanosecond-resolution raw wait paths of the timeout scenario (timeout/ppoll/us:<T>).
+BACKEND_ORDER = ["select", "poll", "ppoll", "epoll", "epoll_lt", "epoll_et", "epoll_oneshot",
+                 "epoll_exclusive", "epoll_pwait2", "uring_poll", "uring_oneshot",
+                 "uring_multishot", "libevent_select", "libevent_poll", "libevent_epoll",
+                 "libuv"]
 
 
 def backend_rank(name: str):

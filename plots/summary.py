@@ -6,6 +6,7 @@ in any Markdown viewer and in a terminal.
 
 from __future__ import annotations
 
+import math
 import os
 
 import analysis as an
@@ -28,6 +29,11 @@ MACHINE_ROWS = [
     ("pollbench commit", "pollbench_git_commit"),
     ("sweep", "pollbench_sweep"),
     ("date", "date"),
+]
+# Rows shown only when the run has them (the scenarios that record them may not have run).
+OPTIONAL_MACHINE_ROWS = [
+    ("wakeup clock", "pollbench_clock"),
+    ("default timer slack (ns)", "pollbench_timer_slack_ns"),
 ]
 
 
@@ -67,6 +73,8 @@ def machine_section(run: Run) -> list:
         if key == "pollbench_hostname" and v == UNKNOWN:
             v = run.meta("host_name")
         rows.append([label, v])
+    rows += [[label, run.meta(key)] for label, key in OPTIONAL_MACHINE_ROWS
+             if run.meta(key) != UNKNOWN]
     out += ["| | |", "|---|---|"] + [f"| {a} | {_cell(b)} |" for a, b in rows] + [""]
     return out
 
@@ -237,16 +245,223 @@ def churn_section(run: Run) -> list:
     return out
 
 
-def other_section(run: Run) -> list:
-    """Scenarios this report does not know yet (e.g. a newer suite): a plain table each."""
-    known = set(an.SCENARIO_METRICS)
+def _us(v) -> str:
+    """ns -> µs with 3 significant digits (wakeup and timeout numbers are µs-sized)."""
+    if v is None:
+        return "–"
+    us = v / 1e3
+    return f"{us:,.0f}" if us >= 100 else f"{us:.3g}"
+
+
+def _names(items: list) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fmt_w(v) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".") if v is not None else "–"
+
+
+def library_section(run: Run) -> list:
+    pairs = an.library_pairs(run)
+    if not pairs:
+        return []
+    out = ["## Library over mechanism", "",
+           "Median ns per event of `dispatch/<library>` over `dispatch/<mechanism>` at the same "
+           "N (1 active fd): what the event library adds on top of the mechanism it runs on "
+           "(1.00 = nothing).", ""]
+    series = {lib: {p[0]: p[1] for p in an.library_ratio_series(run, lib)} for lib, _ in pairs}
+    xs = sorted({n for s in series.values() for n in s})
+    rows = [[an.fmt_n(x)] + [f"{series[lib][x]:.2f}" if x in series[lib] else "–"
+                             for lib, _ in pairs] for x in xs]
+    out += _table(["N"] + [f"{lib} / {mech}" for lib, mech in pairs], rows)
+    words = []
+    for lib, mech in pairs:
+        s = series[lib]
+        lo, hi = min(s.values()), max(s.values())
+        span = f"{lo:.2f}×" if abs(hi - lo) < 0.005 else f"{lo:.2f}–{hi:.2f}×"
+        words.append(f"{lib} costs {span} {mech} per event "
+                     f"(N {an.fmt_n(min(s))}–{an.fmt_n(max(s))})")
+    out += ["Ratio: " + "; ".join(words) + ".", ""]
+    return out
+
+
+def wakeup_section(run: Run) -> list:
+    backends = an.wakeup_backends(run)
+    placements = an.wakeup_placements(run)
+    if not backends:
+        return []
+    out = ["## Wakeup latency", "",
+           "A waiter thread blocks in `wait` on N registered fds; another thread writes one "
+           "byte to one of them. Latency = the waiter's return − the write, per wakeup; "
+           f"clock: {run.meta('pollbench_clock')}. Each cell is p50 / p99 in µs (the median "
+           "over the repetitions of each quantile).", ""]
+    for cpu in placements:
+        lines = [(bk, dict(an.wakeup_series(run, bk, cpu))) for bk in backends]
+        lines = [(bk, pts) for bk, pts in lines if pts]
+        if not lines:
+            continue
+        xs = sorted({n for _, pts in lines for n in pts})
+        rows = []
+        for x in xs:
+            row = [an.fmt_n(x)]
+            for _, pts in lines:
+                b = pts.get(x)
+                row.append("–" if b is None else
+                           f"{_us(b.median('p50_ns'))} / {_us(b.median('p99_ns'))}")
+            rows.append(row)
+        out += [f"**{_placement(cpu)}**", ""]
+        out += _table(["N"] + [bk for bk, _ in lines], rows)
+        grows, flat, words = [], [], []
+        for bk, pts in lines:
+            g = an.growth(sorted(pts.items()), "p50_ns")
+            if g is None:
+                continue
+            n0, v0, n1, v1, ratio = g
+            (grows if ratio >= 1.5 else flat).append(bk)
+            words.append(f"{bk} {_us(v0)} → {_us(v1)} µs (N {an.fmt_n(n0)} → {an.fmt_n(n1)}, "
+                         f"×{ratio:.2f})")
+        if words:
+            text = []
+            if grows:
+                why = ""
+                if all(("select" in bk or "poll" in bk) and "epoll" not in bk for bk in grows):
+                    why = ": select and poll add a wait-queue entry for every polled fd on " \
+                          "each call"
+                text.append(f"The p50 wakeup of {_names(grows)} grows with N (by 1.5× or more "
+                            f"over the N it ran{why})")
+            if flat:
+                text.append(f"{'that of ' if grows else 'The p50 wakeup of '}{_names(flat)} "
+                            "stays within 1.5× over the N it ran")
+            out += ["; ".join(text) + ". p50 from the smallest to the largest N: "
+                    + "; ".join(words) + ".", ""]
+    if "same" in placements and "other" in placements:
+        ratios = []
+        for bk in backends:
+            same = an.wakeup_series(run, bk, "same")
+            other = dict(an.wakeup_series(run, bk, "other"))
+            if same and same[0][0] in other:
+                a, b = same[0][1].median("p50_ns"), other[same[0][0]].median("p50_ns")
+                if a and b:
+                    ratios.append((bk, b / a))
+        if ratios:
+            ordered = sorted(r for _, r in ratios)
+            med = ordered[len(ordered) // 2]
+            out += [f"Waking a thread on the other CPU took {med:.2f}× the same-CPU p50 at the "
+                    f"smallest N (median over {len(ratios)} backends; "
+                    + ", ".join(f"{bk} ×{r:.2f}" for bk, r in ratios) + ").", ""]
+    return out
+
+
+def _placement(cpu) -> str:
+    return {"same": "Waiter and driver on the same CPU (cpu:same)",
+            "other": "Waiter and driver on different CPUs (cpu:other)"}.get(
+                cpu, f"cpu:{cpu}" if cpu else "All rows")
+
+
+def herd_section(run: Run) -> list:
+    lines = an.herd_lines(run)
+    if not lines:
+        return []
+    out = ["## Thundering herd", "",
+           "W threads wait on the same fd (select and poll: each polls it; `herd/epoll_*`: an "
+           "epoll set per waiter; `herd_shared/*`: one epoll set shared by all W). One byte is "
+           "written per round and drained only after a settle window, so every waiter the "
+           "kernel woke returns and is counted. Cells: waiters returned per written byte "
+           "(median), and the time to the first return in µs.", ""]
+    ws = sorted({w for _, _, rows in lines for w, _ in rows})
+    cols = [(an.herd_label(scen, bk), dict(rows)) for scen, bk, rows in lines]
+    rows = []
+    for w in ws:
+        row = [str(w)]
+        for _, pts in cols:
+            b = pts.get(w)
+            row.append("–" if b is None else
+                       f"{_fmt_w(b.median('woken_per_event'))} ({_us(b.median('first_return_ns'))})")
+        rows.append(row)
+    out += _table(["W"] + [label for label, _ in cols], rows)
+    groups = {}
+    for scen, bk, rows_ in lines:
+        w, b = rows_[-1]
+        woken = b.median("woken_per_event")
+        verdict = an.herd_verdict(woken, w)
+        groups.setdefault(verdict, []).append(f"{an.herd_label(scen, bk)} "
+                                              f"({_fmt_w(woken)} of {w})")
+    text = {"all": "woke all W waiters for every byte",
+            "about one": "woke about one waiter per byte",
+            "some": "woke more than one waiter but not all",
+            "one waiter only": "were run with one waiter only"}
+    parts = [f"{_names(groups[v])} {text[v]}" for v in ("all", "some", "about one",
+                                                         "one waiter only") if v in groups]
+    out += [f"At the largest W on this kernel ({run.meta('pollbench_kernel')}): "
+            + "; ".join(parts) + ".", ""]
+    return out
+
+
+def timeout_section(run: Run) -> list:
+    table = an.timeout_table(run)
+    if not table:
+        return []
+    slack = run.meta("pollbench_timer_slack_ns")
+    out = ["## Timeout accuracy", "",
+           "With nothing ready, a wait with timeout T returned this much later than T. Cells: "
+           "p50 / p99 / max lateness in µs. `timeout/ppoll` and `timeout/epoll_pwait2` are the "
+           "nanosecond-resolution raw paths. Default timer slack: "
+           + (f"{float(slack) / 1e3:g} µs." if slack != UNKNOWN else "unknown."), ""]
+    ts = sorted({t for per in table.values() for t in per})
+    rows = []
+    for bk, per in table.items():
+        row = [bk]
+        for t in ts:
+            b = per.get(t)
+            row.append("–" if b is None else
+                       " / ".join(_us(b.median(c)) for c in ("late_p50_ns", "late_p99_ns",
+                                                            "late_max_ns")))
+        rows.append(row)
+    out += _table(["backend"] + [f"T = {t:,} µs" for t in ts], rows)
+    for t in ts:
+        got = sorted(((per[t].median("late_p50_ns"), bk) for bk, per in table.items()
+                      if t in per and per[t].median("late_p50_ns") is not None))
+        if not got:
+            continue
+        rounded = [bk for late, bk in got if an.rounded_to_ms(t, late)]
+        fine = [(late, bk) for late, bk in got if bk not in rounded]
+        sentence = f"T = {t:,} µs: "
+        if fine:
+            sentence += (f"{_names([bk for _, bk in fine])} returned "
+                         f"{_us(fine[0][0])}–{_us(fine[-1][0])} µs late (p50)"
+                         if len(fine) > 1 else
+                         f"{fine[0][1]} returned {_us(fine[0][0])} µs late (p50)")
+        if rounded:
+            lates = [late for late, bk in got if bk in rounded]
+            sentence += ("; " if fine else "") + (
+                f"{_names(rounded)} returned {_us(min(lates))}–{_us(max(lates))} µs late: "
+                f"their timeout is in whole milliseconds, so {t:,} µs became "
+                f"{math.ceil(t / 1000):,} ms")
+        out += [sentence + ".", ""]
+    return out
+
+
+# Scenarios with a section of their own, each returning [] when it has nothing to show (then
+# other_section gives the plain table instead).
+SECTIONS_ISSUE5 = [("wakeup", wakeup_section), ("herd", herd_section),
+                   ("timeout", timeout_section)]
+
+
+def other_section(run: Run, rendered: set = frozenset()) -> list:
+    """Scenarios this report does not know yet (e.g. a newer suite), and known ones whose
+    section found none of its counters: a plain table each."""
+    known = {"dispatch", "raw", "chain", "churn", "sentinel"} | set(rendered)
     out = []
     for scen in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):
         if scen in known:
             continue
         rows = []
         for b in run.select(scen):
-            for c in an.metrics_of(scen, b):
+            metrics = [c for c in an.metrics_of(scen, b) if b.has(c)] or ["real_time_ns"]
+            for c in metrics:
                 rows.append([f"`{b.name.key}`", c, _med_cv(b, c)])
         out += [f"## {scen}", ""] + _table(["benchmark", "metric", "median (CV)"], rows, left=2)
     return out
@@ -273,7 +488,14 @@ def render(run: Run, drawn: list) -> str:
     lines += dispatch_section(run)
     lines += chain_section(run)
     lines += churn_section(run)
-    lines += other_section(run)
+    lines += library_section(run)
+    rendered = set()
+    for scen, section in SECTIONS_ISSUE5:
+        part = section(run)
+        if part:
+            rendered |= {scen, "herd_shared"} if scen == "herd" else {scen}
+        lines += part
+    lines += other_section(run, rendered)
     lines += charts_section(drawn)
     return "\n".join(lines).rstrip() + "\n"
 
