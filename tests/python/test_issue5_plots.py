@@ -281,3 +281,21 @@ def test_plot_real_issue5_rows(tmp_path):
         assert all(v > 0 for v in q) and q == sorted(q)
     for b in run.select("herd") + run.select("herd_shared"):
         assert 1 <= b.median("woken_per_event") <= b.name.get("waiters")
+
+
+def test_plot_real_library_and_uring_rows(tmp_path):
+    path = os.path.join(DATA, "libraries-small.json")
+    p = run_report("plot", path, "--out", tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert os.path.getsize(tmp_path / "library_over_mechanism.png") > 10_000
+    summary = (tmp_path / "summary.md").read_text()
+    ratio = next(line for line in _section(summary, "Library over mechanism").splitlines()
+                 if line.startswith("Ratio: "))
+    for lib, mech in an.LIBRARY_MECHANISM.items():
+        assert f"{lib} costs" in ratio and f"× {mech} per event" in ratio, lib
+    run = load(path)
+    assert run.backends("raw") == ["uring_poll"]
+    assert [n for n, *_ in an.overhead_series(run, "uring_multishot")] == [16, 256, 1024]
+    assert "uring_multishot / raw uring_poll" in _section(summary, "Interface overhead")
+    # select's rows above FD_SETSIZE were skipped with the reason, not charted.
+    assert [n for n, _ in an.series_over_fds(run, "dispatch", "libevent_select")] == [16, 256]
