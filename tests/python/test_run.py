@@ -31,7 +31,7 @@ CONTEXT_KEYS = [
 # results/README.md's grammar.
 NAME = re.compile(
     r"^(?:(?:dispatch|chain)/[a-z0-9_]+/fds:\d+/active:\d+"
-    r"|raw/(?:select|poll|epoll)/fds:\d+/active:\d+"
+    r"|raw/(?:select|poll|epoll|uring_poll)/fds:\d+/active:\d+"
     r"|churn/[a-z0-9_]+/fds:\d+"
     r"|sentinel/roundtrip/at:\d+)$")
 
@@ -112,9 +112,11 @@ def test_events_per_iteration_equal_active(small_run):
         assert b["events_per_iter"] == p["active"], b["name"]
         assert b["waits_per_iter"] >= 1, b["name"]
         assert b["ns_per_event"] > 0, b["name"]
-        # ns_per_event is wall time per event: at most the row's per-iteration real time / A
-        # plus the loop's bookkeeping, never a CPU-time rate.
-        assert b["ns_per_event"] == pytest.approx(b["real_time"] / p["active"], rel=0.25), b["name"]
+        # ns_per_event is wall time per event, timed around the same loop as real_time (so
+        # never below it, whatever the machine's load) and divided by A, not per iteration.
+        # Only this direction is structural: a descheduling between the two clock reads
+        # may make it larger, so no upper bound is asserted.
+        assert b["ns_per_event"] >= 0.75 * b["real_time"] / p["active"], b["name"]
 
 
 @needs_bench
