@@ -555,6 +555,11 @@ def chart_timeout(run: Run):
                 ax.legend(fontsize=8, loc="upper right")
         ax.set_xticks(xs, labels, rotation=50, ha="right", fontsize=9)
         _us_axis(ax, "y")
+        # Bars on a log axis start at its bottom: put that well below the shortest bar.
+        lows = [b.median("late_p50_ns") for b in (table[bk].get(t) for bk in backends)
+                if b is not None and (b.median("late_p50_ns") or 0) > 0]
+        if lows:
+            ax.set_ylim(bottom=min(lows) / 2)
         ax.set_title(f"T = {t / 1e3:g} ms" if t >= 1000 else f"T = {t:g} µs", fontsize=10)
         ax.grid(False, axis="x", which="both")
     axes[0].set_ylabel("returned this much after T (µs), log")

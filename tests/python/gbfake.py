@@ -203,7 +203,7 @@ def wakeup_p50(backend, n, cpu):
     base = {"same": 3000.0, "other": 8000.0}.get(cpu, 5000.0)
     if backend.startswith("lib"):
         base += 600
-    per_fd = {"select": 4.0, "poll": 3.5}.get(backend, 0.0)
+    per_fd = {"select": 20.0, "poll": 18.0}.get(backend, 0.0)
     return base + per_fd * n
 
 
