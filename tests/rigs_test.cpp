@@ -1,0 +1,242 @@
+// The wakeup and herd rigs (harness/rigs.hpp) without Google Benchmark: what they count, that
+// the driver never writes before the waiter sleeps, and that every thread is joined however a
+// rig ends. No timing is asserted. Runs in every preset, so ThreadSanitizer checks the
+// driver/waiter protocol.
+#include "harness/rigs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <memory>
+#include <numeric>
+#include <span>
+#include <vector>
+
+#include "backends/registry.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace pollbench {
+namespace {
+
+constexpr std::size_t kPairs = 32;
+
+std::unique_ptr<Poller> make_backend(std::string_view name) {
+  const Backend* b = find_backend(name);
+  if (b == nullptr) throw std::runtime_error("no such backend");
+  return b->make();
+}
+
+// Wraps a Poller and counts the waits that found an event ready before they slept: the rigs'
+// driver writes only once the waiter sleeps, so there must be none.
+std::atomic<int> g_ready_at_entry{0};
+
+class ProbePoller final : public Poller {
+ public:
+  explicit ProbePoller(std::unique_ptr<Poller> inner) : inner_(std::move(inner)) {}
+  void add(int fd, Interest interest, std::uint64_t token) override {
+    inner_->add(fd, interest, token);
+  }
+  void modify(int fd, Interest interest, std::uint64_t token) override {
+    inner_->modify(fd, interest, token);
+  }
+  void remove(int fd) override { inner_->remove(fd); }
+  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+    const int now = inner_->wait(events, std::chrono::nanoseconds{0});
+    if (now != 0) {
+      g_ready_at_entry.fetch_add(1);
+      return now;
+    }
+    return inner_->wait(events, timeout);
+  }
+  [[nodiscard]] std::string_view name() const noexcept override { return inner_->name(); }
+  [[nodiscard]] Capabilities capabilities() const noexcept override {
+    return inner_->capabilities();
+  }
+
+ private:
+  std::unique_ptr<Poller> inner_;
+};
+
+std::unique_ptr<Poller> make_probe_poll() {
+  return std::make_unique<ProbePoller>(make_backend("poll"));
+}
+
+// A wait that always fails: the rig must report it and still join its threads.
+class FailingPoller final : public Poller {
+ public:
+  void add(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
+  void modify(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
+  void remove(int /*fd*/) override {}
+  int wait(std::span<Event> /*events*/, std::chrono::nanoseconds /*timeout*/) noexcept override {
+    return -EBADF;
+  }
+  [[nodiscard]] std::string_view name() const noexcept override { return "failing"; }
+  [[nodiscard]] Capabilities capabilities() const noexcept override { return {}; }
+};
+
+std::unique_ptr<Poller> make_failing() {
+  return std::make_unique<FailingPoller>();
+}
+
+std::unique_ptr<Poller> registered(std::unique_ptr<Poller> poller, const FdPool& pool) {
+  for (std::size_t i = 0; i < pool.size(); ++i) poller->add(pool.polled_fd(i), kReadable, i);
+  return poller;
+}
+
+TEST(SampleSet, NearestRankPercentilesAndExactExtremes) {
+  SampleSet s(1000);
+  for (std::int64_t v = 100; v >= 1; --v) s.add(v);
+  EXPECT_EQ(s.count(), 100U);
+  EXPECT_EQ(s.min(), 1);
+  EXPECT_EQ(s.max(), 100);
+  EXPECT_DOUBLE_EQ(s.mean(), 50.5);
+  EXPECT_EQ(s.percentile(0.0), 1);
+  EXPECT_EQ(s.percentile(0.10), 10);
+  EXPECT_EQ(s.percentile(0.50), 50);
+  EXPECT_EQ(s.percentile(0.99), 99);
+  EXPECT_EQ(s.percentile(0.999), 100);
+  EXPECT_EQ(s.percentile(1.0), 100);
+  s.clear();
+  EXPECT_EQ(s.count(), 0U);
+  EXPECT_EQ(s.percentile(0.5), 0);
+}
+
+TEST(SampleSet, KeepsAtMostItsCapacityButCountsEverySample) {
+  SampleSet s(64);
+  for (std::int64_t v = 1; v <= 10'000; ++v) s.add(v);
+  EXPECT_EQ(s.count(), 10'000U);
+  EXPECT_EQ(s.min(), 1);
+  EXPECT_EQ(s.max(), 10'000);
+  EXPECT_DOUBLE_EQ(s.mean(), 5000.5);
+  // The kept samples are a subset of what was added, in order.
+  EXPECT_GE(s.percentile(0.0), 1);
+  EXPECT_LE(s.percentile(0.5), s.percentile(0.9));
+  EXPECT_LE(s.percentile(1.0), 10'000);
+}
+
+class WakeupRigTest : public ::testing::TestWithParam<std::string_view> {};
+
+TEST_P(WakeupRigTest, SamplesArePositiveAndTheWaiterIsJoined) {
+  const int fds_before = count_open_fds();
+  {
+    const FdPool pool(kPairs);
+    const int cpu = allowed_cpus().front();
+    WakeupRig rig(registered(make_backend(GetParam()), pool), pool, spread_subset(kPairs, 8), cpu);
+    for (int i = 0; i < 200; ++i) {
+      const std::int64_t ns = rig.sample();
+      ASSERT_GT(ns, 0) << rig.failure();
+    }
+  }
+  EXPECT_EQ(count_open_fds(), fds_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WakeupRigTest,
+                         ::testing::Values("select", "poll", "epoll_lt", "epoll_et",
+                                           "epoll_exclusive"),
+                         [](const auto& p) { return std::string(p.param); });
+
+TEST(WakeupRig, TheDriverNeverWritesBeforeTheWaiterSleeps) {
+  g_ready_at_entry = 0;
+  const FdPool pool(kPairs);
+  {
+    WakeupRig rig(registered(make_probe_poll(), pool), pool, spread_subset(kPairs, 8), -1);
+    for (int i = 0; i < 300; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+  }
+  EXPECT_EQ(g_ready_at_entry.load(), 0);
+}
+
+TEST(WakeupRig, OnTheDriversCpuToo) {
+  const FdPool pool(kPairs);
+  const int cpu = allowed_cpus().front();
+  const ScopedPin pin(cpu);
+  WakeupRig rig(registered(make_backend("epoll_lt"), pool), pool, {0, 31}, cpu);
+  for (int i = 0; i < 100; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+}
+
+TEST(WakeupRig, AnUnusedRigStillJoinsItsWaiter) {
+  const FdPool pool(kPairs);
+  const WakeupRig rig(registered(make_backend("poll"), pool), pool, {3}, -1);
+}
+
+TEST(WakeupRig, AFailingWaitIsReportedAndTheWaiterJoined) {
+  const FdPool pool(4);
+  WakeupRig rig(make_failing(), pool, {0}, -1);
+  EXPECT_LT(rig.sample(), 0);
+  EXPECT_NE(rig.failure().find("wait() failed"), std::string::npos) << rig.failure();
+}
+
+struct HerdCase {
+  std::string_view variant;  // a backend for per-waiter rigs, or shared_lt / shared_et
+  std::size_t waiters;
+};
+
+std::unique_ptr<HerdRig> make_herd(const FdPool& pool, const HerdCase& c) {
+  if (c.variant == "shared_lt") return HerdRig::shared_epoll(pool, 0, c.waiters, false);
+  if (c.variant == "shared_et") return HerdRig::shared_epoll(pool, 0, c.waiters, true);
+  return HerdRig::per_waiter(pool, 0, c.waiters, find_backend(c.variant)->make);
+}
+
+class HerdRigTest : public ::testing::TestWithParam<HerdCase> {};
+
+TEST_P(HerdRigTest, EveryRoundWakesBetweenOneAndAllWaiters) {
+  const HerdCase c = GetParam();
+  const int fds_before = count_open_fds();
+  {
+    const FdPool pool(2);
+    auto rig = make_herd(pool, c);
+    ASSERT_EQ(rig->waiters(), c.waiters);
+    constexpr std::size_t kRounds = 20;
+    for (int pass = 0; pass < 2; ++pass) {  // reset() between passes, as between repetitions
+      rig->reset(kRounds);
+      for (std::size_t r = 0; r < kRounds; ++r)
+        ASSERT_TRUE(rig->round(std::chrono::microseconds{500})) << rig->failure();
+      ASSERT_TRUE(rig->finish()) << rig->failure();
+      EXPECT_EQ(rig->rounds(), kRounds);
+      EXPECT_GE(rig->woken(), kRounds);  // the settle window waits for a first return
+      EXPECT_LE(rig->woken(), kRounds * c.waiters);
+      ASSERT_EQ(rig->first_returns().size(), kRounds);
+      for (const std::int64_t ns : rig->first_returns()) EXPECT_GT(ns, 0);
+    }
+  }
+  EXPECT_EQ(count_open_fds(), fds_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, HerdRigTest,
+                         ::testing::Values(HerdCase{"select", 1}, HerdCase{"select", 3},
+                                           HerdCase{"poll", 3}, HerdCase{"epoll_lt", 3},
+                                           HerdCase{"epoll_exclusive", 1},
+                                           HerdCase{"epoll_exclusive", 3}, HerdCase{"shared_lt", 3},
+                                           HerdCase{"shared_et", 1}, HerdCase{"shared_et", 3}),
+                         [](const auto& p) {
+                           return std::string(p.param.variant) + "_" +
+                                  std::to_string(p.param.waiters);
+                         });
+
+TEST(HerdRig, TheDriverNeverWritesBeforeEveryWaiterSleeps) {
+  g_ready_at_entry = 0;
+  const FdPool pool(2);
+  auto rig = HerdRig::per_waiter(pool, 0, 3, make_probe_poll);
+  rig->reset(30);
+  for (int r = 0; r < 30; ++r)
+    ASSERT_TRUE(rig->round(std::chrono::microseconds{300})) << rig->failure();
+  ASSERT_TRUE(rig->finish()) << rig->failure();
+  EXPECT_EQ(g_ready_at_entry.load(), 0);
+}
+
+TEST(HerdRig, AnUnusedRigStillJoinsItsWaiters) {
+  const FdPool pool(2);
+  const auto exclusive = HerdRig::per_waiter(pool, 0, 4, find_backend("epoll_exclusive")->make);
+  const auto shared_et = HerdRig::shared_epoll(pool, 1, 4, true);
+}
+
+TEST(HerdRig, AFailingWaitIsReportedAndTheWaitersJoined) {
+  const FdPool pool(2);
+  auto rig = HerdRig::per_waiter(pool, 0, 2, make_failing);
+  rig->reset(1);
+  EXPECT_FALSE(rig->round(std::chrono::microseconds{100}));
+  EXPECT_NE(rig->failure().find("wait failed"), std::string::npos) << rig->failure();
+}
+
+}  // namespace
+}  // namespace pollbench
