@@ -37,6 +37,10 @@ struct Sweep {
   Points select_scaling;  // dispatch/select + raw/select
   Points chain;
   std::vector<std::int64_t> churn;
+  std::vector<std::int64_t> wakeup;      // N, every backend
+  std::vector<bool> wakeup_other_cpu;    // cpu:other (true), cpu:same (false)
+  std::vector<std::int64_t> herd;        // W, herd and herd_shared
+  std::vector<std::int64_t> timeout_us;  // T, every backend + ppoll + epoll_pwait2
   int repetitions;
   double min_time;         // seconds per repetition
   double min_warmup_time;  // seconds, before the first repetition of each row
@@ -84,6 +88,10 @@ Sweep make_sweep(bool quick) {
     // Not 9,000: there one chain iteration of an O(N) backend takes a second.
     s.chain = {{100, 1}, {1000, 1}};
     s.churn = {64, top};
+    s.wakeup = {16};
+    s.wakeup_other_cpu = {true, false};
+    s.herd = {4};
+    s.timeout_us = {1000};
     s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
@@ -98,6 +106,11 @@ Sweep make_sweep(bool quick) {
       for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
     }
     s.churn = {16, 64, 256, 1024, 4096, top};
+    // select stops at 1,000: its row at the top is registered and skips with the reason.
+    s.wakeup = {16, kSelectLargestFds, top};
+    s.wakeup_other_cpu = {true, false};
+    s.herd = {1, 2, 4, 8};
+    s.timeout_us = {50, 1000, 10000};
     s.repetitions = 9;
     s.min_time = 0.03;
     s.min_warmup_time = 0.02;
@@ -205,6 +218,61 @@ std::int64_t register_sweep(const Sweep& sweep) {
     }
   }
   register_sentinel();
+
+  // Full names (cpu is not a number); Google Benchmark appends /manual_time or /real_time.
+  const auto selected = [&](std::string_view name) {
+    const Backend* b = pollbench::find_backend(name);
+    return b != nullptr && std::find(rows().begin(), rows().end(), b) != rows().end() ? b : nullptr;
+  };
+  for (const std::int64_t n : sweep.wakeup) {
+    note(n);
+    for (const bool other : sweep.wakeup_other_cpu) {
+      for (const Backend* b : rows()) {
+        const std::string name =
+            fmt::format("wakeup/{}/fds:{}/cpu:{}", b->name, n, other ? "other" : "same");
+        benchmark::RegisterBenchmark(name.c_str(), pb::run_wakeup, *b, static_cast<std::size_t>(n),
+                                     other)
+            ->UseManualTime();
+      }
+    }
+  }
+  register_sentinel();
+
+  for (const std::int64_t w : sweep.herd) {
+    note(1);
+    for (const std::string_view backend : {"select", "poll", "epoll_lt", "epoll_exclusive"}) {
+      if (const Backend* b = selected(backend)) {
+        const std::string name = fmt::format("herd/{}/waiters:{}", b->name, w);
+        benchmark::RegisterBenchmark(name.c_str(), pb::run_herd, *b, static_cast<std::size_t>(w))
+            ->UseRealTime();
+      }
+    }
+    for (const std::string_view backend : {"epoll_lt", "epoll_et"}) {
+      if (selected(backend) != nullptr) {
+        const std::string name = fmt::format("herd_shared/{}/waiters:{}", backend, w);
+        benchmark::RegisterBenchmark(name.c_str(), pb::run_herd_shared, backend == "epoll_et",
+                                     static_cast<std::size_t>(w))
+            ->UseRealTime();
+      }
+    }
+  }
+  register_sentinel();
+
+  for (const std::int64_t t : sweep.timeout_us) {
+    note(1);
+    for (const Backend* b : rows()) {
+      const std::string name = fmt::format("timeout/{}/us:{}", b->name, t);
+      benchmark::RegisterBenchmark(name.c_str(), pb::run_timeout, *b, t)->UseManualTime();
+    }
+    // The bare nanosecond paths, with the backends they underlie (as raw/ with dispatch/).
+    for (const auto& [path, with] : {std::pair{pb::RawTimeout::kPpoll, "poll"},
+                                     std::pair{pb::RawTimeout::kEpollPwait2, "epoll_lt"}}) {
+      if (selected(with) == nullptr) continue;
+      const std::string name = fmt::format("timeout/{}/us:{}", pb::to_string(path), t);
+      benchmark::RegisterBenchmark(name.c_str(), pb::run_timeout_raw, path, t)->UseManualTime();
+    }
+  }
+  register_sentinel();
   return largest;
 }
 
@@ -232,7 +300,8 @@ std::vector<std::int64_t> parse_sizes(std::string_view flag, std::string_view li
   return out;
 }
 
-// The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for churn.
+// The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for churn
+// and wakeup (herd and timeout have no N).
 void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
                         const std::vector<std::int64_t>& actives) {
   const std::size_t capacity = pollbench::pool_capacity(pollbench::bench::kFdKind);
@@ -258,6 +327,7 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
   sweep.select_scaling = points;
   sweep.chain = points;
   sweep.churn = fds;
+  sweep.wakeup = fds;
 }
 
 bool has_flag(const std::vector<std::string>& args, std::string_view flag) {

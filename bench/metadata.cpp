@@ -3,6 +3,7 @@
 // containers hide much of /sys.
 #include <dirent.h>
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -19,6 +20,7 @@
 
 #include "bench/common.hpp"
 #include "harness/fd_pool.hpp"
+#include "harness/rigs.hpp"
 
 namespace pollbench::bench {
 namespace {
@@ -138,6 +140,12 @@ std::string niceness() {
   return errno != 0 ? std::string(kUnknown) : fmt::format("{}", nice);
 }
 
+// The timer slack added to this thread's sleeps (the timeout scenario's lateness includes it).
+std::string timer_slack_ns() {
+  const int slack = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  return slack < 0 ? std::string(kUnknown) : fmt::format("{}", slack);
+}
+
 std::string or_unknown(std::string_view s) {
   return s.empty() ? std::string(kUnknown) : std::string(s);
 }
@@ -152,7 +160,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags) {
   } catch (const std::exception&) {
     // Stays unknown.
   }
-  const std::array<std::pair<const char*, std::string>, 17> context{{
+  const std::array<std::pair<const char*, std::string>, 19> context{{
       {"pollbench_kernel", kernel_release()},
       {"pollbench_cpu_model", cpu_model()},
       {"pollbench_cores", cores > 0 ? fmt::format("{}", cores) : std::string(kUnknown)},
@@ -171,6 +179,8 @@ void add_machine_context(std::string_view sweep, std::string_view flags) {
       {"pollbench_nice", niceness()},
       {"pollbench_sweep", or_unknown(sweep)},
       {"pollbench_benchmark_flags", or_unknown(flags)},
+      {"pollbench_clock", std::string(kRigClock)},
+      {"pollbench_timer_slack_ns", timer_slack_ns()},
   }};
   for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
 }

@@ -33,6 +33,10 @@ NAME = re.compile(
     r"^(?:(?:dispatch|chain)/[a-z0-9_]+/fds:\d+/active:\d+"
     r"|raw/(?:select|poll|epoll|uring_poll)/fds:\d+/active:\d+"
     r"|churn/[a-z0-9_]+/fds:\d+"
+    r"|wakeup/[a-z0-9_]+/fds:\d+/cpu:(?:same|other)/manual_time"
+    r"|herd/(?:select|poll|epoll_lt|epoll_exclusive)/waiters:\d+/real_time"
+    r"|herd_shared/(?:epoll_lt|epoll_et)/waiters:\d+/real_time"
+    r"|timeout/[a-z0-9_]+/us:\d+/manual_time"
     r"|sentinel/roundtrip/at:\d+)$")
 
 needs_bench = pytest.mark.skipif(not os.access(BENCH, os.X_OK),

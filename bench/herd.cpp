@@ -1,0 +1,85 @@
+// herd and herd_shared: how many of W threads waiting on one fd the kernel wakes for one byte.
+// herd/<backend>: each waiter has its own Poller (select, poll, epoll_lt, epoll_exclusive);
+// herd_shared/<epoll_lt|epoll_et>: all share one epoll fd. One iteration is one round of
+// harness/rigs.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
+#include <fmt/format.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "bench/common.hpp"
+#include "bench/scenarios.hpp"
+#include "harness/rigs.hpp"
+
+namespace pollbench::bench {
+namespace {
+
+// Long enough for every woken waiter to run and be counted on a busy two-CPU machine; a round
+// ends earlier once all W have returned.
+constexpr std::chrono::microseconds kSettle{1000};
+// First-return latencies kept per repetition (rounds beyond this are still counted).
+constexpr std::size_t kKeptRounds = 65536;
+
+struct HerdFixture final : Fixture {
+  std::unique_ptr<HerdRig> rig;
+};
+
+template <class Make>
+void run_rounds(benchmark::State& state, std::string_view who, const std::string& key,
+                Make&& make) {
+  const FdPool* pool = nullptr;
+  if (!acquire_pool(state, 1, 1, FD_SETSIZE - 1, who, pool)) return;
+  auto* fx = row_fixture<HerdFixture>(state, key, [&] {
+    auto f = std::make_unique<HerdFixture>();
+    f->rig = std::forward<Make>(make)(*pool);
+    return f;
+  });
+  if (fx == nullptr) return;
+  HerdRig& rig = *fx->rig;
+  rig.reset(std::min<std::size_t>(static_cast<std::size_t>(state.max_iterations), kKeptRounds));
+  const auto fail = [&] {
+    const std::string reason = fmt::format("{}: {}", who, rig.failure());
+    state.SkipWithError(reason.c_str());
+  };
+  for (auto _ : state) {
+    if (!rig.round(kSettle)) {
+      fail();
+      break;
+    }
+  }
+  if (!state.error_occurred() && !rig.finish()) fail();
+  if (state.error_occurred()) {
+    drop_fixture();  // joins the waiters
+    return;
+  }
+  const std::span<std::int64_t> firsts = rig.first_returns();
+  double median = 0;
+  if (!firsts.empty()) {
+    const auto mid = firsts.begin() + static_cast<std::ptrdiff_t>((firsts.size() - 1) / 2);
+    std::nth_element(firsts.begin(), mid, firsts.end());
+    median = static_cast<double>(*mid);
+  }
+  set_counter(state, "woken_per_event",
+              per(static_cast<double>(rig.woken()), static_cast<double>(rig.rounds())));
+  set_counter(state, "first_return_ns", median);
+  set_counter(state, "rounds", static_cast<double>(rig.rounds()));
+}
+
+}  // namespace
+
+void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters) {
+  if (!check_available(state, backend)) return;
+  run_rounds(
+      state, backend.name, fmt::format("herd/{}/{}", backend.name, waiters),
+      [&](const FdPool& pool) { return HerdRig::per_waiter(pool, 0, waiters, backend.make); });
+}
+
+void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters) {
+  const std::string_view who = edge_triggered ? "herd_shared/epoll_et" : "herd_shared/epoll_lt";
+  run_rounds(state, who, fmt::format("{}/{}", who, waiters), [&](const FdPool& pool) {
+    return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered);
+  });
+}
+
+}  // namespace pollbench::bench

@@ -1,0 +1,141 @@
+// timeout: how late a wait with nothing ready returns, for a timeout of T µs. One fd (pair 0
+// of the pool) is registered and never made ready; each iteration is one wait, timed with
+// CLOCK_MONOTONIC around the call. Every registry row goes through its own wait() (the
+// millisecond APIs round T up); timeout/ppoll and timeout/epoll_pwait2 are the bare
+// nanosecond-resolution syscalls for comparison.
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "bench/common.hpp"
+#include "bench/scenarios.hpp"
+#include "harness/rigs.hpp"
+
+namespace pollbench::bench {
+namespace {
+
+constexpr std::size_t kKeptSamples = 65536;
+
+struct TimeoutFixture final : Fixture {
+  std::unique_ptr<Poller> poller;  // registry rows
+  std::vector<Event> events = std::vector<Event>(4);
+  UniqueFd epfd;  // timeout/epoll_pwait2
+  SampleSet late{kKeptSamples};
+};
+
+timespec to_timespec(std::int64_t ns) noexcept {
+  return {.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
+}
+
+// glibc has the wrapper from 2.35 (Debian 12: 2.36); the kernel from 5.11.
+int epoll_pwait2_call(int epfd, epoll_event* events, int max, const timespec* timeout) noexcept {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+  return ::epoll_pwait2(epfd, events, max, timeout, nullptr);
+#else
+  return static_cast<int>(::syscall(SYS_epoll_pwait2, epfd, events, max, timeout, nullptr, 0));
+#endif
+}
+
+// The timed loop shared by every path: `wait(timeout_ns)` returns what the wait returned.
+template <class Wait>
+void time_waits(benchmark::State& state, std::string_view who, std::int64_t timeout_ns,
+                SampleSet& late, Wait&& wait) {
+  late.clear();
+  for (auto _ : state) {
+    const std::int64_t start = monotonic_ns();
+    const int got = wait(timeout_ns);
+    const std::int64_t end = monotonic_ns();
+    if (got != 0) {
+      const std::string reason =
+          got < 0 ? fmt::format("{}: wait failed: {}", who, std::generic_category().message(-got))
+                  : fmt::format("{}: reported {} event(s) although nothing was ready", who, got);
+      state.SkipWithError(reason.c_str());
+      break;
+    }
+    state.SetIterationTime(static_cast<double>(end - start) * 1e-9);
+    late.add(end - start - timeout_ns);
+  }
+  if (state.error_occurred()) {
+    drop_fixture();
+    return;
+  }
+  set_counter(state, "late_p50_ns", static_cast<double>(late.percentile(0.50)));
+  set_counter(state, "late_p99_ns", static_cast<double>(late.percentile(0.99)));
+  set_counter(state, "late_max_ns", static_cast<double>(late.max()));
+  set_counter(state, "late_mean_ns", late.mean());
+}
+
+}  // namespace
+
+void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t timeout_us) {
+  const FdPool* pool = nullptr;
+  if (!check_available(state, backend) ||
+      !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
+    return;
+  }
+  auto* fx = row_fixture<TimeoutFixture>(
+      state, fmt::format("timeout/{}/{}", backend.name, timeout_us), [&] {
+        auto f = std::make_unique<TimeoutFixture>();
+        f->poller = backend.make();
+        f->poller->add(pool->polled_fd(0), kReadable, 0);
+        return f;
+      });
+  if (fx == nullptr) return;
+  Poller& poller = *fx->poller;
+  const std::span<Event> events(fx->events);
+  time_waits(state, backend.name, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
+    return poller.wait(events, std::chrono::nanoseconds{ns});
+  });
+}
+
+void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us) {
+  const std::string_view who = to_string(path);
+  const FdPool* pool = nullptr;
+  if (!acquire_pool(state, 1, 1, INT_MAX, who, pool)) return;
+  const int fd = pool->polled_fd(0);
+  auto* fx = row_fixture<TimeoutFixture>(state, fmt::format("timeout/{}/{}", who, timeout_us), [&] {
+    auto f = std::make_unique<TimeoutFixture>();
+    if (path == RawTimeout::kEpollPwait2) {
+      f->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
+      if (!f->epfd) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      if (::epoll_ctl(f->epfd.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD)");
+      }
+      // Refused by kernels before 5.11 (ENOSYS) or by a seccomp filter: skip with why.
+      epoll_event probe{};
+      const timespec zero{};
+      if (epoll_pwait2_call(f->epfd.get(), &probe, 1, &zero) < 0) {
+        throw std::system_error(errno, std::generic_category(),
+                                "epoll_pwait2 is unavailable here (needs Linux 5.11)");
+      }
+    }
+    return f;
+  });
+  if (fx == nullptr) return;
+  const int epfd = fx->epfd.get();
+  time_waits(state, who, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
+    const timespec ts = to_timespec(ns);
+    int got = 0;
+    if (path == RawTimeout::kPpoll) {
+      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+      got = ::ppoll(&p, 1, &ts, nullptr);
+    } else {
+      epoll_event e{};
+      got = epoll_pwait2_call(epfd, &e, 1, &ts);
+    }
+    return got < 0 ? -errno : got;
+  });
+}
+
+std::string_view to_string(RawTimeout path) noexcept {
+  return path == RawTimeout::kPpoll ? "ppoll" : "epoll_pwait2";
+}
+
+}  // namespace pollbench::bench

@@ -1,0 +1,184 @@
+"""The wakeup, herd and timeout scenarios through the real build/release/pollbench-bench, with
+tight filters and tiny repetitions. Structural properties only, never timings: percentiles in
+order, woken waiters between 1 and W, no wait returning before its timeout. Stdlib + pytest.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+
+FAST = ["--benchmark_min_time=0.002", "--benchmark_repetitions=2",
+        "--benchmark_min_warmup_time=0"]
+
+PERCENTILES = ["min_ns", "p10_ns", "p25_ns", "p50_ns", "p75_ns", "p90_ns", "p99_ns", "p999_ns",
+               "max_ns"]
+
+# results/README.md's names, with the time-type suffix Google Benchmark appends.
+WAKEUP = re.compile(r"^wakeup/(?P<backend>[a-z0-9_]+)/fds:(?P<n>\d+)/cpu:(?P<cpu>same|other)"
+                    r"/manual_time$")
+HERD = re.compile(r"^(?P<scenario>herd|herd_shared)/(?P<backend>[a-z0-9_]+)/waiters:(?P<w>\d+)"
+                  r"/real_time$")
+TIMEOUT = re.compile(r"^timeout/(?P<backend>[a-z0-9_]+)/us:(?P<t>\d+)/manual_time$")
+
+needs_bench = pytest.mark.skipif(not os.access(BENCH, os.X_OK),
+                                 reason="build/release/pollbench-bench not built")
+
+
+def bench_json(*args):
+    out = subprocess.run([BENCH, *FAST, "--benchmark_format=json", *args],
+                         capture_output=True, text=True, timeout=240, check=True)
+    return json.loads(out.stdout)
+
+
+def list_names(*args):
+    out = subprocess.run([BENCH, "--benchmark_list_tests", *args],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.split()
+
+
+def iteration_rows(doc, pattern):
+    return [(pattern.match(b["run_name"]), b) for b in doc["benchmarks"]
+            if b["run_type"] == "iteration" and pattern.match(b["run_name"])]
+
+
+def backends():
+    out = subprocess.run([os.path.join(ROOT, "build", "release", "pollbench-list")],
+                         capture_output=True, text=True, timeout=60, check=True)
+    names = []
+    for line in out.stdout.splitlines()[1:]:
+        if not line.strip() or line.startswith(" ") or line.startswith("fd limit"):
+            continue
+        names.append(line.split()[0])
+    return names
+
+
+@pytest.fixture(scope="module")
+def wakeup_run():
+    return bench_json("--benchmark_filter=^wakeup/(select|poll|epoll_lt|epoll_et|"
+                      "epoll_exclusive|uring_oneshot)/fds:16/")
+
+
+@pytest.fixture(scope="module")
+def herd_run():
+    return bench_json("--benchmark_filter=^herd(_shared)?/[a-z_]+/waiters:(1|2|4)/")
+
+
+@pytest.fixture(scope="module")
+def timeout_run():
+    return bench_json("--benchmark_filter=^timeout/(select|poll|epoll_lt|epoll_exclusive|"
+                      "uring_oneshot|libuv|ppoll|epoll_pwait2)/us:50/")
+
+
+@needs_bench
+def test_wakeup_rows_have_ordered_percentiles(wakeup_run):
+    rows = iteration_rows(wakeup_run, WAKEUP)
+    assert rows, "no wakeup rows ran"
+    ran = 0
+    for m, b in rows:
+        if b.get("error_occurred"):
+            # Only placement may fail here: a machine with one CPU has no cpu:other.
+            assert m["cpu"] == "other" and "CPU" in b["error_message"], b["error_message"]
+            assert "\n" not in b["error_message"]
+            continue
+        ran += 1
+        values = [b[k] for k in PERCENTILES]
+        assert values == sorted(values), (b["run_name"], values)
+        assert b["min_ns"] > 0, b["run_name"]
+        assert b["samples"] > 0 and b["samples"] == b["iterations"], b["run_name"]
+        # real_time is the mean latency (manual time), inside [min, max].
+        assert b["min_ns"] <= b["real_time"] <= b["max_ns"] * 1.0001, b["run_name"]
+    assert ran >= 6
+
+
+@needs_bench
+def test_wakeup_covers_every_backend_at_both_placements():
+    names = set(list_names())
+    top = max(int(WAKEUP.match(n)["n"]) for n in names if WAKEUP.match(n))
+    for backend in backends():
+        for n in (16, 1000, top):
+            for cpu in ("same", "other"):
+                assert f"wakeup/{backend}/fds:{n}/cpu:{cpu}/manual_time" in names
+
+
+@needs_bench
+def test_select_beyond_its_reach_skips_with_reason():
+    doc = bench_json("--benchmark_filter=^wakeup/select/fds:8192/cpu:same",
+                     "--pollbench_fds=8192")
+    rows = doc["benchmarks"]
+    assert rows
+    for row in rows:
+        assert row["error_occurred"] is True
+        assert "1023" in row["error_message"] and "\n" not in row["error_message"]
+
+
+@needs_bench
+def test_herd_wakes_between_one_and_all_waiters(herd_run):
+    rows = iteration_rows(herd_run, HERD)
+    variants = {(m["scenario"], m["backend"]) for m, _ in rows}
+    assert variants == {("herd", "select"), ("herd", "poll"), ("herd", "epoll_lt"),
+                        ("herd", "epoll_exclusive"), ("herd_shared", "epoll_lt"),
+                        ("herd_shared", "epoll_et")}
+    for m, b in rows:
+        assert not b.get("error_occurred"), b.get("error_message")
+        w = int(m["w"])
+        assert 1 <= b["woken_per_event"] <= w, (b["run_name"], b["woken_per_event"])
+        if w == 1:
+            assert b["woken_per_event"] == 1, b["run_name"]
+        assert b["first_return_ns"] > 0, b["run_name"]
+        assert b["rounds"] == b["iterations"], b["run_name"]
+
+
+@needs_bench
+def test_timeouts_never_return_early(timeout_run):
+    rows = iteration_rows(timeout_run, TIMEOUT)
+    assert {m["backend"] for m, _ in rows} >= {"select", "poll", "epoll_lt", "ppoll",
+                                               "epoll_pwait2"}
+    for m, b in rows:
+        if b.get("error_occurred"):
+            # epoll_pwait2 needs Linux 5.11; anything else must run.
+            assert m["backend"] == "epoll_pwait2", b["error_message"]
+            continue
+        for k in ("late_p50_ns", "late_p99_ns", "late_max_ns", "late_mean_ns"):
+            assert b[k] >= 0, (b["run_name"], k, b[k])
+        assert b["late_p50_ns"] <= b["late_p99_ns"] <= b["late_max_ns"], b["run_name"]
+        # real_time is the mean wait: T plus the mean lateness.
+        t_ns = int(m["t"]) * 1000
+        assert b["real_time"] == pytest.approx(t_ns + b["late_mean_ns"], rel=1e-3)
+
+
+@needs_bench
+def test_context_names_the_clock_and_the_timer_slack(timeout_run):
+    context = timeout_run["context"]
+    assert context["pollbench_clock"] == "CLOCK_MONOTONIC"
+    assert re.fullmatch(r"\d+|unknown", context["pollbench_timer_slack_ns"])
+
+
+@needs_bench
+def test_groups_run_in_order_between_sentinels():
+    for args in ([], ["--pollbench_quick"]):
+        names = list_names(*args)
+        groups = []
+        for n in names:
+            scenario = n.split("/")[0]
+            scenario = {"raw": "dispatch", "herd_shared": "herd"}.get(scenario, scenario)
+            if not groups or groups[-1] != scenario:
+                groups.append(scenario)
+        assert groups == ["sentinel", "dispatch", "sentinel", "chain", "sentinel", "churn",
+                          "sentinel", "wakeup", "sentinel", "herd", "sentinel", "timeout",
+                          "sentinel"], args
+
+
+@needs_bench
+def test_quick_has_a_point_of_every_new_scenario():
+    names = list_names("--pollbench_quick")
+    for pattern in (WAKEUP, HERD, TIMEOUT):
+        assert any(pattern.match(n) for n in names), pattern.pattern
+    assert any(n.startswith("herd/epoll_exclusive/") for n in names)
+    assert any(n.startswith("herd_shared/epoll_et/") for n in names)
+    assert any(n.startswith("timeout/epoll_pwait2/") for n in names)
