@@ -1,5 +1,11 @@
-// epoll(7) backends: epoll_lt (level-triggered) and epoll_et (edge-triggered, EPOLLET), one
-// class with a flag, like libevent's two epoll rows.
+// epoll(7) backends: epoll_lt (level-triggered), epoll_et (edge-triggered, EPOLLET) and
+// epoll_exclusive (level-triggered, every fd registered with EPOLLEXCLUSIVE, Linux 4.5+): one
+// class with a mode, like libevent's epoll rows.
+//
+// EPOLLEXCLUSIVE is the cure for the thundering herd of many threads, each with its own epoll
+// instance, waiting on one listening socket: when the fd becomes ready the kernel wakes one (or
+// a few) of the threads blocked on those instances rather than all of them. With one thread per
+// instance, as in every single-threaded scenario, epoll_exclusive behaves as epoll_lt.
 //
 // Kernel quirks this file handles:
 //  a) epoll_ctl checks the fd at registration: a closed fd fails with EBADF, a regular file
@@ -18,6 +24,15 @@
 //     report it again. EPOLL_CTL_MOD re-checks readiness and re-arms the edge.
 //  f) The timeout is in milliseconds; nanoseconds are rounded up so a wait never returns
 //     early.
+//  g) EPOLL_CTL_MOD of an fd registered with EPOLLEXCLUSIVE fails with EINVAL, always, so
+//     epoll_exclusive's modify() is EPOLL_CTL_DEL + EPOLL_CTL_ADD: two syscalls. DEL reports
+//     ENOENT (unknown fd) and EBADF (closed fd) as MOD would; if the ADD fails after the DEL
+//     succeeded, the fd is no longer registered and the error is thrown.
+//  h) EPOLLEXCLUSIVE may only be combined with EPOLLIN, EPOLLOUT, EPOLLWAKEUP and EPOLLET:
+//     with EPOLLONESHOT it is EINVAL at EPOLL_CTL_ADD (so there is no one-shot exclusive row).
+//  i) Which exclusive waiters are woken is the kernel's choice: "one or more". Every instance
+//     still gets the event on its ready list, so a waiter that was not woken finds it at its
+//     next wait: nothing is lost.
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -31,10 +46,11 @@
 namespace pollbench {
 namespace {
 
+enum class EpollMode : std::uint8_t { kLevel, kEdge, kExclusive };
+
 class EpollPoller final : public Poller {
  public:
-  explicit EpollPoller(bool edge_triggered)
-      : edge_triggered_(edge_triggered), epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
+  explicit EpollPoller(EpollMode mode) : mode_(mode), epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (epfd_ < 0) throw_errno(errno, name(), "epoll_create1");
     buffer_.resize(kMinBuffer);
   }
@@ -46,7 +62,21 @@ class EpollPoller final : public Poller {
   }
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
-    ctl(EPOLL_CTL_MOD, fd, interest, token, "epoll_ctl(MOD)");
+    if (mode_ != EpollMode::kExclusive) {
+      ctl(EPOLL_CTL_MOD, fd, interest, token, "epoll_ctl(MOD)");
+      return;
+    }
+    // Quirk g.
+    (void)epoll_events(interest);  // EINVAL before touching anything
+    if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
+      throw_errno(errno, name(), "epoll_ctl(DEL) for modify");
+    }
+    try {
+      ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD) for modify");
+    } catch (...) {
+      --registered_;
+      throw;
+    }
   }
 
   void remove(int fd) override {
@@ -74,26 +104,43 @@ class EpollPoller final : public Poller {
   }
 
   [[nodiscard]] std::string_view name() const noexcept override {
-    return edge_triggered_ ? "epoll_et" : "epoll_lt";
+    switch (mode_) {
+      case EpollMode::kLevel:
+        return "epoll_lt";
+      case EpollMode::kEdge:
+        return "epoll_et";
+      case EpollMode::kExclusive:
+        return "epoll_exclusive";
+    }
+    return "epoll";
   }
   [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = edge_triggered_, .wait_cost = WaitCost::kPerReady, .max_fd = INT_MAX};
+    return {.edge_triggered = mode_ == EpollMode::kEdge,
+            .wait_cost = WaitCost::kPerReady,
+            .max_fd = INT_MAX};
   }
 
  private:
   static constexpr std::size_t kMinBuffer = 64;
 
-  void ctl(int op, int fd, Interest interest, std::uint64_t token, std::string_view what) {
+  [[nodiscard]] std::uint32_t epoll_events(Interest interest) const {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, name(), "empty interest");
+    std::uint32_t events = 0;
+    if ((interest & kReadable) != 0) events |= EPOLLIN;
+    if ((interest & kWritable) != 0) events |= EPOLLOUT;
+    if (mode_ == EpollMode::kEdge) events |= EPOLLET;
+    if (mode_ == EpollMode::kExclusive) events |= EPOLLEXCLUSIVE;  // quirk h
+    return events;
+  }
+
+  void ctl(int op, int fd, Interest interest, std::uint64_t token, std::string_view what) {
     epoll_event ev{};
-    if ((interest & kReadable) != 0) ev.events |= EPOLLIN;
-    if ((interest & kWritable) != 0) ev.events |= EPOLLOUT;
-    if (edge_triggered_) ev.events |= EPOLLET;
+    ev.events = epoll_events(interest);
     ev.data.u64 = token;
     if (::epoll_ctl(epfd_, op, fd, &ev) != 0) throw_errno(errno, name(), what);
   }
 
-  bool edge_triggered_;
+  EpollMode mode_;
   int epfd_;
   std::size_t registered_ = 0;
   std::vector<epoll_event> buffer_;
@@ -102,10 +149,13 @@ class EpollPoller final : public Poller {
 }  // namespace
 
 std::unique_ptr<Poller> make_epoll_lt_poller() {
-  return std::make_unique<EpollPoller>(false);
+  return std::make_unique<EpollPoller>(EpollMode::kLevel);
 }
 std::unique_ptr<Poller> make_epoll_et_poller() {
-  return std::make_unique<EpollPoller>(true);
+  return std::make_unique<EpollPoller>(EpollMode::kEdge);
+}
+std::unique_ptr<Poller> make_epoll_exclusive_poller() {
+  return std::make_unique<EpollPoller>(EpollMode::kExclusive);
 }
 
 }  // namespace pollbench
