@@ -87,7 +87,8 @@ def test_bad_input(sandbox, number, what, command, code, message, leaves):
         env[key] = value
     assert words[0] == "./pollbench", command
     results_before = snapshot(os.path.join(ROOT, "results"))
-    before = snapshot(tmp_path)
+    # The inputs and the output directory; not no-mpl/, where Python may cache bytecode.
+    before = snapshot(inputs, out)
     proc = subprocess.run([os.path.join(ROOT, "pollbench"), *words[1:]], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600,
                           stdin=subprocess.DEVNULL)
@@ -100,7 +101,7 @@ def test_bad_input(sandbox, number, what, command, code, message, leaves):
     # The explaining line is one line: no traceback follows it.
     assert "Traceback" not in proc.stderr, label
 
-    after = snapshot(tmp_path)
+    after = snapshot(inputs, out)
     assert snapshot(os.path.join(ROOT, "results")) == results_before, f"{label}: wrote into results/"
     changed = {p for p in before if after.get(p) != before[p]}
     assert not changed, f"{label}: changed {sorted(changed)}"
