@@ -126,16 +126,23 @@ def overhead_series(run: Run, backend: str, active=1) -> list:
     mech = raw_of(backend)
     if mech is None:
         return []
-    raw = {n: b for n, b in series_over_fds(run, "raw", mech, active=active)}
+    return _ratio_series(series_over_fds(run, "dispatch", backend, active=active),
+                         series_over_fds(run, "raw", mech, active=active))
+
+
+def _ratio_series(numerator, denominator) -> list:
+    """[(N, ratio, low, high)] of two [(N, bench)] series at the N both have: the ratio of the
+    medians, and the widest ratio the two spreads allow."""
+    base = dict(denominator)
     out = []
-    for n, b in series_over_fds(run, "dispatch", backend, active=active):
-        r = raw.get(n)
-        if r is None:
+    for n, b in numerator:
+        d = base.get(n)
+        if d is None:
             continue
-        med, rmed = b.median(COST), r.median(COST)
-        (lo, hi), (rlo, rhi) = b.spread(COST), r.spread(COST)
-        if med and rmed and rlo and rhi:
-            out.append((n, med / rmed, lo / rhi, hi / rlo))
+        med, dmed = b.median(COST), d.median(COST)
+        (lo, hi), (dlo, dhi) = b.spread(COST), d.spread(COST)
+        if med and dmed and dlo and dhi:
+            out.append((n, med / dmed, lo / dhi, hi / dlo))
     return out
 
 
@@ -355,17 +362,8 @@ def library_ratio_series(run: Run, library: str, active=1) -> list:
     mech = LIBRARY_MECHANISM.get(library)
     if mech is None:
         return []
-    base = dict(series_over_fds(run, "dispatch", mech, active=active))
-    out = []
-    for n, b in series_over_fds(run, "dispatch", library, active=active):
-        m = base.get(n)
-        if m is None:
-            continue
-        med, mmed = b.median(COST), m.median(COST)
-        (lo, hi), (mlo, mhi) = b.spread(COST), m.spread(COST)
-        if med and mmed and mlo and mhi:
-            out.append((n, med / mmed, lo / mhi, hi / mlo))
-    return out
+    return _ratio_series(series_over_fds(run, "dispatch", library, active=active),
+                         series_over_fds(run, "dispatch", mech, active=active))
 
 
 def library_pairs(run: Run) -> list:
