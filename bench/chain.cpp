@@ -16,15 +16,6 @@
 #include "bench/scenarios.hpp"
 
 namespace pollbench::bench {
-namespace {
-
-struct ChainFixture final : Fixture {
-  std::unique_ptr<Poller> poller;
-  std::vector<Event> events;
-  std::vector<std::size_t> active;
-};
-
-}  // namespace
 
 void run_chain(benchmark::State& state, const Backend& backend) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -34,15 +25,7 @@ void run_chain(benchmark::State& state, const Backend& backend) {
       !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  auto* fx =
-      row_fixture<ChainFixture>(state, fmt::format("chain/{}/{}/{}", backend.name, n, a), [&] {
-        auto f = std::make_unique<ChainFixture>();
-        f->poller = backend.make();
-        for (std::size_t i = 0; i < n; ++i) f->poller->add(pool->polled_fd(i), kReadable, i);
-        f->events.resize(n);
-        f->active = spread_subset(n, a);
-        return f;
-      });
+  auto* fx = poller_row_fixture(state, "chain", backend, *pool, n, a);
   if (fx == nullptr) return;
 
   Poller& poller = *fx->poller;

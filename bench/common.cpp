@@ -88,6 +88,20 @@ void drop_fixture() noexcept {
   g_fixture_key.clear();
 }
 
+PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
+                                     const Backend& backend, const FdPool& pool, std::size_t n,
+                                     std::size_t a) {
+  return row_fixture<PollerRowFixture>(
+      state, fmt::format("{}/{}/{}/{}", scenario, backend.name, n, a), [&] {
+        auto f = std::make_unique<PollerRowFixture>();
+        f->poller = backend.make();
+        for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
+        f->events.resize(n);
+        f->active = spread_subset(n, a);
+        return f;
+      });
+}
+
 void release_shared_resources() noexcept {
   drop_fixture();
   g_pool.reset();

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
@@ -83,6 +84,19 @@ T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
     return nullptr;
   }
 }
+
+// The row fixture of the scenarios that drive one Poller from one thread (dispatch, chain):
+// the first n polled fds registered for reading with their index as token, an event buffer
+// with room for all n (so one wait can collect every active fd), and the A active pairs
+// spread evenly. Cached under "<scenario>/<backend>/<n>/<a>"; nullptr if the row was skipped.
+struct PollerRowFixture final : Fixture {
+  std::unique_ptr<Poller> poller;
+  std::vector<Event> events;
+  std::vector<std::size_t> active;
+};
+PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
+                                     const Backend& backend, const FdPool& pool, std::size_t n,
+                                     std::size_t a);
 
 using Clock = std::chrono::steady_clock;
 
