@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+from benchbin import BENCH, registry_backends
 
 # The counters each scenario must report (results/README.md); scenarios not listed here must
 # report at least one counter.
@@ -45,10 +44,7 @@ def test_every_scenario_and_backend_ran(smoke_rows):
     names = {row["run_name"] for row in smoke_rows}
     scenarios = {name.split("/")[0] for name in names}
     assert {"dispatch", "raw", "chain", "churn", "sentinel"} <= scenarios
-    list_out = subprocess.run([os.path.join(ROOT, "build", "release", "pollbench-list")],
-                              capture_output=True, text=True, check=True).stdout
-    backends = {line.split()[0] for line in list_out.splitlines()[1:]
-                if len(line.split()) > 2 and line.split()[1] in ("yes", "no")}
+    backends = set(registry_backends())
     assert len(backends) >= 4
     for backend in backends:
         assert f"dispatch/{backend}/fds:16/active:1" in names, backend

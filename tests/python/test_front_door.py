@@ -1,10 +1,8 @@
 """The ./pollbench front door: usage errors, help, and the backend list."""
 
-import os
 import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-POLLBENCH = os.path.join(ROOT, "pollbench")
+from benchbin import POLLBENCH, ROOT, backend_table
 
 
 def pollbench(*args):
@@ -54,8 +52,7 @@ def test_no_arguments_prints_usage_and_fails():
 def test_list_shows_every_core_backend_with_its_availability():
     result = pollbench("list")
     assert result.returncode == 0, result.stderr
-    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]
-            if len(line.split()) > 2 and line.split()[1] in ("yes", "no")}
+    rows = backend_table(result.stdout)
     for name in ("select", "poll", "epoll_lt", "epoll_et"):
         assert rows.get(name) == "yes", result.stdout
     assert "socketpairs" in result.stdout

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
-POLLBENCH = os.path.join(ROOT, "pollbench")
+from benchbin import POLLBENCH, list_names, needs_bench
+import benchbin
 
 FAST = ["--benchmark_min_time=0.001", "--benchmark_repetitions=2",
         "--benchmark_min_warmup_time=0"]
@@ -39,20 +38,8 @@ NAME = re.compile(
     r"|timeout/[a-z0-9_]+/us:\d+/manual_time"
     r"|sentinel/roundtrip/at:\d+)$")
 
-needs_bench = pytest.mark.skipif(not os.access(BENCH, os.X_OK),
-                                 reason="build/release/pollbench-bench not built")
-
-
 def bench_json(*args):
-    out = subprocess.run([BENCH, *FAST, "--benchmark_format=json", *args],
-                         capture_output=True, text=True, timeout=120, check=True)
-    return json.loads(out.stdout)
-
-
-def list_names(*args):
-    out = subprocess.run([BENCH, "--benchmark_list_tests", *args],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.split()
+    return benchbin.bench_json(FAST, *args, timeout=120)
 
 
 def params(name):

@@ -3,15 +3,12 @@ tight filters and tiny repetitions. Structural properties only, never timings: p
 order, woken waiters between 1 and W, no wait returning before its timeout. Stdlib + pytest.
 """
 
-import json
-import os
 import re
-import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+from benchbin import list_names, needs_bench, registry_backends
+import benchbin
 
 FAST = ["--benchmark_min_time=0.002", "--benchmark_repetitions=2",
         "--benchmark_min_warmup_time=0"]
@@ -26,20 +23,8 @@ HERD = re.compile(r"^(?P<scenario>herd|herd_shared)/(?P<backend>[a-z0-9_]+)/wait
                   r"/real_time$")
 TIMEOUT = re.compile(r"^timeout/(?P<backend>[a-z0-9_]+)/us:(?P<t>\d+)/manual_time$")
 
-needs_bench = pytest.mark.skipif(not os.access(BENCH, os.X_OK),
-                                 reason="build/release/pollbench-bench not built")
-
-
 def bench_json(*args):
-    out = subprocess.run([BENCH, *FAST, "--benchmark_format=json", *args],
-                         capture_output=True, text=True, timeout=240, check=True)
-    return json.loads(out.stdout)
-
-
-def list_names(*args):
-    out = subprocess.run([BENCH, "--benchmark_list_tests", *args],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.split()
+    return benchbin.bench_json(FAST, *args, timeout=240)
 
 
 def iteration_rows(doc, pattern):
@@ -48,14 +33,7 @@ def iteration_rows(doc, pattern):
 
 
 def backends():
-    out = subprocess.run([os.path.join(ROOT, "build", "release", "pollbench-list")],
-                         capture_output=True, text=True, timeout=60, check=True)
-    names = []
-    for line in out.stdout.splitlines()[1:]:
-        if not line.strip() or line.startswith(" ") or line.startswith("fd limit"):
-            continue
-        names.append(line.split()[0])
-    return names
+    return list(registry_backends())
 
 
 @pytest.fixture(scope="module")
