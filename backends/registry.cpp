@@ -32,7 +32,7 @@ constexpr Capabilities kLevelPerReadyOneShot{
 
 constexpr std::array kBackends{
     Backend{"epoll_lt", "epoll(7), level-triggered: ready list, O(ready) per wait", kLevelPerReady,
-            make_epoll_lt_poller},
+            make_epoll_lt_poller, "epoll"},
     Backend{"epoll_et", "epoll(7) with EPOLLET: reports new data once", kEdgePerReady,
             make_epoll_et_poller},
     Backend{"epoll_oneshot", "epoll(7) with EPOLLONESHOT: one EPOLL_CTL_MOD re-arm per event",
@@ -45,24 +45,49 @@ constexpr std::array kBackends{
             kLevelPerReadyOneShot, make_uring_oneshot_poller},
     Backend{"uring_multishot",
             "io_uring multishot poll: one CQE per wakeup, edge-like, re-armed only if it ends",
-            kEdgePerReady, make_uring_multishot_poller},
+            kEdgePerReady, make_uring_multishot_poller, "uring_poll"},
     Backend{"poll", "poll(2): persistent pollfd array, O(registered) per wait",
-            Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller},
+            Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller, "poll"},
     Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",
-            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1}, make_select_poller},
+            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1}, make_select_poller,
+            "select"},
     Backend{"libevent_epoll", "libevent 2.1 event_base over epoll: persistent events, LT",
-            kLevelPerReady, make_libevent_epoll_poller},
+            kLevelPerReady, make_libevent_epoll_poller, "", "epoll_lt"},
     Backend{"libevent_poll", "libevent 2.1 event_base over poll: persistent events",
-            Capabilities{.bad_fd_error = false}, make_libevent_poll_poller},
+            Capabilities{.bad_fd_error = false}, make_libevent_poll_poller, "", "poll"},
     Backend{"libevent_select", "libevent 2.1 event_base over select: fds < FD_SETSIZE",
             Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1},
-            make_libevent_select_poller},
+            make_libevent_select_poller, "", "select"},
     Backend{"libuv", "libuv 1.x uv_loop_t with one uv_poll_t per fd (epoll underneath)",
             Capabilities{.edge_triggered = false,
                          .wait_cost = WaitCost::kPerReady,
                          .survives_close_while_registered = false},
-            make_libuv_poller},
+            make_libuv_poller, "", "epoll_lt"},
 };
+
+// A name is a row's identity in benchmark names, results files and --backend: two rows of one
+// name would be measured twice and merged into one by every reader of the results.
+constexpr bool names_unique() {
+  for (std::size_t i = 0; i < kBackends.size(); ++i) {
+    for (std::size_t j = i + 1; j < kBackends.size(); ++j) {
+      if (kBackends[i].name == kBackends[j].name) return false;
+    }
+  }
+  return true;
+}
+static_assert(names_unique(), "two registry rows share a name");
+
+// A library row names the mechanism row it wraps, and that row must exist.
+constexpr bool wrapped_rows_exist() {
+  for (const Backend& lib : kBackends) {
+    if (lib.wraps.empty()) continue;
+    bool found = false;
+    for (const Backend& b : kBackends) found = found || (b.name == lib.wraps && b.wraps.empty());
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(wrapped_rows_exist(), "a library row wraps a mechanism row that is not in the table");
 
 }  // namespace
 

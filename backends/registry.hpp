@@ -18,6 +18,12 @@ struct Backend {
   std::string_view description;  // one line, for `pollbench list`
   Capabilities capabilities;
   std::unique_ptr<Poller> (*make)();  // throws std::system_error if the mechanism is refused
+  // The raw mechanism (bench/raw.cpp: raw/<raw_floor>) whose bare loop this row wraps, so that
+  // dispatch/<row> over raw/<raw_floor> is the cost of the interface alone; empty if none.
+  std::string_view raw_floor = {};
+  // For a library row: the registry row of the mechanism the library runs on, so that the
+  // library's cost can be set against it; empty for a mechanism row.
+  std::string_view wraps = {};
 };
 
 // All rows, available here or not, in preference order.
