@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""pollbench reports: terminal table, charts + summary.md, and run-to-run comparison.
+"""pollbench reports: the run pipeline, terminal table, charts + summary.md, and run-to-run
+comparison.
 
+  report.py run [run flags]                  the sweep, its results.json, table and charts
+                                             (plots/pipeline.py; `./pollbench run`)
   report.py table RESULTS.json...            short summary table on stdout (no matplotlib)
   report.py plot RESULTS.json... [--out DIR] charts (PNG+SVG) and summary.md
   report.py compare A.json B.json [--out DIR] B/A ratios: table, compare.md and a chart
@@ -19,7 +22,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import analysis as an  # noqa: E402
-from pbresults import ResultsError, load_many, sentinel_drift  # noqa: E402
+from pbresults import UNKNOWN, ResultsError, load_many, sentinel_drift  # noqa: E402
+from pipeline import SENTINEL_DRIFT_WARNING  # noqa: E402
 
 EXIT_DATA, EXIT_USAGE = 1, 2
 
@@ -82,10 +86,30 @@ def table_lines(run) -> list:
     return lines
 
 
+def run_drift(run):
+    """(drift, [(label, median ns)]) of the noise sentinel, or None: as `./pollbench run`
+    recorded it in the context (over the processes, or the sentinel's positions in a file
+    of one process), else from the sentinel rows (a file of `./pollbench bench`)."""
+    text = run.meta("pollbench_sentinel_drift")
+    if text == UNKNOWN:
+        return sentinel_drift(run)
+    points = []
+    for item in run.meta("pollbench_sentinel_ns_per_roundtrip").split(","):
+        label, sep, value = item.rpartition(":")
+        try:
+            points.append((label, float(value)))
+        except ValueError:
+            pass
+    try:
+        return float(text), points
+    except ValueError:
+        return sentinel_drift(run)
+
+
 def notes_lines(run) -> list:
     out = []
-    drift = sentinel_drift(run)
-    if drift is not None and drift[0] > 0.10:
+    drift = run_drift(run)
+    if drift is not None and drift[0] > SENTINEL_DRIFT_WARNING:
         pts = ", ".join(f"{label}: {an.fmt_ns(v)} ns" for label, v in drift[1])
         out.append(f"WARNING: the noise sentinel drifted {100 * drift[0]:.0f}% during the run "
                    f"({pts}); the machine was not quiet, compare numbers with care")
@@ -179,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        import pipeline
+        return pipeline.main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

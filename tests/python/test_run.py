@@ -16,6 +16,8 @@ import pytest
 
 from benchbin import POLLBENCH, list_names, needs_bench
 import benchbin
+import pipeline
+from pbresults import parse_name
 
 FAST = ["--benchmark_min_time=0.001", "--benchmark_repetitions=2",
         "--benchmark_min_warmup_time=0"]
@@ -27,23 +29,57 @@ CONTEXT_KEYS = [
     "pollbench_git_commit", "pollbench_hostname", "pollbench_max_pairs",
 ]
 
-# results/README.md's grammar.
-NAME = re.compile(
-    r"^(?:(?:dispatch|chain)/[a-z0-9_]+/fds:\d+/active:\d+"
-    r"|raw/(?:select|poll|epoll|uring_poll)/fds:\d+/active:\d+"
-    r"|churn/[a-z0-9_]+/fds:\d+"
-    r"|wakeup/[a-z0-9_]+/fds:\d+/cpu:(?:same|other)/manual_time"
-    r"|herd/(?:select|poll|epoll_lt|epoll_exclusive)/waiters:\d+/real_time"
-    r"|herd_shared/(?:epoll_lt|epoll_et)/waiters:\d+/real_time"
-    r"|timeout/[a-z0-9_]+/us:\d+/manual_time"
-    r"|sentinel/roundtrip/at:\d+)$")
+# results/README.md's grammar, checked on names split by pbresults.parse_name (the one parser
+# of names on the Python side): scenario -> (its parameters in name order, the slot's kind, the
+# time type Google Benchmark appends).
+GRAMMAR = {
+    "dispatch": (("fds", "active"), "registry", None),
+    "chain": (("fds", "active"), "registry", None),
+    "raw": (("fds", "active"), "raw", None),
+    "churn": (("fds",), "registry", None),
+    "wakeup": (("fds", "cpu"), "registry", "manual_time"),
+    "herd": (("waiters",), "registry", "real_time"),
+    "herd_shared": (("waiters",), "herd_shared", "real_time"),
+    "timeout": (("us",), "timeout", "manual_time"),
+    "raw_timeout": (("us",), "raw_timeout", "manual_time"),
+    "sentinel": (("at",), "sentinel", None),
+}
+RAW_MECHANISMS = {"select", "poll", "epoll", "uring_poll"}
+RAW_TIMEOUT_PATHS = {"ppoll", "epoll_pwait2"}
+
+
+def grammar_problem(name, registry, raw_timeout_scenario):
+    """Why a benchmark name is outside the grammar, or None."""
+    parsed = parse_name(name)
+    if parsed.scenario not in GRAMMAR:
+        return "unknown scenario"
+    keys, slot, suffix = GRAMMAR[parsed.scenario]
+    if name != parsed.key + (f"/{suffix}" if suffix else ""):
+        return "segments outside the grammar"
+    if tuple(k for k, _ in parsed.params) != keys:
+        return f"parameters {parsed.params}, expected {keys}"
+    for key, value in parsed.params:
+        if key == "cpu":
+            if value not in ("same", "other"):
+                return "cpu is neither same nor other"
+        elif not isinstance(value, int) or value < 0:
+            return f"{key} is not a whole number"
+    # The bare timeout paths have their own scenario once raw_timeout exists.
+    slots = {"registry": registry, "raw": RAW_MECHANISMS, "raw_timeout": RAW_TIMEOUT_PATHS,
+             "herd_shared": {"epoll_lt", "epoll_et"},
+             "timeout": registry if raw_timeout_scenario else registry | RAW_TIMEOUT_PATHS,
+             "sentinel": {"roundtrip"}}[slot]
+    if parsed.backend not in slots:
+        return f"slot '{parsed.backend}' is not one of {sorted(slots)}"
+    return None
+
 
 def bench_json(*args):
     return benchbin.bench_json(FAST, *args, timeout=120)
 
 
 def params(name):
-    return {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", name)}
+    return dict(parse_name(name).params)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +103,10 @@ def test_names_follow_the_grammar():
         names = list_names(*args)
         assert names, "no benchmarks registered"
         assert len(names) == len(set(names)), "duplicate benchmark names"
-        bad = [n for n in names if not NAME.match(n)]
+        registry = set(benchbin.registry_backends())
+        raw_timeout = any(parse_name(n).scenario == "raw_timeout" for n in names)
+        bad = [(n, grammar_problem(n, registry, raw_timeout)) for n in names]
+        bad = [b for b in bad if b[1]]
         assert not bad, f"names outside results/README.md's grammar: {bad[:5]}"
         for n in names:
             p = params(n)
@@ -170,19 +209,45 @@ def test_bench_stdout_is_only_json():
 
 @needs_bench
 def test_run_writes_a_complete_results_directory(tmp_path):
+    names = ["sentinel/roundtrip/at:0", "raw/epoll/fds:16/active:1"]
     out = pollbench("run", "--quick", "--filter", "^(sentinel/roundtrip/at:0|raw/epoll/fds:16/active:1)$",
                     "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     (run_dir,) = list(tmp_path.iterdir())
     assert re.match(r"^\d{8}-\d{6}-[A-Za-z0-9._-]+$", run_dir.name)
     files = {p.name for p in run_dir.iterdir()}
-    assert "results.json" in files and "summary.txt" in files
+    assert "results.json" in files and "summary.txt" in files and "summary.md" in files
     assert not [f for f in files if "partial" in f]
     doc = json.loads((run_dir / "results.json").read_text())
     for key in CONTEXT_KEYS + ["pollbench_sentinel_ns_per_roundtrip", "pollbench_sentinel_drift"]:
         assert key in doc["context"], key
     assert doc["context"]["pollbench_sweep"] == "quick"
+    # P processes of R interleaved repetitions each, merged: every row says its process
+    processes, repetitions = pipeline.PLAN["quick"]
+    assert doc["context"]["pollbench_processes"] == str(processes)
+    assert doc["context"]["pollbench_repetitions_per_process"] == str(repetitions)
+    assert doc["context"]["pollbench_interleaving"] == "random"
+    assert "--benchmark_enable_random_interleaving=true" in \
+        doc["context"]["pollbench_benchmark_flags"]
+    rows = doc["benchmarks"]
+    assert all(r["run_type"] == "iteration" for r in rows)
+    for name in names:
+        mine = [r["pollbench_process"] for r in rows if r["name"] == name]
+        assert sorted(mine) == [p for p in range(processes) for _ in range(repetitions)], name
+    assert f"{processes} processes × {repetitions} repetitions, interleaved" in out.stderr
     assert f"results written to {run_dir}/results.json" in out.stdout
+
+
+@needs_bench
+def test_run_takes_the_number_of_processes(tmp_path):
+    out = pollbench("run", "--quick", "--processes", "2", "--cpu", "none", "--filter",
+                    "^sentinel/roundtrip/at:0$", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (results,) = tmp_path.glob("*/results.json")
+    doc = json.loads(results.read_text())
+    assert doc["context"]["pollbench_processes"] == "2"
+    assert {r["pollbench_process"] for r in doc["benchmarks"]} == {0, 1}
+    assert "2 processes" in out.stderr and "not pinned" in out.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -190,6 +255,9 @@ def test_run_writes_a_complete_results_directory(tmp_path):
     (["run", "--filter", "no-such-benchmark"], "matches no benchmark"),
     (["run", "--filter", "("], "matches no benchmark"),
     (["run", "--filter", "sentinel", "--out", "/proc/pollbench-cannot-write"], "results directory"),
+    (["run", "--processes", "0"], "--processes: '0' is not a positive whole number"),
+    (["run", "--processes"], "--processes needs a number of processes"),
+    (["run", "--cpu", ""], "--cpu needs a CPU list"),
 ])
 @needs_bench
 def test_run_bad_input_is_one_line_and_exit_2(args, message):
@@ -199,25 +267,28 @@ def test_run_bad_input_is_one_line_and_exit_2(args, message):
     assert out.stdout == ""
 
 
-@pytest.mark.parametrize("sig, code, name", [(signal.SIGINT, 130, "SIGINT"),
-                                             (signal.SIGTERM, 143, "SIGTERM")])
+@pytest.mark.parametrize("sig, code, name, process", [(signal.SIGINT, 130, "SIGINT", 0),
+                                                      (signal.SIGTERM, 143, "SIGTERM", 0),
+                                                      (signal.SIGTERM, 143, "SIGTERM", 1)])
 @needs_bench
-def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name):
+def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name, process):
     # Its own process group, like a terminal's foreground job: Ctrl-C reaches the whole group.
     # SIGINT back to its default first: a shell started in the background (as CI or a
     # chroot may start this test) ignores SIGINT, and bash cannot trap a signal ignored on entry.
-    proc = subprocess.Popen([POLLBENCH, "run", "--quick", "--out", str(tmp_path)],
+    # In the second process, the first one's complete output must go too.
+    args = ["--filter", "^(dispatch|raw)/(poll|epoll_lt|epoll)/"] if process else []
+    proc = subprocess.Popen([POLLBENCH, "run", "--quick", *args, "--out", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if any(p.name == ".results.json.partial" for p in tmp_path.glob("*/*")):
+        if any(p.name == f".process-{process}.json.partial" for p in tmp_path.glob("*/*")):
             break
         time.sleep(0.05)
     else:
         proc.kill()
-        pytest.fail("the run never started writing its results")
+        pytest.fail(f"the run never started process {process + 1}")
     time.sleep(0.5)
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
@@ -226,8 +297,8 @@ def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert f"interrupted by {name}" in err
-    assert not list(tmp_path.glob("*/results.json"))
-    assert not list(tmp_path.glob("*/.results.json.partial*"))
+    # nothing left: no results.json, no partial file, not even the run's directory
+    assert not list(tmp_path.iterdir())
 
 
 if __name__ == "__main__":

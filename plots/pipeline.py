@@ -1,0 +1,580 @@
+"""`./pollbench run`: the benchmark sweep, from the command line to the charts.
+
+  report.py run [--quick] [--filter REGEX] [--out DIR] [--backend B,...] [--fds N,...]
+                [--active A,...] [--cpu LIST] [--processes P]
+
+Runs build/release/pollbench-bench in P processes one after another (never in parallel), each
+with R repetitions per benchmark in random interleaved order, merges their JSON into one
+Google Benchmark file (every repetition row keeps `pollbench_process`), adds the noise
+sentinel's readings, writes results/<timestamp>-<host>/results.json (complete or absent), then
+prints the summary table and draws the charts from that one loaded run.
+
+Bad input: one line "pollbench: run: ..." on stderr, exit 2. A benchmark process that fails or
+leaves incomplete results: one line, exit 1, nothing written. SIGINT/SIGTERM: the benchmark
+is stopped, nothing partial is left, exit 130/143. Standard library only up to the charts,
+which need matplotlib (skipped with a note without it).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pbresults import parse_name  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
+
+# Processes × repetitions per process of each sweep. Each process repeats the pool set-up, the
+# warm-up and Google Benchmark's iteration-count estimation of every row, so a process costs
+# more than a repetition; results/README.md gives the measurements that chose these.
+PLAN = {"full": (3, 3), "quick": (3, 2)}
+
+# No warm-up before a row's first repetition: interleaved, every repetition runs after other
+# rows anyway, and the iteration-count estimation (its runs are discarded) warms the row up.
+# The warm-up was most of what an extra process costs.
+MIN_WARMUP_TIME = 0
+
+# The CPUs the timed thread is pinned to unless --cpu says otherwise ("none": not pinned).
+DEFAULT_CPU = "none"
+
+# The summary warns when the noise sentinel's medians moved more than this during a run.
+SENTINEL_DRIFT_WARNING = 0.10
+
+# Niceness of the benchmark processes unless POLLBENCH_NICE says otherwise (0: as is).
+DEFAULT_NICE = -20
+
+EXIT_DATA, EXIT_USAGE = 1, 2
+
+
+class RunError(Exception):
+    """A run that cannot go on: str() is the one-line problem, .code the exit status."""
+
+    def __init__(self, problem: str, code: int = EXIT_DATA):
+        super().__init__(problem)
+        self.code = code
+
+
+def usage_error(problem: str) -> RunError:
+    return RunError(f"run: {problem}", EXIT_USAGE)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+@dataclass
+class Options:
+    quick: bool = False
+    filter: str | None = None
+    out: str = os.path.join(ROOT, "results")
+    sizes: list = field(default_factory=list)   # --pollbench_fds=..., _active, _backends
+    cpu: str = DEFAULT_CPU
+    processes: int | None = None
+
+    @property
+    def sweep(self) -> str:
+        return "quick" if self.quick else "full"
+
+    @property
+    def plan(self) -> tuple:
+        processes, repetitions = PLAN[self.sweep]
+        return (self.processes or processes), repetitions
+
+    def bench_args(self) -> list:
+        """The flags every benchmark process (and the listing) gets."""
+        args = ["--pollbench_quick"] if self.quick else []
+        if self.filter:
+            args.append(f"--benchmark_filter={self.filter}")
+        args += self.sizes
+        if self.cpu != "none":
+            args.append(f"--pollbench_cpu={self.cpu}")
+        return args
+
+
+# flag -> (binary flag, what its value must be)
+VALUE_FLAGS = {
+    "--filter": (None, "a REGEX"),
+    "--out": (None, "a directory"),
+    "--fds": ("--pollbench_fds", "a comma-separated list of numbers"),
+    "--active": ("--pollbench_active", "a comma-separated list of numbers"),
+    "--backend": ("--pollbench_backends", "a comma-separated list of backends"),
+    "--cpu": (None, "a CPU list (0, 0,1, 1-3) or none"),
+    "--processes": (None, "a number of processes"),
+}
+
+
+def parse_args(argv: list) -> Options:
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, sep, value = arg.partition("=")
+        if arg == "--quick":
+            opts.quick = True
+        elif flag in VALUE_FLAGS:
+            if not sep:
+                if i + 1 >= len(argv):
+                    raise usage_error(f"{flag} needs {VALUE_FLAGS[flag][1]}")
+                i += 1
+                value = argv[i]
+            _set(opts, flag, value)
+        else:
+            raise usage_error(f"unknown argument '{arg}'")
+        i += 1
+    return opts
+
+
+def _set(opts: Options, flag: str, value: str) -> None:
+    if flag == "--filter":
+        if not value:
+            raise usage_error("--filter needs a non-empty REGEX")
+        opts.filter = value
+    elif flag == "--out":
+        if not value:
+            raise usage_error("--out needs a directory")
+        opts.out = value
+    elif flag == "--cpu":
+        if not value:
+            raise usage_error(f"--cpu needs {VALUE_FLAGS[flag][1]}")
+        opts.cpu = value                  # the benchmark binary checks the list
+    elif flag == "--processes":
+        if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
+            raise usage_error(f"--processes: '{value}' is not a positive whole number")
+        opts.processes = int(value)
+    else:
+        opts.sizes.append(f"{VALUE_FLAGS[flag][0]}={value}")
+
+
+def niceness() -> int:
+    text = os.environ.get("POLLBENCH_NICE", str(DEFAULT_NICE))
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise usage_error(f"POLLBENCH_NICE must be an integer, not '{text}'")
+    return int(text)
+
+
+def note(text: str) -> None:
+    print(f"pollbench: {text}", file=sys.stderr, flush=True)
+
+
+# --- listing, the results directory, priority -----------------------------------------------
+
+def list_benchmarks(bench: str, opts: Options) -> list:
+    """The names this run will measure. Google Benchmark exits 0 on a filter that matches
+    nothing (or does not compile), so ask first; the binary also checks the sizes, backends
+    and CPUs here and says what is wrong in its last stderr line."""
+    out = subprocess.run([bench, *opts.bench_args(), "--benchmark_list_tests"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        lines = out.stderr.strip().splitlines() or [f"pollbench-bench exited {out.returncode}"]
+        raise usage_error(lines[-1].split("pollbench-bench: ", 1)[-1])
+    names = out.stdout.split()
+    if not names:
+        raise usage_error(f"--filter '{opts.filter}' matches no benchmark (or is not a valid "
+                          "regex); the names: ./pollbench bench --benchmark_list_tests")
+    return names
+
+
+def make_run_dir(out: str) -> str:
+    """out/<YYYYmmdd-HHMMSS>-<host>, new (a suffix -2, -3, ... if taken)."""
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError:
+        raise usage_error(f"cannot create the results directory '{out}'") from None
+    if not os.path.isdir(out):
+        raise usage_error(f"cannot create the results directory '{out}'")
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname().split(".")[0]) or "host"
+    base = os.path.join(out, f"{time.strftime('%Y%m%d-%H%M%S')}-{host}")
+    path, n = base, 2
+    while os.path.exists(path):
+        path, n = f"{base}-{n}", n + 1
+    try:
+        os.mkdir(path)
+    except OSError:
+        raise usage_error(f"cannot write to the results directory '{out}'") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        os.rmdir(path)
+        raise usage_error(f"cannot write to the results directory '{out}'")
+    return os.path.abspath(path)
+
+
+def priority_target(nice: int):
+    """The absolute niceness the benchmark processes get, or None to leave it as is. Raising
+    the priority needs root or CAP_SYS_NICE: without, the run goes on at normal priority."""
+    if nice == 0:
+        return None
+    target = max(-20, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
+    pid = os.fork()
+    if pid == 0:                               # try it in a throw-away child
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, target)
+            os._exit(0)
+        except OSError:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return target
+    note(f"run: not allowed to raise the priority (POLLBENCH_NICE={nice}): "
+         "running at normal priority")
+    return None
+
+
+# --- running the processes ------------------------------------------------------------------
+
+class Interrupted(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, _frame):
+    raise Interrupted(signum)
+
+
+@dataclass
+class Process:
+    """One benchmark process of the run: where it writes, how it ended."""
+
+    index: int
+    out: str
+    status: int | None = None
+    seconds: float = 0.0
+
+
+def process_command(bench: str, opts: Options, repetitions: int, out: str) -> list:
+    return [bench, *opts.bench_args(), f"--benchmark_repetitions={repetitions}",
+            "--benchmark_enable_random_interleaving=true",
+            f"--benchmark_min_warmup_time={MIN_WARMUP_TIME}",
+            f"--benchmark_out={out}", "--benchmark_out_format=json",
+            "--benchmark_display_aggregates_only=true"]
+
+
+class ProcessRunner:
+    """Runs the processes one after another; remembers the live child for the signal path."""
+
+    def __init__(self, prio):
+        self.prio = prio
+        self.child = None
+
+    def _lower_nice(self):
+        if self.prio is not None:
+            os.setpriority(os.PRIO_PROCESS, 0, self.prio)
+
+    def run(self, command: list) -> int:
+        self.child = subprocess.Popen(command, preexec_fn=self._lower_nice)
+        status = self.child.wait()
+        self.child = None
+        return status
+
+    def stop(self):
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+        self.child = None
+
+
+def run_processes(runner: ProcessRunner, commands: list, processes: list) -> None:
+    """Run each process's command in turn; the first failure is a RunError (exit 1)."""
+    for proc, command in zip(processes, commands):
+        note(f"process {proc.index + 1} of {len(processes)}")
+        start = time.monotonic()
+        proc.status = runner.run(command)
+        proc.seconds = time.monotonic() - start
+        if proc.status != 0:
+            raise RunError(f"run: process {proc.index + 1} of {len(processes)}: pollbench-bench "
+                           f"failed (exit {proc.status}); no results written")
+
+
+# --- merging --------------------------------------------------------------------------------
+
+def read_process(path: str, label: str):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise RunError(f"run: {label} wrote no results; no results written") from None
+    except (OSError, ValueError) as e:
+        raise RunError(f"run: {label}: its results are not valid JSON ({e}); "
+                       "no results written") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list) \
+            or not isinstance(doc.get("context"), dict):
+        raise RunError(f"run: {label}: its results are not Google Benchmark output; "
+                       "no results written")
+    return doc
+
+
+def merge(docs: list, repetitions: int, names: list | None = None) -> dict:
+    """One Google Benchmark document from the processes' documents (process 0 first).
+
+    Every iteration row (measured or skipped) of every process, in each process's order,
+    gains "pollbench_process"; the per-process aggregate rows are dropped (they cannot be
+    pooled). Each process must have exactly `repetitions` rows of every benchmark in `names`
+    (default: process 0's): a shorter process is a RunError, never a shorter run.
+    """
+    if not docs:
+        raise RunError("run: no benchmark process ran; no results written")
+    rows = []
+    for p, doc in enumerate(docs):
+        label = f"process {p + 1} of {len(docs)}"
+        if doc is None:
+            raise RunError(f"run: {label} wrote no results; no results written")
+        mine = [dict(row, pollbench_process=p) for row in doc["benchmarks"]
+                if isinstance(row, dict) and row.get("run_type", "iteration") == "iteration"]
+        counts = {}
+        for row in mine:
+            counts[row.get("name")] = counts.get(row.get("name"), 0) + 1
+        if names is None:
+            names = list(counts)
+        short = [n for n in dict.fromkeys(names) if counts.get(n, 0) != repetitions]
+        if short:
+            more = f" (and {len(short) - 1} more benchmarks)" if len(short) > 1 else ""
+            raise RunError(f"run: {label} has {counts.get(short[0], 0)} of {repetitions} "
+                           f"repetitions of {short[0]}{more}; no results written")
+        extra = [n for n in counts if n not in set(names)]
+        if extra:
+            raise RunError(f"run: {label} measured {extra[0]}, which the run did not list; "
+                           "no results written")
+        rows += mine
+    context = dict(docs[0]["context"])
+    context.update({
+        "pollbench_processes": str(len(docs)),
+        "pollbench_repetitions_per_process": str(repetitions),
+        "pollbench_interleaving": "random",
+    })
+    return {"context": context, "benchmarks": rows}
+
+
+# --- the noise sentinel ---------------------------------------------------------------------
+
+def sentinel_readings(rows: list) -> dict:
+    """{process: median ns_per_roundtrip of its sentinel repetitions}.
+
+    Google Benchmark 1.7.1 reports all repetitions of a row together when the row's last one
+    ends, so under interleaving a process's rows do not tell when each repetition ran: the
+    processes, run one after another, are the sentinel's points in time.
+    """
+    readings = {}
+    for row in rows:
+        if row.get("run_type", "iteration") != "iteration" or row.get("error_occurred"):
+            continue
+        if parse_name(row.get("run_name") or row.get("name", "")).scenario != "sentinel":
+            continue
+        value = row.get("ns_per_roundtrip")
+        if isinstance(value, (int, float)) and value > 0:
+            readings.setdefault(int(row.get("pollbench_process", 0)), []).append(float(value))
+    return {p: statistics.median(v) for p, v in sorted(readings.items())}
+
+
+def add_sentinel(doc: dict) -> None:
+    medians = sentinel_readings(doc["benchmarks"])
+    if not medians:
+        return
+    context = doc["context"]
+    context["pollbench_sentinel_ns_per_roundtrip"] = ",".join(
+        f"p{p}:{v:.1f}" for p, v in medians.items())
+    if len(medians) >= 2:
+        low, high = min(medians.values()), max(medians.values())
+        context["pollbench_sentinel_drift"] = f"{(high - low) / low:.3f}"
+
+
+# --- writing --------------------------------------------------------------------------------
+
+def write_results(doc: dict, path: str) -> None:
+    """results.json complete or not at all: a temporary name, renamed when written.
+    POLLBENCH_SIMULATE_ENOSPC=1 makes the write fail half-way (the tests' full disk)."""
+    staged = os.path.join(os.path.dirname(path), ".results.json.partial")
+    text = json.dumps(doc, indent=2) + "\n"
+    try:
+        with open(staged, "w", encoding="utf-8") as f:
+            if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":
+                f.write(text[: len(text) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+            f.write(text)
+        os.replace(staged, path)
+    except OSError as e:
+        if os.path.exists(staged):
+            os.remove(staged)
+        raise RunError(f"{path}: cannot write the results ({e.strerror or e}); "
+                       "nothing written") from None
+
+
+def write_text(path: str, text: str) -> None:
+    staged = path + ".partial"
+    try:
+        with open(staged, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(staged, path)
+    finally:
+        if os.path.exists(staged):
+            os.remove(staged)
+
+
+def nothing_measured(doc: dict, path: str):
+    """The one-line problem of a run where every row was skipped or errored, or None."""
+    rows = doc["benchmarks"]
+    if any(not row.get("error_occurred") for row in rows):
+        return None
+    reasons = [row.get("error_message", "") for row in rows]
+    example = f" (e.g. {reasons[0]})" if reasons and reasons[0] else ""
+    return (f"{path}: nothing was measured, every benchmark was skipped or errored{example}; "
+            "the file keeps the reasons")
+
+
+# --- the report -----------------------------------------------------------------------------
+
+def report(path: str, run_dir: str) -> None:
+    """The summary table (stdout and summary.txt) and the charts + summary.md, from one load."""
+    import report as rp
+    from pbresults import ResultsError, load
+
+    try:
+        run = load(path)
+    except ResultsError as e:
+        note(f"run: no summary or charts: {e.line()} (results are complete)")
+        return
+    text = "\n".join(rp.table_lines(run)) + "\n"
+    print()
+    print(text, end="", flush=True)
+    try:
+        write_text(os.path.join(run_dir, "summary.txt"), text)
+    except OSError as e:
+        note(f"run: cannot write summary.txt ({e.strerror or e}); results are complete")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        note(f"run: no matplotlib in {sys.executable}: charts skipped "
+             f"(./pollbench plot {path} later)")
+        return
+    import summary
+    try:
+        written = summary.write_all(run, run_dir)
+    except (OSError, ResultsError) as e:
+        note(f"run: drawing the charts failed ({getattr(e, 'strerror', None) or e}); "
+             "results are complete")
+        return
+    charts = sum(1 for path in written if path.endswith(".png"))
+    note(f"run: wrote summary.md and {charts} chart{'s' if charts != 1 else ''} "
+         f"(PNG + SVG) into {run_dir}")
+
+
+# --- the whole run --------------------------------------------------------------------------
+
+def describe(opts: Options, count: int) -> str:
+    processes, repetitions = opts.plan
+    what = f"{opts.sweep} sweep"
+    if opts.filter:
+        what += f", filter '{opts.filter}'"
+    cpu = "not pinned" if opts.cpu == "none" else f"CPU {opts.cpu}"
+    return (f"running {count} benchmarks ({what}): {processes} process"
+            f"{'es' if processes > 1 else ''} × {repetitions} repetitions, interleaved, "
+            f"{cpu}")
+
+
+class Cleanup:
+    """What an interrupted or failed run removes: the partial files, and its directory
+    unless results.json was completed."""
+
+    def __init__(self):
+        self.run_dir = None
+        self.partials = []
+
+    def remove_partials(self):
+        for path in self.partials + ([os.path.join(self.run_dir, ".results.json.partial")]
+                                     if self.run_dir else []):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def remove_all(self):
+        self.remove_partials()
+        if self.run_dir and not os.path.exists(os.path.join(self.run_dir, "results.json")):
+            try:
+                os.rmdir(self.run_dir)
+            except OSError:
+                pass
+
+
+def execute(opts: Options, bench: str = BENCH) -> int:
+    nice = niceness()
+    names = list_benchmarks(bench, opts)
+    processes, repetitions = opts.plan
+    cleanup = Cleanup()
+    runner = ProcessRunner(None)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in previous.items():
+        # A SIGINT ignored on entry (a background job) stays ignored.
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, _raise_interrupted)
+    try:
+        run_dir = make_run_dir(opts.out)
+        cleanup.run_dir = run_dir
+        results = os.path.join(run_dir, "results.json")
+        runner.prio = priority_target(nice)
+        note(describe(opts, len(names)) + f" into {run_dir}")
+        procs = [Process(p, os.path.join(run_dir, f".process-{p}.json.partial"))
+                 for p in range(processes)]
+        cleanup.partials = [p.out for p in procs]
+        run_processes(runner, [process_command(bench, opts, repetitions, p.out) for p in procs],
+                      procs)
+        doc = merge([read_process(p.out, f"process {p.index + 1} of {processes}")
+                     for p in procs], repetitions, names)
+        doc["context"]["pollbench_process_seconds"] = ",".join(f"{p.seconds:.1f}" for p in procs)
+        add_sentinel(doc)
+        write_results(doc, results)
+        cleanup.remove_partials()
+        empty = nothing_measured(doc, results)
+        if empty:
+            note(empty)
+            return EXIT_DATA
+        report(results, run_dir)
+        print(f"pollbench: results written to {results}")
+        return 0
+    except Interrupted as e:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        runner.stop()
+        cleanup.remove_all()
+        if cleanup.run_dir and os.path.exists(os.path.join(cleanup.run_dir, "results.json")):
+            note(f"run interrupted by {e}: {cleanup.run_dir}/results.json is complete "
+                 "(./pollbench plot it for the charts)")
+        else:
+            where = cleanup.run_dir or opts.out
+            note(f"run interrupted by {e}: removed the partial results, nothing written to "
+                 f"{where}")
+        return 128 + e.signum
+    except BaseException:
+        runner.stop()
+        cleanup.remove_all()
+        raise
+    finally:
+        for sig, handler in previous.items():
+            if signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+
+
+def main(argv: list) -> int:
+    try:
+        return execute(parse_args(argv))
+    except RunError as e:
+        print(f"pollbench: {e}", file=sys.stderr)
+        return e.code
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
