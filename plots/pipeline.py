@@ -296,6 +296,7 @@ def run_processes(runner: ProcessRunner, commands: list, processes: list) -> Non
         if proc.status != 0:
             raise RunError(f"run: process {proc.index + 1} of {len(processes)}: pollbench-bench "
                            f"failed (exit {proc.status}); no results written")
+        note(f"process {proc.index + 1} of {len(processes)} done in {proc.seconds:.0f} s")
 
 
 # --- merging --------------------------------------------------------------------------------
@@ -533,6 +534,7 @@ def execute(opts: Options, bench: str = BENCH) -> int:
         doc = merge([read_process(p.out, f"process {p.index + 1} of {processes}")
                      for p in procs], repetitions, names)
         doc["context"]["pollbench_process_seconds"] = ",".join(f"{p.seconds:.1f}" for p in procs)
+        doc["context"].setdefault("pollbench_cpu", opts.cpu)
         add_sentinel(doc)
         write_results(doc, results)
         cleanup.remove_partials()

@@ -92,10 +92,13 @@ def run_drift(run):
     of one process), else from the sentinel rows (a file of `./pollbench bench`)."""
     text = run.meta("pollbench_sentinel_drift")
     if text == UNKNOWN:
+        # Interleaved in one process, the sentinel's rows do not say when they ran.
+        if run.meta("pollbench_interleaving") == "random":
+            return None
         return sentinel_drift(run)
     points = []
     for item in run.meta("pollbench_sentinel_ns_per_roundtrip").split(","):
-        label, sep, value = item.rpartition(":")
+        label, _, value = item.rpartition(":")
         try:
             points.append((label, float(value)))
         except ValueError:

@@ -82,17 +82,44 @@ def test_an_old_single_process_file_still_loads():
     assert "pollbench_processes" not in run.context
 
 
+def with_sentinel(p, ns):
+    doc = process_doc(p)
+    for row in doc["benchmarks"]:
+        if "ns_per_roundtrip" in row:
+            row["ns_per_roundtrip"] = ns
+    return doc
+
+
 def test_the_sentinel_is_read_per_process():
-    docs = [process_doc(0), process_doc(1), process_doc(2)]
-    for p, doc in enumerate(docs):
-        for row in doc["benchmarks"]:
-            if "ns_per_roundtrip" in row:
-                row["ns_per_roundtrip"] = 1000.0 * (1 + 0.1 * p)
-    merged = pipeline.merge(docs, R)
+    merged = pipeline.merge([with_sentinel(p, 1000.0 * (1 + 0.1 * p)) for p in range(3)], R)
     pipeline.add_sentinel(merged)
     assert merged["context"]["pollbench_sentinel_ns_per_roundtrip"] == \
         "p0:1000.0,p1:1100.0,p2:1200.0"
     assert merged["context"]["pollbench_sentinel_drift"] == "0.200"
+
+
+@pytest.mark.parametrize("sentinels, warned", [
+    ([1000.0, 1200.0],
+     "the noise sentinel drifted 20% during the run (p0: 1,000 ns, p1: 1,200 ns)"),
+    ([1000.0, 1050.0], None),
+    ([1000.0], None),     # one interleaved process: its sentinel rows do not say when they ran
+])
+def test_the_table_warns_from_the_drift_over_the_processes(tmp_path, sentinels, warned):
+    import report
+    docs = [with_sentinel(p, ns) for p, ns in enumerate(sentinels)]
+    # within process 0 the positions disagree wildly, which says nothing under interleaving
+    for row in docs[0]["benchmarks"]:
+        if row["name"] == "sentinel/roundtrip/at:0":
+            row["ns_per_roundtrip"] = 5000.0
+    merged = pipeline.merge(docs, R)
+    pipeline.add_sentinel(merged)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(merged))
+    notes = [line for line in report.notes_lines(load(str(path))) if "sentinel" in line]
+    if warned:
+        assert len(notes) == 1 and warned in notes[0]
+    else:
+        assert notes == []
 
 
 @pytest.mark.parametrize("damage, problem", [
