@@ -322,8 +322,10 @@ def merge(docs: list, repetitions: int, names: list | None = None) -> dict:
 
     Every iteration row (measured or skipped) of every process, in each process's order,
     gains "pollbench_process"; the per-process aggregate rows are dropped (they cannot be
-    pooled). Each process must have exactly `repetitions` rows of every benchmark in `names`
-    (default: process 0's): a shorter process is a RunError, never a shorter run.
+    pooled). Each process must have every repetition of every benchmark in `names` (default:
+    process 0's): `repetitions` rows, or as many as the rows' own "repetitions" field says
+    (a benchmark registered with its own count). A shorter process is a RunError, never a
+    shorter run.
     """
     if not docs:
         raise RunError("run: no benchmark process ran; no results written")
@@ -334,16 +336,20 @@ def merge(docs: list, repetitions: int, names: list | None = None) -> dict:
             raise RunError(f"run: {label} wrote no results; no results written")
         mine = [dict(row, pollbench_process=p) for row in doc["benchmarks"]
                 if isinstance(row, dict) and row.get("run_type", "iteration") == "iteration"]
-        counts = {}
+        counts, wanted = {}, {}
         for row in mine:
             counts[row.get("name")] = counts.get(row.get("name"), 0) + 1
+            own = row.get("repetitions")
+            wanted[row.get("name")] = own if isinstance(own, int) and own > 0 else repetitions
         if names is None:
             names = list(counts)
-        short = [n for n in dict.fromkeys(names) if counts.get(n, 0) != repetitions]
+        short = [n for n in dict.fromkeys(names)
+                 if counts.get(n, 0) != wanted.get(n, repetitions)]
         if short:
             more = f" (and {len(short) - 1} more benchmarks)" if len(short) > 1 else ""
-            raise RunError(f"run: {label} has {counts.get(short[0], 0)} of {repetitions} "
-                           f"repetitions of {short[0]}{more}; no results written")
+            raise RunError(f"run: {label} has {counts.get(short[0], 0)} of "
+                           f"{wanted.get(short[0], repetitions)} repetitions of "
+                           f"{short[0]}{more}; no results written")
         extra = [n for n in counts if n not in set(names)]
         if extra:
             raise RunError(f"run: {label} measured {extra[0]}, which the run did not list; "

@@ -142,6 +142,22 @@ def test_a_missing_or_short_process_is_one_line_and_no_run(damage, problem):
     assert caught.value.code == 1
 
 
+def test_a_benchmark_with_its_own_repetition_count_is_complete_with_that_count():
+    docs = [process_doc(0), process_doc(1)]
+    for doc in docs:
+        doc["benchmarks"] = [dict(r, repetitions=5) if r["name"] == "sentinel/roundtrip/at:0"
+                             else r for r in doc["benchmarks"]]
+        extra = [r for r in doc["benchmarks"] if r["name"] == "sentinel/roundtrip/at:0"
+                 and r["run_type"] == "iteration"][:2]
+        doc["benchmarks"] += [dict(r, repetition_index=3 + i) for i, r in enumerate(extra)]
+    merged = pipeline.merge(copy.deepcopy(docs), R)
+    assert len([r for r in merged["benchmarks"] if r["name"] == "sentinel/roundtrip/at:0"]) == 10
+    docs[1]["benchmarks"].pop()      # process 2's fifth repetition of it
+    with pytest.raises(pipeline.RunError, match="process 2 of 2 has 4 of 5 repetitions of "
+                       "sentinel/roundtrip/at:0;"):
+        pipeline.merge(docs, R)
+
+
 def test_every_process_must_have_the_listed_benchmarks():
     names = iteration_names(process_doc(0))[::R] + ["timeout/poll/us:50/manual_time"]
     with pytest.raises(pipeline.RunError, match="process 1 of 1 has 0 of 3 repetitions of "
