@@ -293,6 +293,10 @@ def run_processes(runner: ProcessRunner, commands: list, processes: list) -> Non
         start = time.monotonic()
         proc.status = runner.run(command)
         proc.seconds = time.monotonic() - start
+        if -proc.status in (signal.SIGINT, signal.SIGTERM):
+            # Ctrl-C reaches the whole process group: the benchmark may die of it before
+            # this process's own handler has run.
+            raise Interrupted(-proc.status)
         if proc.status != 0:
             raise RunError(f"run: process {proc.index + 1} of {len(processes)}: pollbench-bench "
                            f"failed (exit {proc.status}); no results written")
@@ -565,6 +569,8 @@ def execute(opts: Options, bench: str = BENCH) -> int:
                  f"{where}")
         return 128 + e.signum
     except BaseException:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         runner.stop()
         cleanup.remove_all()
         raise

@@ -200,6 +200,10 @@ text = json.dumps({{"context": {{"date": "today", "pollbench_sweep": "quick"}},
 if str(n) == os.environ.get("FAKE_BROKEN"):
     text = text[: len(text) // 2]
 open(out, "w").write(text)
+if str(n) == os.environ.get("FAKE_SIGINT"):        # Ctrl-C reached it first
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
 sys.exit(3 if str(n) == os.environ.get("FAKE_FAIL") else 0)
 """
 
@@ -272,6 +276,15 @@ def test_the_binarys_refusal_is_relayed_as_one_usage_line(tmp_path):
     assert str(caught.value) == "run: --cpu: CPU 7 is offline"
     assert caught.value.code == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_a_process_killed_by_ctrl_c_is_an_interrupted_run(fake_bench, tmp_path, monkeypatch,
+                                                         capsys):
+    monkeypatch.setenv("FAKE_SIGINT", "1")
+    out = tmp_path / "out"
+    assert run_with(fake_bench, out, "--processes", "3") == 130
+    assert list(out.iterdir()) == []
+    assert "run interrupted by SIGINT: removed the partial results" in capsys.readouterr().err
 
 
 def test_the_default_plan_is_one_place():
