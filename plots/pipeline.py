@@ -370,12 +370,18 @@ def merge(docs: list, repetitions: int, names: list | None = None) -> dict:
 
 # --- the noise sentinel ---------------------------------------------------------------------
 
-def sentinel_readings(rows: list) -> dict:
-    """{process: median ns_per_roundtrip of its sentinel repetitions}.
+# A process's sentinel repetitions, in the order they ran, are split into these parts.
+SENTINEL_PARTS = ("early", "middle", "late")
 
-    Google Benchmark 1.7.1 reports all repetitions of a row together when the row's last one
-    ends, so under interleaving a process's rows do not tell when each repetition ran: the
-    processes, run one after another, are the sentinel's points in time.
+
+def sentinel_readings(rows: list) -> dict:
+    """{label: median ns_per_roundtrip} of the sentinel's repetitions at points in time.
+
+    The processes ran one after another, so each is a point in time: "p0", "p1", ... Google
+    Benchmark 1.7.1 reports all repetitions of a row together when the row's last one ends,
+    so under interleaving a process's rows do not say when each repetition ran; where every
+    sentinel row carries its `exec_order` (its place in the process's execution order), a
+    process is split further into its early, middle and late repetitions: "p0-early", ...
     """
     readings = {}
     for row in rows:
@@ -385,8 +391,20 @@ def sentinel_readings(rows: list) -> dict:
             continue
         value = row.get("ns_per_roundtrip")
         if isinstance(value, (int, float)) and value > 0:
-            readings.setdefault(int(row.get("pollbench_process", 0)), []).append(float(value))
-    return {p: statistics.median(v) for p, v in sorted(readings.items())}
+            order = row.get("exec_order")
+            readings.setdefault(int(row.get("pollbench_process", 0)), []).append(
+                (order if isinstance(order, (int, float)) else None, float(value)))
+    medians = {}
+    for p, values in sorted(readings.items()):
+        parts = len(SENTINEL_PARTS)
+        if all(order is not None for order, _ in values) and len(values) >= 2 * parts:
+            values.sort(key=lambda reading: reading[0])
+            for i, part in enumerate(SENTINEL_PARTS):
+                chunk = values[i * len(values) // parts:(i + 1) * len(values) // parts]
+                medians[f"p{p}-{part}"] = statistics.median(v for _, v in chunk)
+        else:
+            medians[f"p{p}"] = statistics.median(v for _, v in values)
+    return medians
 
 
 def add_sentinel(doc: dict) -> None:
@@ -395,7 +413,7 @@ def add_sentinel(doc: dict) -> None:
         return
     context = doc["context"]
     context["pollbench_sentinel_ns_per_roundtrip"] = ",".join(
-        f"p{p}:{v:.1f}" for p, v in medians.items())
+        f"{label}:{v:.1f}" for label, v in medians.items())
     if len(medians) >= 2:
         low, high = min(medians.values()), max(medians.values())
         context["pollbench_sentinel_drift"] = f"{(high - low) / low:.3f}"

@@ -98,6 +98,23 @@ def test_the_sentinel_is_read_per_process():
     assert merged["context"]["pollbench_sentinel_drift"] == "0.200"
 
 
+def test_the_sentinel_is_read_in_execution_order_where_the_rows_say_it():
+    # 7 positions x 3 repetitions in one process; the repetitions that ran last are slower,
+    # whatever their position's name says
+    doc = process_doc(0)
+    sentinel = [r for r in doc["benchmarks"] if r["run_type"] == "iteration"
+                and r["name"].startswith("sentinel/")]
+    assert len(sentinel) >= 6
+    for order, row in enumerate(reversed(sentinel)):
+        row["exec_order"] = 10 * order
+        row["ns_per_roundtrip"] = 2000.0 if order >= 2 * len(sentinel) // 3 else 1000.0
+    merged = pipeline.merge([doc], R)
+    pipeline.add_sentinel(merged)
+    assert merged["context"]["pollbench_sentinel_ns_per_roundtrip"] == \
+        "p0-early:1000.0,p0-middle:1000.0,p0-late:2000.0"
+    assert merged["context"]["pollbench_sentinel_drift"] == "1.000"
+
+
 @pytest.mark.parametrize("sentinels, warned", [
     ([1000.0, 1200.0],
      "the noise sentinel drifted 20% during the run (p0: 1,000 ns, p1: 1,200 ns)"),
