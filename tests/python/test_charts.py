@@ -1,4 +1,4 @@
-"""Chart plumbing: fixed backend styles and atomic writes."""
+"""Chart plumbing: backend styles from the registry and atomic writes."""
 
 import os
 
@@ -6,19 +6,32 @@ import pytest
 
 charts = pytest.importorskip("charts")  # needs matplotlib; ./pollbench test provides it
 
-
-def test_known_backends_keep_their_fixed_distinct_styles():
-    known = ["select", "poll", "epoll_lt", "epoll_et", "uring_oneshot", "uring_multishot",
-             "epoll_oneshot", "libuv"]
-    styles = [charts.style(b) for b in known]
-    assert len(set(styles)) == len(styles)
-    assert charts.style("select") == charts.BACKEND_STYLE["select"]
+import gbfake  # noqa: E402
+from pbresults import Registry  # noqa: E402
 
 
-def test_unknown_backends_get_a_stable_fallback():
-    s = charts.style("some_future_backend")
-    assert s in charts.FALLBACK
-    assert charts.style("some_future_backend") == s  # not Python's randomised hash()
+def _registry(names):
+    return Registry([dict(name=n, raw_floor=f) for n, f in names])
+
+
+def test_styles_follow_the_registry_order_and_stay_fixed():
+    reg = _registry([("b_row", "b_raw"), ("a_row", ""), ("c_row", "")])
+    st = charts.Styles(reg, extra={"b_raw", "path_z", "path_y"})
+    rows = [st(n) for n in ("b_row", "a_row", "c_row")]
+    assert rows == charts.PALETTE[:3]  # preference order, not name order
+    assert st("b_raw") == st("b_row")  # a raw mechanism looks like its row
+    # Other names (raw timeout paths) take the next entries, in name order.
+    assert (st("path_y"), st("path_z")) == (charts.PALETTE[3], charts.PALETTE[4])
+    # The same registry gives the same styles, whatever the order the charts ask in.
+    again = charts.Styles(reg, extra={"path_z", "b_raw", "path_y"})
+    assert [again(n) for n in ("path_z", "c_row", "b_raw")] == \
+        [st("path_z"), st("c_row"), st("b_raw")]
+
+
+def test_every_row_of_the_real_registry_gets_a_distinct_style():
+    st = charts.Styles(Registry(gbfake.REGISTRY), extra={"ppoll", "epoll_pwait2"})
+    names = [r["name"] for r in gbfake.REGISTRY] + ["ppoll", "epoll_pwait2"]
+    assert len({st(n) for n in names}) == len(names)
 
 
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
