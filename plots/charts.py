@@ -10,7 +10,6 @@ embeds whatever was drawn, in descriptor order.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import tempfile
 

@@ -2,8 +2,8 @@
 
 A row is flagged as a real difference only when its 99% interval of B/A excludes 1
 (stats.difference): the per-process medians of each run, on a log scale, are the samples
-of Welch's t interval, so the variation between processes — which repetitions inside one
-process cannot show — is part of the noise. When a side has a single process the
+of Student's t interval (variance pooled over both runs), so the variation between
+processes — which repetitions inside one process cannot show — is part of the noise. When a side has a single process the
 repetitions are the samples and the row says so ("1 process": between-process noise
 unknown, the interval is too narrow). With a single repetition on a side the noise is
 unknown and the row is marked "?", never flagged.
@@ -27,7 +27,7 @@ import analysis as an
 import stats
 from pbresults import Bench, ResultsError, Run, sentinel_drift
 
-RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Welch's t "
+RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Student's t "
         "on the log of each process's median (the process is the unit, so between-process "
         "noise counts); a side with one process falls back to its repetitions")
 

@@ -178,7 +178,7 @@ def test_compare_flags_real_differences_and_lists_unshared_rows(tmp_path):
     b = write_json(tmp_path / "runB" / "results.json", b_doc)
     p = run_report("compare", a, b)
     assert p.returncode == 0, p.stderr
-    assert "Welch's t on the log of each process's median" in p.stdout
+    assert "Student's t on the log of each process's median" in p.stdout
     lines = p.stdout.splitlines()
     row = next(line for line in lines if line.startswith("dispatch/poll/fds:8192/active:1 "))
     assert 1.2 < float(row.split()[4]) < 1.4 and row.rstrip().endswith("SLOWER")
