@@ -75,8 +75,9 @@ def styles_of(run: Run) -> Styles:
     any chart is drawn, so the same name looks the same in every chart."""
     cached = getattr(run, "_styles", None)
     if cached is None:
-        extra = {b.backend for b in run.benches.values() if b.backend}
-        extra |= set(an.timeout_table(run))
+        # The names drawn besides the registry rows: raw mechanisms (their row's style) and
+        # the raw timeout paths of the timeout chart.
+        extra = set(run.backends("raw")) | set(an.timeout_table(run))
         cached = run._styles = Styles(run.registry, extra)
     return cached
 

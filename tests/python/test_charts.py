@@ -57,3 +57,38 @@ def test_atomic_write_replaces_an_old_file_whole(tmp_path):
 
     charts.atomic_write(str(target), write)
     assert target.read_text() == "new" and os.listdir(tmp_path) == ["summary.md"]
+
+
+def test_every_scenario_descriptor_names_functions_that_exist():
+    import scenarios
+    import summary
+    for desc in scenarios.SCENARIOS:
+        for spec in desc.charts:
+            assert callable(getattr(charts, spec.draw, None)), (desc.name, spec.draw)
+        for name in desc.sections:
+            assert callable(getattr(summary, name, None)), (desc.name, name)
+        assert desc.metrics, desc.name
+        assert desc.part_of is None or desc.part_of in scenarios.BY_NAME, desc.name
+    stems = [c.stem for c in scenarios.all_charts()]
+    assert len(stems) == len(set(stems))
+
+
+def test_a_new_scenario_is_one_descriptor(monkeypatch, tmp_path):
+    # A scenario the reports did not know: one descriptor gives it its metrics (so compare
+    # and the summary's table know them) — no other list to edit.
+    import analysis as an
+    import scenarios
+    import summary
+    from conftest import write_json
+    from pbresults import load
+    d = gbfake.Doc(reps=3)
+    d.add("wakeup/epoll_lt/fds:16/cpu:same/manual_time", {"p50_ns": 1.0, "p99_ns": 2.0})
+    d.add("splice/epoll_lt/bytes:4096", {"ns_per_byte": 0.5, "ns_per_event": 900.0})
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    assert an.metrics_of("splice", run.benches["splice/epoll_lt/bytes:4096"]) == ["ns_per_event"]
+    new = scenarios.Scenario("splice", ("ns_per_byte",))
+    monkeypatch.setattr(scenarios, "SCENARIOS", scenarios.SCENARIOS + [new])
+    monkeypatch.setitem(scenarios.BY_NAME, "splice", new)
+    assert an.metrics_of("splice") == ["ns_per_byte"]
+    other = "\n".join(summary.other_section(run, summary.scenario_sections(run)[1]))
+    assert "| `splice/epoll_lt/bytes:4096` | ns_per_byte |" in other
