@@ -36,6 +36,7 @@ CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated")
 PROCESS_FIELD = "pollbench_process"
 REGISTRY_KEY = "pollbench_registry"
 SCENARIOS_KEY = "pollbench_scenarios"
+DRIFT_KEY = "pollbench_sentinel_drift"
 
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -505,7 +506,9 @@ def load_many(paths: list) -> Run:
 def sentinel_drift(run: Run):
     """(drift, [(label, median ns)]) of the noise sentinel, or None if it was not run.
 
-    drift = max/min - 1 of the sentinel's medians taken at different points of the sweep.
+    drift = the pipeline's `pollbench_sentinel_drift` when the context has it (it sees the
+    execution order of the sentinel's repetitions across processes), else max/min - 1 of the
+    sentinel's medians taken at different points of the sweep (`sentinel/.../at:<k>`).
     """
     points = []
     for b in run.select("sentinel"):
@@ -514,6 +517,12 @@ def sentinel_drift(run: Run):
             med = b.median("real_time_ns")
         if med:
             points.append((str(b.name.get("at", b.name.key)), med))
+    try:
+        given = float(run.context[DRIFT_KEY])
+    except (KeyError, TypeError, ValueError):
+        given = None
+    if given is not None and math.isfinite(given):
+        return given, points if len(points) >= 2 else []
     if len(points) < 2:
         return None
     meds = [m for _, m in points]

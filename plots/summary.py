@@ -198,14 +198,7 @@ def warnings_section(run: Run) -> list:
 
 
 def _sentinel_lines(run: Run) -> list:
-    drift = None
-    ctx = run.meta("pollbench_sentinel_drift")
-    try:
-        drift = (float(ctx), []) if ctx != UNKNOWN else None
-    except ValueError:
-        drift = None
-    if drift is None:
-        drift = sentinel_drift(run)
+    drift = sentinel_drift(run)  # the pipeline's value when the context has it
     if drift is None:
         return ["> Note: this run has no noise sentinel, so how quiet the machine was is "
                 "unknown.", ""]

@@ -266,3 +266,10 @@ def test_a_single_process_file_is_process_zero(tmp_path):
     b = run.benches["dispatch/poll/fds:16/active:1"]
     assert run.processes() == 1 and b.between_spread("ns_per_event") is None
     assert b.within_cv("ns_per_event") == pytest.approx(b.cv("ns_per_event"))
+
+
+def test_the_pipelines_sentinel_drift_wins_over_the_rows(tmp_path):
+    doc = gbfake.full_run(sentinel=(100, 101, 100))
+    doc["context"]["pollbench_sentinel_drift"] = "0.25"
+    drift, points = sentinel_drift(load(write_json(tmp_path / "r.json", doc)))
+    assert drift == 0.25 and len(points) == 3
