@@ -159,3 +159,20 @@ def test_compare_of_two_multi_process_runs_from_one_distribution(tmp_path):
         flagged += len(c.flagged())
         total += len(c.rows)
     assert total > 300 and flagged <= 0.03 * total
+
+
+def test_the_two_row_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import PLOTS
+    path = write_json(tmp_path / "a.json", gbfake.full_run(processes=3, process_noise=0.02,
+                                                           backends=("poll", "epoll_lt")))
+    cmd = [sys.executable, f"{PLOTS}/compare.py", path, "dispatch/epoll_lt/fds:16/active:1",
+           path, "dispatch/poll/fds:8192/active:1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "99% interval" in p.stdout and "from processes: flagged (slower)" in p.stdout
+    p = subprocess.run(cmd[:4] + [path, "dispatch/nothing/fds:1/active:1"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1 and "no data for dispatch/nothing/fds:1/active:1" in p.stderr
