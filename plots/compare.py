@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import analysis as an
 import stats
-from pbresults import Bench, ResultsError, Run, sentinel_drift
+from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
 
 RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Student's t "
         "on the log of each process's median (the process is the unit, so between-process "
@@ -202,7 +202,7 @@ def noise_warnings(c: Comparison) -> list:
     out = []
     for tag, run in (("A", c.a), ("B", c.b)):
         d = sentinel_drift(run)
-        if d is not None and d[0] > 0.10:
+        if d is not None and d[0] > DRIFT_WARNING:
             out.append(f"run {tag}'s noise sentinel drifted {100 * d[0]:.0f}% during the run")
     sent = [r for r in c.rows if r.scenario == "sentinel"]
     if sent:

@@ -37,6 +37,8 @@ PROCESS_FIELD = "pollbench_process"
 REGISTRY_KEY = "pollbench_registry"
 SCENARIOS_KEY = "pollbench_scenarios"
 DRIFT_KEY = "pollbench_sentinel_drift"
+# Above this sentinel drift the reports warn that the machine was not quiet.
+DRIFT_WARNING = 0.10
 
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -119,7 +121,8 @@ class Registry:
     def max_fd(self, backend: str):
         """The largest fd number the row accepts, or None when it has no limit of note."""
         v = self.fact(backend, "max_fd")
-        return v if isinstance(v, int) and v < 2 ** 31 - 1 else None
+        limited = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 31 - 1
+        return v if limited else None
 
     def rank(self, name: str):
         """Sort key: registry rows in preference order, each raw mechanism right after the
