@@ -209,8 +209,8 @@ def _sentinel_lines(run: Run) -> list:
                 f"run{pts}. The same round trip got slower or faster while the sweep ran: "
                 "the machine was busy, and differences of that size between rows mean "
                 "nothing.", ""]
-    return [f"Noise sentinel (one socketpair round trip, timed before, between and after the "
-            f"scenarios): drift {100 * drift[0]:.1f}%{pts}, under the "
+    return [f"Noise sentinel (one socketpair round trip, timed at points spread over the "
+            f"sweep): drift {100 * drift[0]:.1f}%{pts}, under the "
             f"{DRIFT_WARNING:.0%} warning level.",
             ""]
 
