@@ -178,7 +178,12 @@ class ScalingFit:
 def _fit_rows(rows, counter):
     xs, ys = [], []
     for n, b in rows:
-        vals = b.values(counter) or [b.median(counter)]
+        # Repetitions of one process move together: with several processes, each process's
+        # median is one point, so the interval does not count them as independent.
+        if b.process_count(counter) > 1:
+            vals = b.process_medians(counter)
+        else:
+            vals = b.values(counter) or [b.median(counter)]
         for v in vals:
             if v:
                 xs.append(n)
@@ -193,7 +198,8 @@ def scaling_fit(run: Run, scenario: str, backend: str, counter: str = COST,
                 active=1) -> ScalingFit | None:
     """Slope of log(cost) vs log(N) at A = 1: over all N, and over N >= LARGE_N.
 
-    Every repetition is one point, so the interval carries the run's own noise.
+    Every repetition is one point (with several processes, every process's median), so the
+    interval carries the run's own noise.
     """
     rows = series_over_fds(run, scenario, backend, counter, active)
     if len({n for n, _ in rows}) < 2:

@@ -72,7 +72,7 @@ def noise_words(run: Run) -> str:
         return ("(x%; y%): x = the CV inside one process (pooled within-process standard "
                 "deviation / mean), y = the between-process spread, (max − min) / median of "
                 f"the {run.processes()} processes' medians")
-    return "(x%) = CV of the repetitions"
+    return "(x%): x = the CV of the repetitions"
 
 
 def _grid(run: Run, lines: list, counter=an.COST) -> list:
@@ -221,7 +221,7 @@ def fits_section(run: Run) -> list:
         return []
     out = ["## Measured complexity", "",
            "Least-squares slope of log(ns per event) against log(N) at 1 active fd, every "
-           "repetition one point, with a 95% confidence interval (Student t). A slope of ≈1 "
+           "repetition one point (in a run of several processes: every process's median), with a 95% confidence interval (Student t). A slope of ≈1 "
            f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)). "
            f"\"Large N\" starts at N = {an.LARGE_N} (where the fixed syscall cost no longer "
            "hides the growth), or lower so that the range spans at least 8× in N; the "
