@@ -66,13 +66,15 @@ def _med_cv(b, counter=an.COST) -> str:
     return an.fmt_ns(b.median(counter)) + _noise(b, counter)
 
 
-def noise_words(run: Run) -> str:
-    """How to read the '(x%; y%)' of a cell."""
+def noise_words(run: Run, long: bool = False) -> str:
+    """How to read the '(x%; y%)' of a cell; the long form once, under "What was run"."""
     if run.processes() > 1:
-        return ("(x%; y%): x = the CV inside one process (pooled within-process standard "
-                "deviation / mean), y = the between-process spread, (max − min) / median of "
-                f"the {run.processes()} processes' medians")
-    return "(x%): x = the CV of the repetitions"
+        if not long:
+            return "(within-process CV; between-process spread)"
+        return ("(x%; y%) after a median: x = the CV inside one process (pooled "
+                "within-process standard deviation / mean), y = the between-process spread, "
+                f"(max − min) / median of the {run.processes()} processes' medians")
+    return "(x%) after a median: the CV of the repetitions" if long else "(CV)"
 
 
 def _grid(run: Run, lines: list, counter=an.COST) -> list:
@@ -108,7 +110,7 @@ def run_section(run: Run) -> list:
         if b.ok:
             c = an.metrics_of(b.scenario, b)[0]
             s["reps"] = max(s["reps"], b.repetitions(c))
-    rows = [[name, len(s["backends"]) and ", ".join(sorted(s["backends"])) or "–",
+    rows = [[name, len(s["backends"]) and ", ".join(run.registry.order(s["backends"])) or "–",
              s["ok"], s["failed"], s["reps"]] for name, s in scen.items()]
     out += _table(["scenario", "backends / mechanisms", "benchmarks", "skipped", "repetitions"],
                   rows, left=2)
@@ -116,7 +118,7 @@ def run_section(run: Run) -> list:
     out.append("Input: " + ", ".join(f"`{os.path.basename(p)}`" for p in run.paths)
                + (f", {procs} processes" if procs > 1 else "")
                + ". Medians are over all repetitions of all processes; "
-               + noise_words(run) + ". `ns/event` is wall time per readiness event.")
+               + noise_words(run, long=True) + ". `ns/event` is wall time per readiness event.")
     out.append("")
     out += cpu_lines(run)
     skipped = an.skipped_summary(run)
@@ -270,7 +272,8 @@ def dispatch_section(run: Run) -> list:
                 sweeps.append((f"{label} (N = {an.fmt_n(s[0])})", dict(s[1])))
     if sweeps:
         out += ["## dispatch and raw: cost against active fds", "",
-                "Median ns per event (CV as above), A of the N fds ready per iteration.", ""]
+                f"Median ns per event {noise_words(run)}, A of the N fds ready per "
+                "iteration.", ""]
         out += _table(["A"] + [label for label, _ in sweeps], _grid(run, sweeps))
 
     ratios = [(bk, an.overhead_series(run, bk)) for bk in run.backends("dispatch")]
@@ -311,7 +314,7 @@ def chain_section(run: Run) -> list:
         lines = [(bk, dict(an.series_over_fds(run, "chain", bk, active=a))) for bk in backends]
         lines = [(bk, pts) for bk, pts in lines if pts]
         if lines:
-            out += [f"Median ns per event (CV), {a:,} active:", ""]
+            out += [f"Median ns per event {noise_words(run)}, {a:,} active:", ""]
             out += _table(["N"] + [bk for bk, _ in lines], _grid(run, lines))
     return out
 
@@ -320,7 +323,8 @@ def churn_section(run: Run) -> list:
     backends = run.backends("churn")
     if not backends:
         return []
-    out = ["## Registration churn", "", "Median ns per add / per remove (CV of add).", ""]
+    out = ["## Registration churn", "",
+           f"Median ns per add / per remove {noise_words(run)} of add.", ""]
     data = {bk: dict(an.series_over_fds(run, "churn", bk, "ns_per_add", active=None))
             for bk in backends}
     xs = sorted({x for pts in data.values() for x in pts})
@@ -332,10 +336,8 @@ def churn_section(run: Run) -> list:
             if b is None:
                 row.append("–")
             else:
-                cv = b.cv("ns_per_add")
                 row.append(f"{an.fmt_ns(b.median('ns_per_add'))} / "
-                           f"{an.fmt_ns(b.median('ns_per_remove'))}"
-                           + (f" ({an.fmt_pct(cv)})" if cv is not None else ""))
+                           f"{an.fmt_ns(b.median('ns_per_remove'))}" + _noise(b, "ns_per_add"))
         rows.append(row)
     out += _table(["N"] + backends, rows)
     return out

@@ -34,7 +34,7 @@ def test_cells_show_the_within_process_cv_and_the_between_process_spread(tmp_pat
     text = "\n".join(summary.dispatch_section(run))
     # 110 * 16 = 1,760 ns; no noise inside a process; processes at 0.9, 1.0 and 1.2: 30%.
     assert "| 16 | 1,760 (0.0%; 30.0%) |" in text
-    assert "the between-process spread" in text
+    assert "(within-process CV; between-process spread)" in text
 
 
 def test_a_single_process_run_shows_the_cv_only(tmp_path):
