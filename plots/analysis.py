@@ -9,26 +9,11 @@ import math
 import re
 from dataclasses import dataclass
 
+import scenarios
+import stats
 from fit import Fit, loglog_fit
-from pbresults import BACKEND_RAW, RAW_BASELINE, Bench, Run
-
-COST = "ns_per_event"
-
-# The main cost metric of each scenario, and the extra ones compare should also look at.
-SCENARIO_METRICS = {
-    "dispatch": [COST],
-    "chain": [COST],
-    "raw": [COST],
-    "churn": ["ns_per_add", "ns_per_remove"],
-    "sentinel": ["ns_per_roundtrip"],
-    # Issue 5. wakeup: latency from the driver's write to the waiter's return, quantiles of
-    # the row's own samples; herd: waiters returned per written byte and the first return;
-    # timeout: how much later than asked a wait with nothing ready returned.
-    "wakeup": ["p50_ns", "p99_ns"],
-    "herd": ["woken_per_event", "first_return_ns"],
-    "herd_shared": ["woken_per_event", "first_return_ns"],
-    "timeout": ["late_p50_ns", "late_p99_ns"],
-}
+from pbresults import Bench, Run
+from scenarios import COST
 
 # Fits over "large N" start at this N (or lower, to span at least 8x); small N is dominated by
 # the fixed cost of a syscall, so a fit over the whole range understates the growth.
@@ -54,9 +39,11 @@ def fmt_n(n) -> str:
 
 
 def metrics_of(scenario: str, bench: Bench | None = None) -> list:
-    """The metrics to report for a scenario; for unknown scenarios the cost, else wall time."""
-    if scenario in SCENARIO_METRICS:
-        return SCENARIO_METRICS[scenario]
+    """The metrics to report for a scenario (its descriptor's); for a scenario without one
+    the cost, else wall time."""
+    desc = scenarios.get(scenario)
+    if desc is not None:
+        return list(desc.metrics)
     if bench is not None and not bench.has(COST):
         return ["real_time_ns"]
     return [COST]
@@ -66,7 +53,7 @@ def series_over_fds(run: Run, scenario: str, backend: str, counter: str = COST,
                     active=1, **match) -> list:
     """[(N, bench)] sorted by N, at the given number of active fds (None: no active param).
 
-    Extra keyword arguments pin other name parameters, e.g. cpu="same" for issue 5's
+    Extra keyword arguments pin other name parameters, e.g. cpu="same" for the
     wakeup/<backend>/fds:<N>/cpu:<same|other> rows.
     """
     rows = []
@@ -99,18 +86,47 @@ def active_sweep(run: Run, scenario: str, backend: str, counter: str = COST):
     return n, sorted(rows, key=lambda r: r[0])
 
 
-def raw_of(backend: str) -> str | None:
-    """The raw mechanism that is the floor of a backend (epoll_lt -> epoll)."""
-    return BACKEND_RAW.get(backend)
+def raw_of(run: Run, backend: str) -> str | None:
+    """The raw mechanism that is the floor of a backend (the registry's raw_floor)."""
+    return run.registry.raw_floor(backend)
 
 
-def backend_of_raw(mechanism: str) -> str:
-    return RAW_BASELINE.get(mechanism, mechanism)
+def backend_of_raw(run: Run, mechanism: str) -> str:
+    """The registry row a raw mechanism is the floor of (itself if none)."""
+    return run.registry.row_of_raw(mechanism) or mechanism
+
+
+# The interval of the paired overhead ratio.
+OVERHEAD_LEVEL = 0.95
+
+
+@dataclass
+class Ratio:
+    """numerator / denominator at one N: the ratio of the medians over all repetitions and an
+    interval (OVERHEAD_LEVEL, from a paired bootstrap, stats.paired_ratio_interval)."""
+    n: object
+    ratio: float
+    low: float | None
+    high: float | None
+    processes: int
+
+
+def _paired_ratio(num: Bench, den: Bench, counter: str = COST) -> Ratio | None:
+    med, dmed = num.median(counter), den.median(counter)
+    if not med or not dmed:
+        return None
+    cache = num.__dict__.setdefault("_ratio_cache", {})  # the chart and the summary both ask
+    key = (id(den), counter)
+    if key not in cache:
+        cache[key] = stats.paired_ratio_interval(num.by_process(counter),
+                                                 den.by_process(counter), level=OVERHEAD_LEVEL)
+    lo, hi = cache[key] if cache[key] else (None, None)
+    return Ratio(num.name.get("fds"), med / dmed, lo, hi, num.process_count(counter))
 
 
 def overhead(run: Run, backend: str, n, active=1, scenario: str = "dispatch"):
     """median(scenario/backend) / median(raw/mechanism) at N and A, or None."""
-    mech = raw_of(backend)
+    mech = raw_of(run, backend)
     if mech is None:
         return None
     mine = [b for b in run.select(scenario, backend, fds=n, active=active)]
@@ -122,8 +138,10 @@ def overhead(run: Run, backend: str, n, active=1, scenario: str = "dispatch"):
 
 
 def overhead_series(run: Run, backend: str, active=1) -> list:
-    """[(N, ratio, low, high)]: backend over its raw floor; low/high from the spreads."""
-    mech = raw_of(backend)
+    """[Ratio]: dispatch/<backend> over raw/<its raw floor> at every N both have, with a
+    95% interval from a bootstrap paired by process (the two rows ran interleaved in the same
+    processes, so what moves a process moves both)."""
+    mech = raw_of(run, backend)
     if mech is None:
         return []
     return _ratio_series(series_over_fds(run, "dispatch", backend, active=active),
@@ -131,18 +149,16 @@ def overhead_series(run: Run, backend: str, active=1) -> list:
 
 
 def _ratio_series(numerator, denominator) -> list:
-    """[(N, ratio, low, high)] of two [(N, bench)] series at the N both have: the ratio of the
-    medians, and the widest ratio the two spreads allow."""
+    """[Ratio] of two [(N, bench)] series at the N both have."""
     base = dict(denominator)
     out = []
     for n, b in numerator:
         d = base.get(n)
         if d is None:
             continue
-        med, dmed = b.median(COST), d.median(COST)
-        (lo, hi), (dlo, dhi) = b.spread(COST), d.spread(COST)
-        if med and dmed and dlo and dhi:
-            out.append((n, med / dmed, lo / dhi, hi / dlo))
+        r = _paired_ratio(b, d)
+        if r is not None:
+            out.append(r)
     return out
 
 
@@ -162,7 +178,12 @@ class ScalingFit:
 def _fit_rows(rows, counter):
     xs, ys = [], []
     for n, b in rows:
-        vals = b.values(counter) or [b.median(counter)]
+        # Repetitions of one process move together: with several processes, each process's
+        # median is one point, so the interval does not count them as independent.
+        if b.process_count(counter) > 1:
+            vals = b.process_medians(counter)
+        else:
+            vals = b.values(counter) or [b.median(counter)]
         for v in vals:
             if v:
                 xs.append(n)
@@ -177,7 +198,8 @@ def scaling_fit(run: Run, scenario: str, backend: str, counter: str = COST,
                 active=1) -> ScalingFit | None:
     """Slope of log(cost) vs log(N) at A = 1: over all N, and over N >= LARGE_N.
 
-    Every repetition is one point, so the interval carries the run's own noise.
+    Every repetition is one point (with several processes, every process's median), so the
+    interval carries the run's own noise.
     """
     rows = series_over_fds(run, scenario, backend, counter, active)
     if len({n for n, _ in rows}) < 2:
@@ -197,7 +219,7 @@ def scaling_fit(run: Run, scenario: str, backend: str, counter: str = COST,
 
 def all_scaling_fits(run: Run) -> list:
     out = []
-    for scenario in ("dispatch", "raw", "chain"):
+    for scenario in scenarios.scaling_scenarios():
         for backend in run.backends(scenario):
             f = scaling_fit(run, scenario, backend)
             if f is not None:
@@ -230,7 +252,7 @@ def cost_scenario(run: Run) -> str | None:
     return None
 
 
-# --- issue 5: wakeup latency, the thundering herd, timeout accuracy -------------------------
+# --- wakeup latency, the thundering herd, timeout accuracy ----------------------------------
 
 # The wakeup quantile counters and the cumulative fraction each one stands for.
 WAKEUP_QUANTILES = [("min_ns", 0.0), ("p10_ns", 0.10), ("p25_ns", 0.25), ("p50_ns", 0.50),
@@ -297,7 +319,7 @@ def growth(rows, counter: str):
     return n0, v0, n1, v1, v1 / v0
 
 
-HERD_VARIANTS = [("herd", "one wait set per waiter"), ("herd_shared", "one epoll set shared")]
+HERD_VARIANTS = [("herd", "one wait set per waiter"), ("herd_shared", "one wait set shared")]
 
 
 def herd_lines(run: Run) -> list:
@@ -315,9 +337,7 @@ def herd_lines(run: Run) -> list:
 
 def herd_label(scenario: str, backend: str) -> str:
     if scenario == "herd_shared":
-        return f"{backend}, one shared epoll set"
-    if backend.startswith("epoll"):
-        return f"{backend}, an epoll set per waiter"
+        return f"{backend}, one shared set"
     return backend
 
 
@@ -332,14 +352,20 @@ def herd_verdict(woken: float, waiters) -> str:
     return "some"
 
 
+# Label of a raw timeout path (raw_timeout/<path>): its own group after the registry rows.
+RAW_TIMEOUT_LABEL = "raw {}"
+
+
 def timeout_table(run: Run) -> dict:
-    """{backend: {T µs: bench}} of the timeout rows with lateness data."""
+    """{label: {T µs: bench}} of the timeout rows with lateness data: the registry rows in
+    preference order, then the raw timeout paths as their own group ("raw <path>")."""
     out = {}
-    for bk in run.backends("timeout"):
-        for b in run.select("timeout", bk):
-            t = b.name.get("us")
-            if isinstance(t, (int, float)) and b.has("late_p50_ns"):
-                out.setdefault(bk, {})[t] = b
+    for scen, label in (("timeout", "{}"), ("raw_timeout", RAW_TIMEOUT_LABEL)):
+        for bk in run.backends(scen):
+            for b in run.select(scen, bk):
+                t = b.name.get("us")
+                if isinstance(t, (int, float)) and b.has("late_p50_ns"):
+                    out.setdefault(label.format(bk), {})[t] = b
     return out
 
 
@@ -352,14 +378,12 @@ def rounded_to_ms(t_us, late_ns) -> bool:
     return late_ns >= 0.8 * gap_ns
 
 
-# Issue 6: event libraries against the mechanism they wrap (dispatch rows, A = 1).
-LIBRARY_MECHANISM = {"libevent_epoll": "epoll_lt", "libuv": "epoll_lt",
-                     "libevent_poll": "poll", "libevent_select": "select"}
-
+# Event libraries against the mechanism row they wrap (the registry's `wraps`; dispatch rows,
+# A = 1).
 
 def library_ratio_series(run: Run, library: str, active=1) -> list:
-    """[(N, ratio, low, high)]: dispatch/<library> over dispatch/<mechanism> at the same N."""
-    mech = LIBRARY_MECHANISM.get(library)
+    """[Ratio]: dispatch/<library> over dispatch/<mechanism> at the same N."""
+    mech = run.registry.wraps(library)
     if mech is None:
         return []
     return _ratio_series(series_over_fds(run, "dispatch", library, active=active),
@@ -368,5 +392,5 @@ def library_ratio_series(run: Run, library: str, active=1) -> list:
 
 def library_pairs(run: Run) -> list:
     """[(library, mechanism)] with at least one N where both ran."""
-    return [(lib, mech) for lib, mech in LIBRARY_MECHANISM.items()
+    return [(lib, mech) for lib, mech in run.registry.libraries()
             if library_ratio_series(run, lib)]

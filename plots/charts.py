@@ -1,18 +1,17 @@
 """The charts of one run. Each chart is a function Run -> Figure (or None when the run has no
-data for it, so no empty panel is ever drawn), listed in CHARTS; `write_charts` saves every
-one as PNG and SVG, each through a temporary file renamed into place.
+data for it, so no empty panel is ever drawn), named by its scenario's descriptor
+(scenarios.py); `save_figure` writes each as PNG and SVG, through a temporary file renamed
+into place.
 
-Adding a chart (e.g. issue 5's wakeup-latency percentiles) = one function + one CHARTS row;
-the summary embeds whatever was drawn, in CHARTS order.
+Adding a chart = one function here + one ChartSpec in its scenario's descriptor; the summary
+embeds whatever was drawn, in descriptor order.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
 
 import matplotlib
 
@@ -23,6 +22,7 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, NullFormatter,  # noqa
                                NullLocator)
 
 import analysis as an  # noqa: E402
+import scenarios  # noqa: E402
 from pbresults import Run  # noqa: E402
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
@@ -32,36 +32,58 @@ matplotlib.rcParams["svg.fonttype"] = "none"
 matplotlib.rcParams["font.size"] = 10
 
 # --- backend styles -------------------------------------------------------------------------
-# One colour + marker per backend, the same in every chart (and in compare). Known and
-# announced backends are fixed here; anything else gets a stable pick from FALLBACK by a hash
-# of its name, so it also keeps its look from run to run.
-BACKEND_STYLE = {
-    "select": ("#d62728", "s"),
-    "poll": ("#ff7f0e", "^"),
-    "epoll_lt": ("#1f77b4", "o"),
-    "epoll_et": ("#17becf", "D"),
-    "epoll_oneshot": ("#393b79", "v"),
-    "epoll_exclusive": ("#6baed6", "<"),
-    "uring_oneshot": ("#2ca02c", "P"),
-    "uring_multishot": ("#98df8a", "X"),
-    "libevent_epoll": ("#9467bd", "h"),
-    "libevent_poll": ("#c5b0d5", "H"),
-    "libevent_select": ("#8c564b", "d"),
-    "libuv": ("#e377c2", "*"),
-    # Raw wait paths: the nanosecond-resolution timeouts of issue 5 and the io_uring floor.
-    "ppoll": ("#b25d00", "1"),
-    "epoll_pwait2": ("#08306b", "2"),
-    "uring_poll": ("#00441b", "4"),
-}
-FALLBACK = [("#7f7f7f", "p"), ("#bcbd22", ">"), ("#8c6d31", "8"), ("#ad494a", "x"),
-            ("#637939", "+"), ("#7b4173", "1")]
+# One colour + marker per backend, the same in every chart of a run (and in compare): the
+# registry rows take PALETTE entries in preference order, a raw mechanism the colour of the
+# row it is the floor of, and any other name (a raw timeout path) the next free entries in
+# name order. No backend name is written here.
+COLORS = ["#1f77b4", "#17becf", "#393b79", "#6baed6", "#2ca02c", "#98df8a", "#ff7f0e",
+          "#d62728", "#9467bd", "#c5b0d5", "#8c564b", "#e377c2", "#b25d00", "#08306b",
+          "#00441b", "#7f7f7f", "#bcbd22", "#8c6d31", "#ad494a", "#637939"]
+MARKERS = ["o", "D", "v", "<", "P", "X", "^", "s", "h", "H", "d", "*", "1", "2", "4", "p",
+           ">", "8", "x", "+"]
+PALETTE = list(zip(COLORS, MARKERS))
 
 
-def style(backend: str) -> tuple:
-    if backend in BACKEND_STYLE:
-        return BACKEND_STYLE[backend]
-    h = int(hashlib.sha1(backend.encode()).hexdigest(), 16)
-    return FALLBACK[h % len(FALLBACK)]
+class Styles:
+    """The colour and marker of every name a run's charts draw."""
+
+    def __init__(self, registry, extra=()):
+        self.registry = registry
+        self.table = {}
+        self.used = 0  # PALETTE entries handed out
+        for name in registry.style_order():
+            self._assign(name)
+        for name in sorted(set(extra)):
+            self._assign(name)
+
+    def _assign(self, name: str) -> tuple:
+        if name not in self.table:
+            row = self.registry.row_of_raw(name) if name not in self.registry.by_name else None
+            if row in self.table:
+                self.table[name] = self.table[row]
+            else:
+                self.table[name] = PALETTE[self.used % len(PALETTE)]
+                self.used += 1
+        return self.table[name]
+
+    def __call__(self, name: str) -> tuple:
+        return self.table.get(name) or self._assign(name)
+
+
+def styles_of(run: Run) -> Styles:
+    """The run's styles, made once: every slot name of every scenario gets its entry before
+    any chart is drawn, so the same name looks the same in every chart."""
+    cached = getattr(run, "_styles", None)
+    if cached is None:
+        # The names drawn besides the registry rows: raw mechanisms (their row's style) and
+        # the raw timeout paths of the timeout chart.
+        extra = set(run.backends("raw")) | set(an.timeout_table(run))
+        cached = run._styles = Styles(run.registry, extra)
+    return cached
+
+
+def style(run: Run, name: str) -> tuple:
+    return styles_of(run)(name)
 
 
 # Every ns chart draws the median of the repetitions and shades their min..max.
@@ -116,10 +138,10 @@ def legend(ax, outside: bool = True):
         ax.legend(fontsize=9)
 
 
-def plot_series(ax, backend: str, rows, counter: str, label: str, raw: bool = False,
+def plot_series(run, ax, backend: str, rows, counter: str, label: str, raw: bool = False,
                 xkey=None):
     """One line: median per point and a band over the repetitions' min..max."""
-    color, marker = style(backend)
+    color, marker = style(run, backend)
     xs = [xkey(r) if xkey else r[0] for r in rows]
     meds = [b.median(counter) for _, b in rows]
     spreads = [b.spread(counter) for _, b in rows]
@@ -130,34 +152,44 @@ def plot_series(ax, backend: str, rows, counter: str, label: str, raw: bool = Fa
                     alpha=0.10 if raw else 0.18, linewidth=0, zorder=2)
 
 
-def select_limit_note(run: Run, scenario: str = "dispatch") -> str | None:
-    """Why select's line stops: the reason of its first skipped row above its last N."""
+def limit_note(run: Run, backend: str, scenario: str = "dispatch") -> str | None:
+    """Why a backend's line stops: the reason of its first skipped row."""
     for b in run.benches.values():
-        if b.scenario == scenario and b.backend == "select" and not b.ok and b.error:
+        if b.scenario == scenario and b.backend == backend and not b.ok and b.error:
             return b.error
     return None
 
 
-def mark_select_limit(run: Run, ax, n_last, scenario: str = "dispatch") -> None:
-    """Where select's line stops, say why: a dotted line at its last N and a footnote.
+def mark_fd_limit(run: Run, ax, backend: str, n_last, scenario: str = "dispatch") -> None:
+    """Where the line of a backend with an fd limit (the registry's max_fd) stops before the
+    others, say why: a dotted line at its last N and a footnote.
 
     The footnote goes under the axes (supxlabel, placed by the layout engine), so it can
     never cover a data point, whatever the numbers are.
     """
+    max_fd = run.registry.max_fd(backend)
+    if max_fd is None:
+        return
     largest = max((b.name.get("fds") for b in run.select(scenario)
                    if isinstance(b.name.get("fds"), (int, float))), default=n_last)
     if n_last >= largest:
         return
-    color = style("select")[0]
+    color = style(run, backend)[0]
     ax.axvline(n_last, color=color, linestyle=":", linewidth=1.2, zorder=1)
-    ax.text(n_last, 0.985, " select's limit ", transform=ax.get_xaxis_transform(),
+    ax.text(n_last, 0.985, f" {backend}'s limit ", transform=ax.get_xaxis_transform(),
             rotation=90, ha="right", va="top", fontsize=8, color=color)
-    reason = select_limit_note(run, scenario)
-    ax.figure.supxlabel(
-        f"select has no point beyond N = {an.fmt_n(n_last)}: an fd_set is a fixed bitmap of FD_SETSIZE "
-        "(1024) bits, so select cannot watch an fd numbered 1024 or above"
-        + (f"\n(the suite's reason for the skipped sizes: \"{reason}\")" if reason else ""),
-        fontsize=8.5, color=color)
+    notes = getattr(ax.figure, "_limit_notes", [])
+    if any(n.startswith(f"{backend} ") for n in notes):
+        return
+    reason = limit_note(run, backend, scenario)
+    desc = run.registry.fact(backend, "description") or ""
+    notes.append(f"{backend} has no point beyond N = {an.fmt_n(n_last)}: it accepts fds up to "
+                 f"{max_fd} only" + (f" ({desc})" if desc else "")
+                 + (f"\n(the suite's reason for the skipped sizes: \"{reason}\")"
+                    if reason else ""))
+    ax.figure._limit_notes = notes
+    ax.figure.supxlabel("\n".join(notes), fontsize=8.5, color=color if len(notes) == 1
+                        else "0.2")
 
 
 # --- the charts -----------------------------------------------------------------------------
@@ -180,14 +212,13 @@ def chart_cost_vs_fds(run: Run):
         if f and f.best:
             hw = f.best.half_width
             slope = f" — slope {f.best.slope:.2f}" + (f" ± {hw:.2f}" if hw is not None else "")
-        plot_series(ax, backend, rows, an.COST, f"{backend}{slope}")
+        plot_series(run, ax, backend, rows, an.COST, f"{backend}{slope}")
         drawn += 1
-        mech = an.raw_of(backend)
+        mech = an.raw_of(run, backend)
         raw_rows = an.series_over_fds(run, "raw", mech) if mech else []
         if raw_rows:
-            plot_series(ax, backend, raw_rows, an.COST, f"raw {mech} (no Poller)", raw=True)
-        if backend == "select":
-            mark_select_limit(run, ax, rows[-1][0])
+            plot_series(run, ax, backend, raw_rows, an.COST, f"raw {mech} (no Poller)", raw=True)
+        mark_fd_limit(run, ax, backend, rows[-1][0])
     if not drawn:
         return None
     log_axis(ax, "x")
@@ -210,13 +241,13 @@ def chart_cost_vs_active(run: Run):
     fig, (ax,) = new_figure(run, "Cost per event against active fds at fixed N — "
                                  "raw syscall loop dashed")
     for backend, (n, rows) in sweeps:
-        plot_series(ax, backend, rows, an.COST, f"{backend} (N = {an.fmt_n(n)})")
-        mech = an.raw_of(backend)
+        plot_series(run, ax, backend, rows, an.COST, f"{backend} (N = {an.fmt_n(n)})")
+        mech = an.raw_of(run, backend)
         if mech:
             raw_rows = [(a, b) for a, b in (an.active_sweep(run, "raw", mech) or (n, []))[1]
                         if b.name.get("fds") == n]
             if len(raw_rows) >= 2:
-                plot_series(ax, backend, raw_rows, an.COST,
+                plot_series(run, ax, backend, raw_rows, an.COST,
                             f"raw {mech} (N = {an.fmt_n(n)})", raw=True)
     log_axis(ax, "x")
     log_axis(ax, "y")
@@ -246,9 +277,8 @@ def chart_chain(run: Run):
                            width=6.0 * len(panels) + 2.2)
     for ax, (a, lines) in zip(axes, panels):
         for backend, rows in lines:
-            plot_series(ax, backend, rows, an.COST, backend)
-            if backend == "select":
-                mark_select_limit(run, ax, rows[-1][0], "chain")
+            plot_series(run, ax, backend, rows, an.COST, backend)
+            mark_fd_limit(run, ax, backend, rows[-1][0], "chain")
         log_axis(ax, "x")
         log_axis(ax, "y")
         data_ticks(ax, [n for _, rows in lines for n, _ in rows])
@@ -272,9 +302,8 @@ def chart_churn(run: Run):
         for backend in backends:
             rows = an.series_over_fds(run, "churn", backend, counter, active=None)
             if rows:
-                plot_series(ax, backend, rows, counter, backend)
-                if backend == "select":
-                    mark_select_limit(run, ax, rows[-1][0], "churn")
+                plot_series(run, ax, backend, rows, counter, backend)
+                mark_fd_limit(run, ax, backend, rows[-1][0], "churn")
         log_axis(ax, "x")
         log_axis(ax, "y")
         data_ticks(ax, [b.name.get("fds") for b in run.select("churn")])
@@ -286,8 +315,33 @@ def chart_churn(run: Run):
     return fig
 
 
+def _ratio_lines(run: Run, ax, lines) -> tuple:
+    """Draw [(style name, label, [Ratio])]: a line through the ratios of the medians and an
+    error bar of each point's interval; returns the (low, high) the axis must show."""
+    lo, hi = 1.0, 1.0
+    k = len(lines)
+    for i, (name, label, s) in enumerate(lines):
+        color, marker = style(run, name)
+        # Lines at one N overlap: a small shift in N keeps every error bar visible (the axis
+        # is logarithmic, so the shift is the same at every N).
+        shift = 1 + 0.03 * (i - (k - 1) / 2)
+        xs = [p.n * shift for p in s]
+        ax.plot(xs, [p.ratio for p in s], marker=marker, color=color, linewidth=1.8,
+                label=label, zorder=4)
+        with_ci = [(x, p) for x, p in zip(xs, s) if p.low is not None]
+        if with_ci:
+            ax.errorbar([x for x, _ in with_ci], [p.ratio for _, p in with_ci],
+                        yerr=[[max(0.0, p.ratio - p.low) for _, p in with_ci],
+                              [max(0.0, p.high - p.ratio) for _, p in with_ci]],
+                        fmt="none", ecolor=color, elinewidth=1.2, capsize=3, zorder=3)
+        vals = [p.ratio for p in s] + [p.low for p in s if p.low] + [p.high for p in s if p.high]
+        lo, hi = min(lo, min(vals)), max(hi, max(vals))
+    return lo, hi
+
+
 def chart_overhead(run: Run):
-    """Interface overhead: dispatch/<backend> over raw/<mechanism>, as a ratio, against N."""
+    """Interface overhead: dispatch/<backend> over raw/<mechanism>, as a ratio, against N,
+    with the 95% interval of each ratio (bootstrap paired by process)."""
     series = [(bk, an.overhead_series(run, bk)) for bk in run.backends("dispatch")]
     series = [(bk, s) for bk, s in series if s]
     if not series:
@@ -296,27 +350,22 @@ def chart_overhead(run: Run):
                                  "bare syscall (1 active fd)")
     ax.axhline(1.0, color="0.3", linewidth=1.0, zorder=1)
     ax.axhspan(0.95, 1.05, color="0.85", alpha=0.5, zorder=0, label="±5% (target)")
+    lo, hi = _ratio_lines(run, ax, [(bk, f"{bk} / raw {an.raw_of(run, bk)}", s)
+                                    for bk, s in series])
     for backend, s in series:
-        color, marker = style(backend)
-        xs = [p[0] for p in s]
-        ax.plot(xs, [p[1] for p in s], marker=marker, color=color, linewidth=1.8,
-                label=f"{backend} / raw {an.raw_of(backend)}", zorder=4)
-        ax.fill_between(xs, [p[2] for p in s], [p[3] for p in s], color=color, alpha=0.15,
-                        linewidth=0, zorder=2)
-        if backend == "select":
-            mark_select_limit(run, ax, xs[-1])
+        mark_fd_limit(run, ax, backend, s[-1].n)
     log_axis(ax, "x")
-    lo = min(min(p[1] for p in s) for _, s in series)
-    hi = max(max(p[1] for p in s) for _, s in series)
     ax.set_ylim(min(0.9, lo - 0.05), max(1.15, hi + 0.05))
     ax.set_xlabel("total fds N")
-    ax.set_ylabel("ratio of median ns per event (1.0 = no overhead)")
+    ax.set_ylabel("ratio of median ns per event (1.0 = no overhead)\n"
+                  f"bar = {an.OVERHEAD_LEVEL:.0%} interval, bootstrap paired by process")
     legend(ax)
     return fig
 
 
 def chart_library_over_mechanism(run: Run):
-    """Issue 6: what an event library costs on top of the mechanism it wraps, per event."""
+    """What an event library costs on top of the mechanism it wraps (the registry's
+    `wraps`), per event."""
     pairs = an.library_pairs(run)
     if not pairs:
         return None
@@ -326,10 +375,10 @@ def chart_library_over_mechanism(run: Run):
     mechanisms = list(dict.fromkeys(mech for _, mech in pairs))
     for mech in mechanisms:
         rows = an.series_over_fds(run, "dispatch", mech)
-        plot_series(ax, mech, rows, an.COST, f"{mech} (mechanism)", raw=True)
+        plot_series(run, ax, mech, rows, an.COST, f"{mech} (mechanism)", raw=True)
     for lib, mech in pairs:
         rows = an.series_over_fds(run, "dispatch", lib)
-        plot_series(ax, lib, rows, an.COST, f"{lib} (on {mech})")
+        plot_series(run, ax, lib, rows, an.COST, f"{lib} (on {mech})")
     log_axis(ax, "x")
     log_axis(ax, "y")
     ax.set_title("cost per event; the mechanism dashed", fontsize=10)
@@ -338,26 +387,19 @@ def chart_library_over_mechanism(run: Run):
     legend(ax, outside=False)
 
     rax.axhline(1.0, color="0.3", linewidth=1.0, zorder=1)
-    lo, hi = 1.0, 1.0
-    for lib, mech in pairs:
-        s = an.library_ratio_series(run, lib)
-        color, marker = style(lib)
-        xs = [p[0] for p in s]
-        rax.plot(xs, [p[1] for p in s], marker=marker, color=color, linewidth=1.8,
-                 label=f"{lib} / {mech}", zorder=4)
-        rax.fill_between(xs, [p[2] for p in s], [p[3] for p in s], color=color, alpha=0.15,
-                         linewidth=0, zorder=2)
-        lo, hi = min(lo, min(p[1] for p in s)), max(hi, max(p[1] for p in s))
+    lo, hi = _ratio_lines(run, rax, [(lib, f"{lib} / {mech}", an.library_ratio_series(run, lib))
+                                     for lib, mech in pairs])
     log_axis(rax, "x")
     rax.set_ylim(min(0.9, lo - 0.05), max(1.2, hi * 1.05))
     rax.set_title("library / mechanism (1.0 = the library adds nothing)", fontsize=10)
     rax.set_xlabel("total fds N")
-    rax.set_ylabel("ratio of median ns per event\nband = min–max over max–min of the repetitions")
+    rax.set_ylabel("ratio of median ns per event\n"
+                   f"bar = {an.OVERHEAD_LEVEL:.0%} interval, bootstrap paired by process")
     legend(rax)
     return fig
 
 
-# --- issue 5 --------------------------------------------------------------------------------
+# --- wakeup, herd, timeout -------------------------------------------------------------------
 
 def _us_axis(ax, axis: str = "y"):
     """Log scale in µs with plain numbers (ns data, labels divided by 1,000)."""
@@ -387,7 +429,7 @@ def chart_wakeup_percentiles(run: Run):
     for ax, cpu in zip(axes, placements):
         ns = []
         for bk in backends:
-            color, marker = style(bk)
+            color, marker = style(run, bk)
             for counter, dashed in (("p50_ns", False), ("p99_ns", True)):
                 rows = an.wakeup_series(run, bk, cpu, counter)
                 if not rows:
@@ -434,7 +476,7 @@ def chart_wakeup_cdf(run: Run):
     fig, (ax, tax) = new_figure(run, f"Wakeup latency distribution at N = {an.fmt_n(n)}{where}",
                                 ncols=2, width=14.0)
     for bk, pts in lines:
-        color, marker = style(bk)
+        color, marker = style(run, bk)
         xs, qs = [p[0] for p in pts], [p[1] for p in pts]
         ax.plot(xs, qs, color=color, marker=marker, markersize=5, linewidth=1.8,
                 drawstyle="default", label=bk)
@@ -473,7 +515,7 @@ def chart_herd(run: Run):
     ax.axhline(1.0, color="0.35", linestyle=":", linewidth=1.2, zorder=1, label="one woken")
     for k, (scen, bk, rows) in enumerate(lines):
         shared = scen == "herd_shared"
-        color, marker = style(bk)
+        color, marker = style(run, bk)
         label = an.herd_label(scen, bk)
         # Variants that woke the same number lie on one line: a small shift in W keeps each
         # visible (the axis is logarithmic, so the shift is the same at every W).
@@ -532,7 +574,7 @@ def chart_timeout(run: Run):
             b = table[bk].get(t)
             if b is None:
                 continue
-            color, _ = style(bk)
+            color, _ = style(run, bk)
             p50, p99, mx = (b.median(c) for c in ("late_p50_ns", "late_p99_ns", "late_max_ns"))
             xs.append(i)
             labels.append(bk)
@@ -541,7 +583,10 @@ def chart_timeout(run: Run):
                 ax.text(i, 0.02, "early!", transform=ax.get_xaxis_transform(), ha="center",
                         color="red", fontsize=8, rotation=90)
                 continue
-            ax.bar(i, p50, color=color, width=0.7, zorder=3)
+            # A raw timeout path (not a registry row) is its own group: hatched bars.
+            raw_path = bk not in run.registry.by_name
+            ax.bar(i, p50, color=color, width=0.7, zorder=3, hatch="//" if raw_path else None,
+                   edgecolor="white" if raw_path else None)
             if p99:
                 ax.plot([i, i], [p50, p99], color="0.15", linewidth=1.2, zorder=4)
                 ax.plot([i - 0.15, i + 0.15], [p99, p99], color="0.15", linewidth=1.2,
@@ -566,25 +611,9 @@ def chart_timeout(run: Run):
     return fig
 
 
-@dataclass(frozen=True)
-class Chart:
-    stem: str        # file name without extension
-    title: str       # used in summary.md
-    draw: object     # Run -> Figure | None
-
-
-CHARTS = [
-    Chart("cost_vs_fds", "Cost per event against total fds", chart_cost_vs_fds),
-    Chart("cost_vs_active", "Cost per event against active fds", chart_cost_vs_active),
-    Chart("overhead", "Interface overhead against the raw syscall loop", chart_overhead),
-    Chart("chain", "chain (libevent bench.c workload)", chart_chain),
-    Chart("churn", "Registration churn", chart_churn),
-    Chart("library_over_mechanism", "Library over mechanism", chart_library_over_mechanism),
-    Chart("wakeup_percentiles", "Wakeup latency against total fds", chart_wakeup_percentiles),
-    Chart("wakeup_cdf", "Wakeup latency distribution", chart_wakeup_cdf),
-    Chart("herd", "Thundering herd", chart_herd),
-    Chart("timeout", "Timeout accuracy", chart_timeout),
-]
+def chart_specs() -> list:
+    """[(ChartSpec, draw function)] of every scenario descriptor, in report order."""
+    return [(spec, globals()[spec.draw]) for spec in scenarios.all_charts()]
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -621,12 +650,12 @@ def save_figure(fig, out_dir: str, stem: str) -> list:
     return paths
 
 
-def draw_charts(run: Run, charts=None) -> list:
-    """[(Chart, Figure)] for every chart the run has data for. Drawing happens before any
-    file is written, so a failure leaves no partial set behind."""
+def draw_charts(run: Run) -> list:
+    """[(ChartSpec, Figure)] for every chart the run has data for. Drawing happens before
+    any file is written, so a failure leaves no partial set behind."""
     out = []
-    for chart in charts or CHARTS:
-        fig = chart.draw(run)
+    for spec, draw in chart_specs():
+        fig = draw(run)
         if fig is not None:
-            out.append((chart, fig))
+            out.append((spec, fig))
     return out

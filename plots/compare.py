@@ -1,9 +1,16 @@
 """Two runs side by side: B/A ratios of the medians of every benchmark both ran.
 
-A ratio is flagged as a real difference only when it is larger than the runs' own noise:
-|log(B/A)| > 2 * sqrt(CV_A^2 + CV_B^2) (about two standard errors of a log ratio when the
-CVs are small) AND the repetitions of A and B do not overlap at all (min..max). With a single
-repetition on either side the noise is unknown and the row is marked "?", never flagged.
+A row is flagged as a real difference only when its 99% interval of B/A excludes 1
+(stats.difference): the per-process medians of each run, on a log scale, are the samples
+of Student's t interval (variance pooled over both runs), so the variation between
+processes — which repetitions inside one process cannot show — is part of the noise. When a side has a single process the
+repetitions are the samples and the row says so ("1 process": between-process noise
+unknown, the interval is too narrow). With a single repetition on a side the noise is
+unknown and the row is marked "?", never flagged.
+
+`difference_of` compares any two rows (e.g. dispatch/epoll_lt of one run against
+dispatch/epoll_oneshot of another); `python3 plots/compare.py A.json ROW_A B.json ROW_B`
+prints it.
 
 The input files are only read, so they stay in the format Google Benchmark's tools/compare.py
 accepts (`compare.py benchmarks A.json B.json`) where that tool is installed.
@@ -13,10 +20,16 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 import analysis as an
-from pbresults import ResultsError, Run, backend_rank, sentinel_drift
+import stats
+from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
+
+RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Student's t "
+        "on the log of each process's median (the process is the unit, so between-process "
+        "noise counts); a side with one process falls back to its repetitions")
 
 
 @dataclass
@@ -32,28 +45,21 @@ class Row:
     cv_a: float | None
     cv_b: float | None
     verdict: str  # "slower", "faster", "same" (within noise) or "?" (noise unknown)
+    low: float | None = None   # the interval of B/A
+    high: float | None = None
+    basis: str = ""            # "processes" or "repetitions"
 
     @property
     def ratio(self) -> float:
         return self.b / self.a
 
-    @property
-    def noise(self) -> float | None:
-        if self.cv_a is None or self.cv_b is None:
-            return None
-        return 2 * math.sqrt(self.cv_a ** 2 + self.cv_b ** 2)
 
-
-def _verdict(ba, bb, metric: str, cv_a, cv_b) -> str:
-    if cv_a is None or cv_b is None or ba.repetitions(metric) < 2 or bb.repetitions(metric) < 2:
-        return "?"
-    ratio = bb.median(metric) / ba.median(metric)
-    noise = 2 * math.sqrt(cv_a ** 2 + cv_b ** 2)
-    (alo, ahi), (blo, bhi) = ba.spread(metric), bb.spread(metric)
-    apart = bhi < alo or blo > ahi
-    if abs(math.log(ratio)) > noise and apart:
-        return "slower" if ratio > 1 else "faster"
-    return "same"
+def difference_of(a: Bench, b: Bench, metric: str) -> stats.Difference | None:
+    """B against A for any two rows and a metric: the ratio of their medians, its interval and
+    whether it is flagged (stats.difference). None when a side has no value."""
+    if a.values(metric) is None or b.values(metric) is None:
+        return None
+    return stats.difference(a.by_process(metric), b.by_process(metric))
 
 
 class Comparison:
@@ -69,10 +75,12 @@ class Comparison:
                 ma, mb = ba.median(metric), bb.median(metric)
                 if not ma or not mb:
                     continue
-                cv_a, cv_b = ba.cv(metric), bb.cv(metric)
+                d = difference_of(ba, bb, metric)
                 self.rows.append(Row(key, ba.scenario, ba.backend, metric, ba.name.get("fds"),
-                                     ba.name.get("active"), ma, mb, cv_a, cv_b,
-                                     _verdict(ba, bb, metric, cv_a, cv_b)))
+                                     ba.name.get("active"), ma, mb, ba.cv(metric),
+                                     bb.cv(metric), d.verdict if d else "?",
+                                     d.low if d else None, d.high if d else None,
+                                     d.basis if d else ""))
         # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
         self.only_a = [k for k in a.benches if k not in b.benches]
         self.only_b = [k for k in b.benches if k not in a.benches]
@@ -99,18 +107,28 @@ def _fmt_cv(v) -> str:
 MARK = {"slower": "SLOWER", "faster": "faster", "same": "", "?": "? (1 repetition)"}
 
 
+def _mark(r: Row) -> str:
+    one = " (1 process)" if r.basis == "repetitions" and r.verdict != "?" else ""
+    return MARK[r.verdict] + one
+
+
+def _interval(r: Row) -> str:
+    return "?" if r.low is None else f"{r.low:.3f}–{r.high:.3f}"
+
+
 def table_lines(c: Comparison) -> list:
     out = [f"A: {c.a.path}  ({c.a.subtitle()})",
            f"B: {c.b.path}  ({c.b.subtitle()})",
-           "B/A = median of B / median of A; flagged where the difference exceeds the runs' "
-           "own noise", ""]
+           f"B/A = median of B / median of A (all repetitions); {RULE}",
+           f"processes: A {c.a.processes()}, B {c.b.processes()}", ""]
     w = max(len(r.key) for r in c.rows) + 2
-    header = f"{'benchmark':<{w}}{'metric':<15}{'A':>10}{'B':>10}{'B/A':>8}{'CV A':>7}" \
-             f"{'CV B':>7}  verdict"
+    header = f"{'benchmark':<{w}}{'metric':<15}{'A':>10}{'B':>10}{'B/A':>8}{'99% interval':>14}" \
+             f"{'CV A':>7}{'CV B':>7}  verdict"
     out += [header, "-" * len(header)]
     for r in c.rows:
         out.append(f"{r.key:<{w}}{r.metric:<15}{an.fmt_ns(r.a):>10}{an.fmt_ns(r.b):>10}"
-                   f"{r.ratio:>8.3f}{_fmt_cv(r.cv_a):>7}{_fmt_cv(r.cv_b):>7}  {MARK[r.verdict]}")
+                   f"{r.ratio:>8.3f}{_interval(r):>14}{_fmt_cv(r.cv_a):>7}{_fmt_cv(r.cv_b):>7}"
+                   f"  {_mark(r)}")
     f = c.flagged()
     out += [f"WARNING: {w}" for w in noise_warnings(c)]
     out += ["", f"{len(c.rows)} compared, {len(f)} differ beyond noise "
@@ -134,10 +152,11 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
              f"- **A**: `{c.a.path}` — {c.a.subtitle()}, commit {c.a.meta('pollbench_git_commit')}",
              f"- **B**: `{c.b.path}` — {c.b.subtitle()}, commit {c.b.meta('pollbench_git_commit')}",
              "",
-             "B/A is the ratio of the medians over repetitions (> 1: B is slower). A row is "
-             "flagged only when |log(B/A)| exceeds 2·√(CV_A² + CV_B²) and the repetitions "
-             "of A and B do not overlap; `?` means one side has a single repetition, so its "
-             "noise is unknown.", ""]
+             "B/A is the ratio of the medians over all repetitions (> 1: B is slower). A row is "
+             f"{RULE}. `?` means one side has a single repetition, so its noise is unknown; "
+             "\"1 process\" marks a verdict from the repetitions of a single process, which "
+             "cannot show the variation between processes.",
+             f"Processes: A {c.a.processes()}, B {c.b.processes()}.", ""]
     f = c.flagged()
     lines += [f"> **Warning:** {w}." for w in noise_warnings(c)]
     if noise_warnings(c):
@@ -147,13 +166,16 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
               f"{sum(r.verdict == 'faster' for r in f)} faster in B).", ""]
     if chart_stem:
         lines += [f"![B/A ratios]({chart_stem}.png)", "", f"[SVG]({chart_stem}.svg)", ""]
-    lines += ["| benchmark | metric | A | B | B/A | CV A | CV B | verdict |",
-              "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines += ["| benchmark | metric | A | B | B/A | 99% interval | CV A | CV B | verdict |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in c.rows:
         v = {"slower": "**slower**", "faster": "**faster**", "same": "within noise",
              "?": "?"}[r.verdict]
+        if r.basis == "repetitions" and r.verdict != "?":
+            v += " (1 process)"
         lines.append(f"| `{r.key}` | {r.metric} | {an.fmt_ns(r.a)} | {an.fmt_ns(r.b)} | "
-                     f"{r.ratio:.3f} | {_fmt_cv(r.cv_a)} | {_fmt_cv(r.cv_b)} | {v} |")
+                     f"{r.ratio:.3f} | {_interval(r)} | {_fmt_cv(r.cv_a)} | {_fmt_cv(r.cv_b)} "
+                     f"| {v} |")
     lines.append("")
     for label, keys in (("Only in A", c.only_a), ("Only in B", c.only_b)):
         if keys:
@@ -180,7 +202,7 @@ def noise_warnings(c: Comparison) -> list:
     out = []
     for tag, run in (("A", c.a), ("B", c.b)):
         d = sentinel_drift(run)
-        if d is not None and d[0] > 0.10:
+        if d is not None and d[0] > DRIFT_WARNING:
             out.append(f"run {tag}'s noise sentinel drifted {100 * d[0]:.0f}% during the run")
     sent = [r for r in c.rows if r.scenario == "sentinel"]
     if sent:
@@ -213,10 +235,9 @@ def draw_chart(c: Comparison):
     seen = {}
     for ax, (title, rows) in zip(axes, panels):
         ax.axhline(1.0, color="0.3", linewidth=1.0)
-        for backend in sorted(dict.fromkeys(r.backend for r in rows), key=backend_rank):
+        for backend in c.a.registry.order(dict.fromkeys(r.backend for r in rows)):
             mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
-            raw = mine[0].scenario == "raw"
-            color, marker = charts.style(an.backend_of_raw(backend) if raw else backend)
+            color, marker = charts.style(c.a, backend)
             label = f"raw {backend}" if mine[0].scenario == "raw" else backend
             h, = ax.plot([r.n for r in mine], [r.ratio for r in mine], color=color,
                          linewidth=1.4, linestyle="--" if mine[0].scenario == "raw" else "-")
@@ -275,3 +296,37 @@ def write_all(c: Comparison, out_dir: str) -> list:
             f.write(text)
     charts.atomic_write(path, write_text)
     return written + [path]
+
+
+def main(argv) -> int:
+    """compare.py A.json ROW_A B.json ROW_B [METRIC]: one row of A against one row of B."""
+    from pbresults import load
+    if len(argv) not in (4, 5):
+        print("usage: compare.py A.json ROW_A B.json ROW_B [METRIC]", file=sys.stderr)
+        return 2
+    try:
+        runs = [load(argv[0]), load(argv[2])]
+    except ResultsError as e:
+        print(e.line(), file=sys.stderr)
+        return 1
+    benches = []
+    for run, key in zip(runs, (argv[1], argv[3])):
+        b = run.benches.get(key)
+        if b is None or not b.ok:
+            print(f"pollbench: {run.path}: no data for {key}", file=sys.stderr)
+            return 1
+        benches.append(b)
+    metric = argv[4] if len(argv) == 5 else an.metrics_of(benches[0].scenario, benches[0])[0]
+    d = difference_of(benches[0], benches[1], metric)
+    if d is None:
+        print(f"pollbench: {metric}: not measured by both rows", file=sys.stderr)
+        return 1
+    interval = "unknown" if not d.known else f"{d.low:.3f}–{d.high:.3f}"
+    print(f"{argv[3]} / {argv[1]} ({metric}): {d.ratio:.3f}, "
+          f"{stats.COMPARE_LEVEL:.0%} interval {interval} from {d.basis}: "
+          f"{'flagged (' + d.verdict + ')' if d.flagged else 'not flagged'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -8,6 +8,12 @@ per-repetition samples of every counter, GB's own aggregates and any error messa
 Medians and CVs are computed from the repetition samples when the file has them (so the
 spread can be drawn), and taken from GB's aggregates only when a run was made with
 --benchmark_report_aggregates_only.
+
+What the suite knows about its backends travels in the file: the context value
+`pollbench_registry` is the registry (preference order, capabilities, raw floor, wrapped
+mechanism), so nothing here keeps a list of backend names. A merged run of several processes
+marks every repetition with `pollbench_process`; medians and CVs pool all of them, and the
+per-process medians give the between-process spread.
 """
 
 from __future__ import annotations
@@ -23,24 +29,16 @@ from dataclasses import dataclass, field
 GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "threads"}
 GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 
-# How a raw mechanism maps onto the backend it is the floor of (raw/uring_poll: an io_uring
-# of multishot polls, the floor of uring_multishot).
-RAW_BASELINE = {"select": "select", "poll": "poll", "epoll": "epoll_lt",
-                "uring_poll": "uring_multishot"}
-BACKEND_RAW = {b: m for m, b in RAW_BASELINE.items()}
-
-# The order backends appear in tables and legends: oldest mechanism first, so a reader sees
-# the progression; unknown names follow alphabetically. ppoll and epoll_pwait2 are the
-# nanosecond-resolution raw wait paths of the timeout scenario (timeout/ppoll/us:<T>).
-BACKEND_ORDER = ["select", "poll", "ppoll", "epoll", "epoll_lt", "epoll_et", "epoll_oneshot",
-                 "epoll_exclusive", "epoll_pwait2", "uring_poll", "uring_oneshot",
-                 "uring_multishot", "libevent_select", "libevent_poll", "libevent_epoll",
-                 "libuv"]
-
-
-def backend_rank(name: str):
-    return (BACKEND_ORDER.index(name), "") if name in BACKEND_ORDER else (len(BACKEND_ORDER), name)
-
+# Counters every benchmark row carries that are not measurements: where the repetition ran
+# (sched_getcpu() at its start and end, and whether they differ). They are never a metric.
+CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated")
+# Row fields of the merged results.json that say which process made a repetition.
+PROCESS_FIELD = "pollbench_process"
+REGISTRY_KEY = "pollbench_registry"
+SCENARIOS_KEY = "pollbench_scenarios"
+DRIFT_KEY = "pollbench_sentinel_drift"
+# Above this sentinel drift the reports warn that the machine was not quiet.
+DRIFT_WARNING = 0.10
 
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -68,6 +66,81 @@ def _number(text: str):
             return float(text)
         except ValueError:
             return text
+
+
+class Registry:
+    """The backend registry of a run, read from its `pollbench_registry` context value (a JSON
+    array of rows in preference order, results/README.md). Every backend fact the reports
+    use comes from here: order, raw floor, the mechanism a library wraps, the fd limit."""
+
+    def __init__(self, rows: list):
+        self.rows = rows
+        self.by_name = {r["name"]: r for r in rows}
+        self.names = [r["name"] for r in rows]
+
+    @classmethod
+    def from_context(cls, path: str, context: dict) -> "Registry":
+        text = context.get(REGISTRY_KEY)
+        if text is None:
+            raise ResultsError(path, f"no '{REGISTRY_KEY}' in the context: not a pollbench run "
+                               "(plain Google Benchmark output has no backend registry)")
+        try:
+            rows = json.loads(text) if isinstance(text, str) else text
+        except json.JSONDecodeError:
+            raise ResultsError(path, f"'{REGISTRY_KEY}' in the context is not JSON") from None
+        if not isinstance(rows, list) or not rows or not all(
+                isinstance(r, dict) and isinstance(r.get("name"), str) and r["name"]
+                for r in rows):
+            raise ResultsError(path, f"'{REGISTRY_KEY}' in the context is not a list of "
+                               "rows with a name")
+        names = [r["name"] for r in rows]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise ResultsError(path, f"'{REGISTRY_KEY}' names the backend {dup!r} twice")
+        return cls(rows)
+
+    def fact(self, backend: str, key: str, default=None):
+        return self.by_name.get(backend, {}).get(key, default)
+
+    def raw_floor(self, backend: str) -> str | None:
+        """The raw mechanism whose bare loop `backend` wraps (raw/<it>), or None."""
+        return self.fact(backend, "raw_floor") or None
+
+    def row_of_raw(self, mechanism: str) -> str | None:
+        """The first row (in preference order) whose raw floor is `mechanism`."""
+        return next((r["name"] for r in self.rows if r.get("raw_floor") == mechanism), None)
+
+    def wraps(self, backend: str) -> str | None:
+        """For a library row: the registry row of the mechanism it runs on, else None."""
+        return self.fact(backend, "wraps") or None
+
+    def libraries(self) -> list:
+        """[(library, mechanism row)] in preference order."""
+        return [(r["name"], r["wraps"]) for r in self.rows if r.get("wraps")]
+
+    def max_fd(self, backend: str):
+        """The largest fd number the row accepts, or None when it has no limit of note."""
+        v = self.fact(backend, "max_fd")
+        limited = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 31 - 1
+        return v if limited else None
+
+    def rank(self, name: str):
+        """Sort key: registry rows in preference order, each raw mechanism right after the
+        first row it is the floor of, then any other name (e.g. a raw timeout path) by name."""
+        if name in self.by_name:
+            return (self.names.index(name), 0, "")
+        row = self.row_of_raw(name)
+        if row is not None:
+            return (self.names.index(row), 1, "")
+        return (len(self.names), 0, name)
+
+    def order(self, names) -> list:
+        return sorted(names, key=self.rank)
+
+    def style_order(self) -> list:
+        """Every name that gets a colour: the rows in preference order (raw mechanisms share
+        their row's colour)."""
+        return list(self.names)
 
 
 @dataclass(frozen=True)
@@ -118,9 +191,12 @@ class Bench:
 
     name: Name
     samples: dict = field(default_factory=dict)      # counter -> [value per repetition]
+    processes: dict = field(default_factory=dict)    # counter -> [process of each value]
     aggregates: dict = field(default_factory=dict)   # "median"/"cv"/... -> {counter: value}
     errors: list = field(default_factory=list)       # error messages of failed repetitions
     sources: set = field(default_factory=set)        # files the rows came from
+    migrated: int = 0                                # repetitions with cpu_migrated = 1
+    cpus: dict = field(default_factory=dict)         # CPU a repetition started on -> count
 
     @property
     def scenario(self) -> str:
@@ -146,8 +222,22 @@ class Bench:
         return self.values(counter) is not None or self._aggregate("median", counter) is not None
 
     def values(self, counter: str):
+        """Every repetition of every process (pooled), or None."""
         vals = self.samples.get(counter)
         return vals if vals else None
+
+    def by_process(self, counter: str) -> dict:
+        """{process: [values]} in the order the processes appear."""
+        out = {}
+        for p, v in zip(self.processes.get(counter, []), self.samples.get(counter, [])):
+            out.setdefault(p, []).append(v)
+        return out
+
+    def process_count(self, counter: str) -> int:
+        return len(self.by_process(counter))
+
+    def process_medians(self, counter: str) -> list:
+        return [statistics.median(v) for v in self.by_process(counter).values()]
 
     def _aggregate(self, agg: str, counter: str):
         return self.aggregates.get(agg, {}).get(counter)
@@ -159,12 +249,33 @@ class Bench:
         return self._aggregate("median", counter) or self._aggregate("mean", counter)
 
     def cv(self, counter: str):
-        """Coefficient of variation across repetitions (0.05 = 5%), or None if unknown."""
+        """Coefficient of variation over all repetitions of all processes (0.05 = 5%), or
+        None if unknown."""
         vals = self.values(counter)
         if vals and len(vals) >= 2:
             mean = statistics.fmean(vals)
             return statistics.stdev(vals) / mean if mean else None
         return self._aggregate("cv", counter)
+
+    def within_cv(self, counter: str):
+        """The CV inside one process: the pooled within-process standard deviation over the
+        mean. Equal to cv() for a single-process run."""
+        groups = [g for g in self.by_process(counter).values()]
+        n = sum(len(g) for g in groups)
+        if not groups or n - len(groups) < 1:
+            return self.cv(counter) if len(groups) <= 1 else None
+        ss = sum(sum((x - statistics.fmean(g)) ** 2 for x in g) for g in groups)
+        mean = statistics.fmean(self.values(counter))
+        return math.sqrt(ss / (n - len(groups))) / mean if mean else None
+
+    def between_spread(self, counter: str):
+        """(max - min) / median of the per-process medians: how far apart separate processes
+        measured this row. None with fewer than two processes."""
+        meds = self.process_medians(counter)
+        if len(meds) < 2:
+            return None
+        mid = statistics.median(meds)
+        return (max(meds) - min(meds)) / mid if mid else None
 
     def spread(self, counter: str):
         """(low, high) across repetitions — min/max of the samples, else median ± stddev."""
@@ -185,10 +296,11 @@ class Bench:
 class Run:
     """One results set: context + benchmarks (possibly merged from several files)."""
 
-    def __init__(self, paths: list, context: dict, benches: dict):
+    def __init__(self, paths: list, context: dict, benches: dict, registry: Registry):
         self.paths = paths
         self.context = context
         self.benches = benches  # key -> Bench, in file order
+        self.registry = registry
 
     @property
     def path(self) -> str:
@@ -240,15 +352,32 @@ class Run:
         return out
 
     def backends(self, scenario: str) -> list:
-        """Backends (or raw mechanisms) with data in a scenario, in BACKEND_ORDER."""
+        """Backends (or raw mechanisms) with data in a scenario, in registry order."""
         seen = []
         for b in self.benches.values():
             if b.scenario == scenario and b.ok and b.backend not in seen:
                 seen.append(b.backend)
-        return sorted(seen, key=backend_rank)
+        return self.registry.order(seen)
 
     def failed(self) -> list:
         return [b for b in self.benches.values() if not b.ok]
+
+    def processes(self) -> int:
+        """How many processes made this run (1 for a file without pollbench_process)."""
+        seen = set()
+        for b in self.benches.values():
+            for procs in b.processes.values():
+                seen.update(procs)
+        return max(1, len(seen))
+
+    def scenarios_context(self) -> dict:
+        """The parameters every scenario registered (`pollbench_scenarios`), or {}."""
+        text = self.context.get(SCENARIOS_KEY)
+        try:
+            value = json.loads(text) if isinstance(text, str) else text
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 def _read_json(path: str):
@@ -282,9 +411,10 @@ def _validate(path: str, doc) -> None:
 
 
 def _counters(row: dict) -> dict:
-    """Every numeric field of a row that is a measurement (GB's counters + times in ns)."""
+    """Every numeric field of a row that is a measurement (GB's counters + times in ns); GB's
+    bookkeeping, the process id and the CPU counters are not."""
     skip = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
-            "threads", "iterations", "real_time", "cpu_time"}
+            "threads", "iterations", "real_time", "cpu_time", PROCESS_FIELD, *CPU_COUNTERS}
     out = {k: float(v) for k, v in row.items()
            if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
            and math.isfinite(v)}
@@ -295,7 +425,8 @@ def _counters(row: dict) -> dict:
     return out
 
 
-def _add_rows(path: str, doc: dict, benches: dict) -> None:
+def _add_rows(path: str, file_index: int, doc: dict, benches: dict) -> None:
+    families = {}  # (process, run name) -> family_index: one name, one benchmark family
     for row in doc["benchmarks"]:
         run_type = row.get("run_type", "iteration")
         # run_name is the name without the aggregate suffix; older GB lacks it.
@@ -303,6 +434,14 @@ def _add_rows(path: str, doc: dict, benches: dict) -> None:
         agg = row.get("aggregate_name") if run_type == "aggregate" else None
         if agg and not row.get("run_name") and base.endswith("_" + agg):
             base = base[: -len(agg) - 1]
+        proc = row.get(PROCESS_FIELD, 0)
+        family = row.get("family_index")
+        if family is not None:
+            seen = families.setdefault((proc, base), family)
+            if seen != family:
+                raise ResultsError(path, f"the name {base} comes from two benchmark families "
+                                   f"(family_index {seen} and {family}) in process {proc}: "
+                                   "two measurements under one name, refusing to merge them")
         name = parse_name(base)
         bench = benches.get(name.key)
         if bench is None:
@@ -315,9 +454,16 @@ def _add_rows(path: str, doc: dict, benches: dict) -> None:
         if agg:
             # Keep aggregates from the first file only: GB's aggregates cannot be pooled.
             bench.aggregates.setdefault(agg, counters)
-        else:
-            for k, v in counters.items():
-                bench.samples.setdefault(k, []).append(v)
+            continue
+        key = (file_index, proc)
+        for k, v in counters.items():
+            bench.samples.setdefault(k, []).append(v)
+            bench.processes.setdefault(k, []).append(key)
+        if row.get("cpu_migrated") == 1:
+            bench.migrated += 1
+        if isinstance(row.get("cpu"), (int, float)):
+            cpu = int(row["cpu"])
+            bench.cpus[cpu] = bench.cpus.get(cpu, 0) + 1
 
 
 def load(path: str) -> Run:
@@ -336,32 +482,36 @@ def load_many(paths: list) -> Run:
     process-to-process noise too. Files from different machines are refused: that is what
     `compare` is for.
     """
-    context, benches = {}, {}
+    context, benches, registry = {}, {}, None
     for i, path in enumerate(paths):
         doc = _read_json(path)
         _validate(path, doc)
         ctx = doc.get("context", {}) or {}
+        reg = Registry.from_context(path, ctx)
         if i == 0:
             context = dict(ctx)
+            registry = reg
         else:
             for k in MACHINE_KEYS:
                 if k in ctx and k in context and ctx[k] != context[k]:
                     raise ResultsError(path, f"from another machine than {paths[0]} "
                                        f"({k} {ctx[k]!r} vs {context[k]!r}); "
                                        "use ./pollbench compare for that")
-        _add_rows(path, doc, benches)
+        _add_rows(path, i, doc, benches)
         mine = [b for b in benches.values() if path in b.sources]
         if not any(b.ok for b in mine):
             reasons = sorted({b.error for b in mine})
             raise ResultsError(path, "every benchmark was skipped or errored"
                                + (f" (e.g. {reasons[0]})" if reasons else ""))
-    return Run(list(paths), context, benches)
+    return Run(list(paths), context, benches, registry)
 
 
 def sentinel_drift(run: Run):
     """(drift, [(label, median ns)]) of the noise sentinel, or None if it was not run.
 
-    drift = max/min - 1 of the sentinel's medians taken at different points of the sweep.
+    drift = the pipeline's `pollbench_sentinel_drift` when the context has it (it sees the
+    execution order of the sentinel's repetitions across processes), else max/min - 1 of the
+    sentinel's medians taken at different points of the sweep (`sentinel/.../at:<k>`).
     """
     points = []
     for b in run.select("sentinel"):
@@ -370,6 +520,12 @@ def sentinel_drift(run: Run):
             med = b.median("real_time_ns")
         if med:
             points.append((str(b.name.get("at", b.name.key)), med))
+    try:
+        given = float(run.context[DRIFT_KEY])
+    except (KeyError, TypeError, ValueError):
+        given = None
+    if given is not None and math.isfinite(given):
+        return given, points if len(points) >= 2 else []
     if len(points) < 2:
         return None
     meds = [m for _, m in points]

@@ -11,7 +11,8 @@ import os
 
 import analysis as an
 import charts
-from pbresults import UNKNOWN, Run, sentinel_drift
+import scenarios
+from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),
@@ -50,11 +51,30 @@ def _table(header: list, rows: list, left: int = 1) -> list:
     return out + [""]
 
 
+def _noise(b, counter) -> str:
+    """'(2.1%)' — the within-process CV; '(2.1%; 8.0%)' with the between-process spread when
+    the row was measured by several processes."""
+    cv, spread = b.within_cv(counter), b.between_spread(counter)
+    if cv is None and spread is None:
+        return ""
+    return f" ({an.fmt_pct(cv)}" + (f"; {an.fmt_pct(spread)}" if spread is not None else "") + ")"
+
+
 def _med_cv(b, counter=an.COST) -> str:
     if b is None or not b.has(counter):
         return "–"
-    cv = b.cv(counter)
-    return an.fmt_ns(b.median(counter)) + (f" ({an.fmt_pct(cv)})" if cv is not None else "")
+    return an.fmt_ns(b.median(counter)) + _noise(b, counter)
+
+
+def noise_words(run: Run, long: bool = False) -> str:
+    """How to read the '(x%; y%)' of a cell; the long form once, under "What was run"."""
+    if run.processes() > 1:
+        if not long:
+            return "(within-process CV; between-process spread)"
+        return ("(x%; y%) after a median: x = the CV inside one process (pooled "
+                "within-process standard deviation / mean), y = the between-process spread, "
+                f"(max − min) / median of the {run.processes()} processes' medians")
+    return "(x%) after a median: the CV of the repetitions" if long else "(CV)"
 
 
 def _grid(run: Run, lines: list, counter=an.COST) -> list:
@@ -90,14 +110,17 @@ def run_section(run: Run) -> list:
         if b.ok:
             c = an.metrics_of(b.scenario, b)[0]
             s["reps"] = max(s["reps"], b.repetitions(c))
-    rows = [[name, len(s["backends"]) and ", ".join(sorted(s["backends"])) or "–",
+    rows = [[name, len(s["backends"]) and ", ".join(run.registry.order(s["backends"])) or "–",
              s["ok"], s["failed"], s["reps"]] for name, s in scen.items()]
     out += _table(["scenario", "backends / mechanisms", "benchmarks", "skipped", "repetitions"],
                   rows, left=2)
+    procs = run.processes()
     out.append("Input: " + ", ".join(f"`{os.path.basename(p)}`" for p in run.paths)
-               + ". Medians and CVs are over the repetitions of each benchmark; CV = standard "
-               "deviation / mean. `ns/event` is wall time per readiness event.")
+               + (f", {procs} processes" if procs > 1 else "")
+               + ". Medians are over all repetitions of all processes; "
+               + noise_words(run, long=True) + ". `ns/event` is wall time per readiness event.")
     out.append("")
+    out += cpu_lines(run)
     skipped = an.skipped_summary(run)
     if skipped:
         out.append("Skipped here (with the reason the benchmark gave):")
@@ -110,25 +133,87 @@ def run_section(run: Run) -> list:
     return out
 
 
+def cpu_lines(run: Run) -> list:
+    """Where the repetitions ran (the cpu / cpu_migrated counters): counts, never timings."""
+    cpus, migrated, total, worst = {}, 0, 0, []
+    for b in run.benches.values():
+        for c, k in b.cpus.items():
+            cpus[c] = cpus.get(c, 0) + k
+        migrated += b.migrated
+        total += sum(b.cpus.values())
+        if b.migrated:
+            worst.append((b.migrated, b.name.key))
+    if not total:
+        return []
+    where = ", ".join(f"CPU {c}: {k}" for c, k in sorted(cpus.items()))
+    pinned = run.meta("pollbench_cpu")
+    line = (f"CPUs the timed repetitions started on: {where}"
+            + (f" (pinned: `--cpu {pinned}`)" if pinned not in (UNKNOWN, "none") else "")
+            + f". {migrated} of {total} repetitions moved to another CPU while timed "
+            "(cpu_migrated = 1)")
+    if worst:
+        worst.sort(key=lambda w: (-w[0], w[1]))
+        line += "; most in " + ", ".join(f"`{k}` ({m})" for m, k in worst[:3])
+    return [line + ".", ""]
+
+
+# The median between-process spread above which summary.md warns (the sentinel's level is
+# pbresults.DRIFT_WARNING).
+SPREAD_WARNING = 0.10
+
+
+def median_between_spread(run: Run):
+    """The median over rows of the between-process spread of each row's main metric, or None
+    for a single-process run."""
+    spreads = []
+    for b in run.benches.values():
+        if b.ok and b.scenario != "sentinel":
+            v = b.between_spread(an.metrics_of(b.scenario, b)[0])
+            if v is not None:
+                spreads.append(v)
+    if not spreads:
+        return None
+    spreads.sort()
+    return spreads[len(spreads) // 2]
+
+
 def warnings_section(run: Run) -> list:
-    drift = sentinel_drift(run)
-    if drift is None:
-        ctx = run.meta("pollbench_sentinel_drift")
-        try:
-            drift = (float(ctx), []) if ctx != UNKNOWN else None
-        except ValueError:
-            drift = None
+    """The sentinel (the pipeline's `pollbench_sentinel_drift`, else computed from the
+    sentinel rows) and the between-process spread: how far the numbers can be trusted."""
+    out = _sentinel_lines(run)
+    spread = median_between_spread(run)
+    if spread is not None:
+        sent = [b.between_spread("ns_per_roundtrip") for b in run.select("sentinel")]
+        sent = [v for v in sent if v is not None]
+        also = (f"; the sentinel's own processes differ by {an.fmt_pct(max(sent))}"
+                if sent else "")
+        if spread > SPREAD_WARNING:
+            out += [f"> **Warning: separate processes disagree**: the per-process medians of "
+                    f"a row spread {an.fmt_pct(spread)} (median over rows, (max − min) / "
+                    f"median){also}. A difference between rows smaller than that can be the "
+                    "process (its CPU, its neighbours), not the code.", ""]
+        else:
+            out += [f"Between processes (the {run.processes()} processes of this run): the "
+                    f"median row's per-process medians spread {an.fmt_pct(spread)}{also}, "
+                    f"under the {SPREAD_WARNING:.0%} warning level.", ""]
+    return out
+
+
+def _sentinel_lines(run: Run) -> list:
+    drift = sentinel_drift(run)  # the pipeline's value when the context has it
     if drift is None:
         return ["> Note: this run has no noise sentinel, so how quiet the machine was is "
                 "unknown.", ""]
     pts = ", ".join(f"at {k}: {an.fmt_ns(v)} ns" for k, v in drift[1])
-    if drift[0] > 0.10:
+    pts = f" ({pts})" if pts else ""
+    if drift[0] > DRIFT_WARNING:
         return [f"> **Warning: the noise sentinel drifted {100 * drift[0]:.0f}%** during this "
-                f"run ({pts}). The same round trip got slower or faster while the sweep ran: "
+                f"run{pts}. The same round trip got slower or faster while the sweep ran: "
                 "the machine was busy, and differences of that size between rows mean "
                 "nothing.", ""]
-    return [f"Noise sentinel (one socketpair round trip, timed before, between and after the "
-            f"scenarios): drift {100 * drift[0]:.1f}% ({pts}), under the 10% warning level.",
+    return [f"Noise sentinel (one socketpair round trip, timed at points spread over the "
+            f"sweep): drift {100 * drift[0]:.1f}%{pts}, under the "
+            f"{DRIFT_WARNING:.0%} warning level.",
             ""]
 
 
@@ -138,7 +223,7 @@ def fits_section(run: Run) -> list:
         return []
     out = ["## Measured complexity", "",
            "Least-squares slope of log(ns per event) against log(N) at 1 active fd, every "
-           "repetition one point, with a 95% confidence interval (Student t). A slope of ≈1 "
+           "repetition one point (in a run of several processes: every process's median), with a 95% confidence interval (Student t). A slope of ≈1 "
            f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)). "
            f"\"Large N\" starts at N = {an.LARGE_N} (where the fixed syscall cost no longer "
            "hides the growth), or lower so that the range spans at least 8× in N; the "
@@ -165,7 +250,7 @@ def dispatch_section(run: Run) -> list:
     lines = []
     for bk in run.backends("dispatch"):
         lines.append((bk, dict(an.series_over_fds(run, "dispatch", bk))))
-        mech = an.raw_of(bk)
+        mech = an.raw_of(run, bk)
         if mech and run.backends("raw") and mech in run.backends("raw"):
             lines.append((f"raw {mech}", dict(an.series_over_fds(run, "raw", mech))))
     for mech in run.backends("raw"):
@@ -174,7 +259,8 @@ def dispatch_section(run: Run) -> list:
     lines = [(label, pts) for label, pts in lines if pts]
     if lines:
         out += ["## dispatch and raw: cost against total fds (1 active fd)", "",
-                "Median ns per event (CV). `raw` is the same loop on the bare syscall.", ""]
+                f"Median ns per event {noise_words(run)}. `raw` is the same loop on the bare "
+                "syscall.", ""]
         out += _table(["N"] + [label for label, _ in lines], _grid(run, lines))
 
     sweeps = []
@@ -186,7 +272,8 @@ def dispatch_section(run: Run) -> list:
                 sweeps.append((f"{label} (N = {an.fmt_n(s[0])})", dict(s[1])))
     if sweeps:
         out += ["## dispatch and raw: cost against active fds", "",
-                "Median ns per event (CV), A of the N fds ready per iteration.", ""]
+                f"Median ns per event {noise_words(run)}, A of the N fds ready per "
+                "iteration.", ""]
         out += _table(["A"] + [label for label, _ in sweeps], _grid(run, sweeps))
 
     ratios = [(bk, an.overhead_series(run, bk)) for bk in run.backends("dispatch")]
@@ -194,14 +281,26 @@ def dispatch_section(run: Run) -> list:
     if ratios:
         out += ["## Interface overhead", "",
                 "Median ns per event of `dispatch/<backend>` over `raw/<mechanism>` at the "
-                "same N (1 active fd): 1.00 = the Poller interface costs nothing; the target "
-                "is within 5%.", ""]
-        xs = sorted({p[0] for _, s in ratios for p in s})
-        table = {bk: {p[0]: p[1] for p in s} for bk, s in ratios}
-        rows = [[an.fmt_n(x)] + [f"{table[bk][x]:.3f}" if x in table[bk] else "–"
-                                 for bk, _ in ratios] for x in xs]
-        out += _table(["N"] + [f"{bk} / raw {an.raw_of(bk)}" for bk, _ in ratios], rows)
+                "same N (1 active fd), with its "
+                f"{an.OVERHEAD_LEVEL:.0%} interval in brackets: the two rows ran interleaved "
+                "in the same processes, so the interval comes from a bootstrap paired by "
+                "process (processes resampled, then the repetitions within each). 1.00 = the "
+                "Poller interface costs nothing; the target is within 5%.", ""]
+        xs = sorted({p.n for _, s in ratios for p in s})
+        table = {bk: {p.n: p for p in s} for bk, s in ratios}
+        rows = [[an.fmt_n(x)] + [_ratio_cell(table[bk].get(x)) for bk, _ in ratios]
+                for x in xs]
+        out += _table(["N"] + [f"{bk} / raw {an.raw_of(run, bk)}" for bk, _ in ratios], rows)
     return out
+
+
+def _ratio_cell(r, digits: int = 3) -> str:
+    """'1.012 [0.987, 1.040]' — a Ratio and its interval."""
+    if r is None:
+        return "–"
+    if r.low is None:
+        return f"{r.ratio:.{digits}f}"
+    return f"{r.ratio:.{digits}f} [{r.low:.{digits}f}, {r.high:.{digits}f}]"
 
 
 def chain_section(run: Run) -> list:
@@ -215,7 +314,7 @@ def chain_section(run: Run) -> list:
         lines = [(bk, dict(an.series_over_fds(run, "chain", bk, active=a))) for bk in backends]
         lines = [(bk, pts) for bk, pts in lines if pts]
         if lines:
-            out += [f"Median ns per event (CV), {a:,} active:", ""]
+            out += [f"Median ns per event {noise_words(run)}, {a:,} active:", ""]
             out += _table(["N"] + [bk for bk, _ in lines], _grid(run, lines))
     return out
 
@@ -224,7 +323,8 @@ def churn_section(run: Run) -> list:
     backends = run.backends("churn")
     if not backends:
         return []
-    out = ["## Registration churn", "", "Median ns per add / per remove (CV of add).", ""]
+    out = ["## Registration churn", "",
+           f"Median ns per add / per remove {noise_words(run)} of add.", ""]
     data = {bk: dict(an.series_over_fds(run, "churn", bk, "ns_per_add", active=None))
             for bk in backends}
     xs = sorted({x for pts in data.values() for x in pts})
@@ -236,10 +336,8 @@ def churn_section(run: Run) -> list:
             if b is None:
                 row.append("–")
             else:
-                cv = b.cv("ns_per_add")
                 row.append(f"{an.fmt_ns(b.median('ns_per_add'))} / "
-                           f"{an.fmt_ns(b.median('ns_per_remove'))}"
-                           + (f" ({an.fmt_pct(cv)})" if cv is not None else ""))
+                           f"{an.fmt_ns(b.median('ns_per_remove'))}" + _noise(b, "ns_per_add"))
         rows.append(row)
     out += _table(["N"] + backends, rows)
     return out
@@ -271,11 +369,13 @@ def library_section(run: Run) -> list:
     out = ["## Library over mechanism", "",
            "Median ns per event of `dispatch/<library>` over `dispatch/<mechanism>` at the same "
            "N (1 active fd): what the event library adds on top of the mechanism it runs on "
-           "(1.00 = nothing).", ""]
-    series = {lib: {p[0]: p[1] for p in an.library_ratio_series(run, lib)} for lib, _ in pairs}
+           f"(1.00 = nothing), with the {an.OVERHEAD_LEVEL:.0%} interval of a bootstrap "
+           "paired by process in brackets.", ""]
+    full = {lib: {p.n: p for p in an.library_ratio_series(run, lib)} for lib, _ in pairs}
+    series = {lib: {n: p.ratio for n, p in pts.items()} for lib, pts in full.items()}
     xs = sorted({n for s in series.values() for n in s})
-    rows = [[an.fmt_n(x)] + [f"{series[lib][x]:.2f}" if x in series[lib] else "–"
-                             for lib, _ in pairs] for x in xs]
+    rows = [[an.fmt_n(x)] + [_ratio_cell(full[lib].get(x), 2) for lib, _ in pairs]
+            for x in xs]
     out += _table(["N"] + [f"{lib} / {mech}" for lib, mech in pairs], rows)
     words = []
     for lib, mech in pairs:
@@ -327,9 +427,10 @@ def wakeup_section(run: Run) -> list:
             text = []
             if grows:
                 why = ""
-                if all(("select" in bk or "poll" in bk) and "epoll" not in bk for bk in grows):
-                    why = ": select and poll add a wait-queue entry for every polled fd on " \
-                          "each call"
+                if all(run.registry.fact(bk, "wait_cost") == "per_registered"
+                       for bk in grows):
+                    why = ": each wait of an O(registered) mechanism adds a wait-queue " \
+                          "entry for every polled fd"
                 text.append(f"The p50 wakeup of {_names(grows)} grows with N (3× or more "
                             f"over the N it ran{why})")
             if some:
@@ -369,8 +470,8 @@ def herd_section(run: Run) -> list:
     if not lines:
         return []
     out = ["## Thundering herd", "",
-           "W threads wait on the same fd (select and poll: each polls it; `herd/epoll_*`: an "
-           "epoll set per waiter; `herd_shared/*`: one epoll set shared by all W). One byte is "
+           "W threads wait on the same fd (`herd/<backend>`: each waiter with its own wait set "
+           "holding the fd; `herd_shared/<backend>`: one epoll set shared by all W). One byte is "
            "written per round and drained only after a settle window, so every waiter the "
            "kernel woke returns and is counted. Cells: waiters returned per written byte "
            "(median), and the time to the first return in µs.", ""]
@@ -410,8 +511,9 @@ def timeout_section(run: Run) -> list:
     slack = run.meta("pollbench_timer_slack_ns")
     out = ["## Timeout accuracy", "",
            "With nothing ready, a wait with timeout T returned this much later than T. Cells: "
-           "p50 / p99 / max lateness in µs. `timeout/ppoll` and `timeout/epoll_pwait2` are the "
-           "nanosecond-resolution raw paths. Default timer slack: "
+           "p50 / p99 / max lateness in µs. The `raw …` rows are `raw_timeout/<path>`: a "
+           "bare wait path with a nanosecond timeout, no Poller, shown as their own group "
+           "after the backends. Default timer slack: "
            + (f"{float(slack) / 1e3:g} µs." if slack != UNKNOWN else "unknown."), ""]
     ts = sorted({t for per in table.values() for t in per})
     rows = []
@@ -445,19 +547,26 @@ def timeout_section(run: Run) -> list:
     return out
 
 
-# Scenarios with a section of their own, each returning [] when it has nothing to show (then
-# other_section gives the plain table instead).
-SECTIONS_ISSUE5 = [("wakeup", wakeup_section), ("herd", herd_section),
-                   ("timeout", timeout_section)]
+def scenario_sections(run: Run) -> tuple:
+    """(lines, rendered): every descriptor's sections in descriptor order, and the scenarios
+    they showed (a scenario that is part of another counts when that one showed)."""
+    lines, rendered = [], set()
+    for desc in scenarios.SCENARIOS:
+        for name in desc.sections:
+            part = globals()[name](run)
+            if part:
+                rendered.add(desc.name)
+            lines += part
+    rendered |= {d.name for d in scenarios.SCENARIOS if d.part_of in rendered or not d.table}
+    return lines, rendered
 
 
 def other_section(run: Run, rendered: set = frozenset()) -> list:
-    """Scenarios this report does not know yet (e.g. a newer suite), and known ones whose
-    section found none of its counters: a plain table each."""
-    known = {"dispatch", "raw", "chain", "churn", "sentinel"} | set(rendered)
+    """Scenarios without a descriptor (e.g. a newer suite), and those whose sections found
+    none of their counters: a plain table each."""
     out = []
     for scen in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):
-        if scen in known:
+        if scen in rendered:
             continue
         rows = []
         for b in run.select(scen):
@@ -486,16 +595,8 @@ def render(run: Run, drawn: list) -> str:
     lines += machine_section(run)
     lines += run_section(run)
     lines += fits_section(run)
-    lines += dispatch_section(run)
-    lines += chain_section(run)
-    lines += churn_section(run)
-    lines += library_section(run)
-    rendered = set()
-    for scen, section in SECTIONS_ISSUE5:
-        part = section(run)
-        if part:
-            rendered |= {scen, "herd_shared"} if scen == "herd" else {scen}
-        lines += part
+    part, rendered = scenario_sections(run)
+    lines += part
     lines += other_section(run, rendered)
     lines += charts_section(drawn)
     return "\n".join(lines).rstrip() + "\n"

@@ -3,14 +3,41 @@
 The real files in tests/data/ come from the suite; these synthetic ones let a test choose the
 numbers (e.g. a cost that is exactly linear in N) and the defects (errors, missing parts).
 The row layout (field order, aggregate rows after the repetitions, error rows without
-aggregates) was copied from the output of libbenchmark 1.7.1.
+aggregates) was copied from the output of libbenchmark 1.7.1; the context carries the
+registry of tests/data/registry.json (checked against the binary's by test_fakes.py), and
+every name the builders below make is one the real binary registers (test_fakes.py checks
+them against `pollbench-bench --benchmark_list_tests`). A document of several processes is
+shaped like the pipeline's merged results.json: every repetition row carries
+`pollbench_process`, no aggregate rows.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import random
 import statistics
+
+REGISTRY_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "data", "registry.json")
+with open(REGISTRY_PATH, encoding="utf-8") as _f:
+    REGISTRY = json.load(_f)
+REGISTRY_TEXT = json.dumps(REGISTRY, separators=(",", ":"))
+REGISTRY_NAMES = [r["name"] for r in REGISTRY]
+
+
+def skip_message(backend, n, slack=7):
+    """The message the suite gives when a backend's fd limit refuses the N-th fd (bench/
+    common.cpp); the fds of a pool start a few numbers above 0."""
+    return (f"{backend}: highest polled fd {n + slack} is above the largest fd it accepts "
+            "(1023)")
+
+
+def refuses(backend, n, slack=7):
+    """Would the real suite skip `backend` at N fds (its max_fd from the registry)?"""
+    row = next((r for r in REGISTRY if r["name"] == backend), None)
+    return row is not None and n + slack > row["max_fd"]
 
 CONTEXT = {
     "date": "2026-11-27T16:36:57+00:00",
@@ -27,6 +54,7 @@ CONTEXT = {
     "pollbench_cores": "2",
     "pollbench_hostname": "vm",
     "pollbench_fd_kind": "socketpair",
+    "pollbench_registry": REGISTRY_TEXT,
 }
 
 
@@ -38,7 +66,7 @@ def _real_time(counters):
     return counters.get("ns_per_event", counters.get("ns_per_roundtrip", 100.0))
 
 
-def _row(name, idx, rep, reps, counters, index):
+def _row(name, idx, rep, reps, counters, index, process=None, cpu=None):
     real = _real_time(counters)
     counters = {k: v for k, v in counters.items() if k != "_real_time"}
     row = {"name": name, "family_index": idx, "per_family_instance_index": index,
@@ -46,6 +74,12 @@ def _row(name, idx, rep, reps, counters, index):
            "repetition_index": rep, "threads": 1, "iterations": 1000,
            "real_time": real, "cpu_time": real, "time_unit": "ns"}
     row.update(counters)
+    if cpu is not None:
+        start, end = cpu
+        row.update({"cpu": float(start), "cpu_end": float(end),
+                    "cpu_migrated": float(start != end)})
+    if process is not None:
+        row["pollbench_process"] = process
     return row
 
 
@@ -74,43 +108,69 @@ def _aggregates(name, idx, reps, samples, index):
 
 
 class Doc:
-    """Accumulates benchmarks; .json() is the document."""
+    """Accumulates benchmarks; .json() is the document.
 
-    def __init__(self, reps=3, seed=1, noise=0.02, context=None):
+    processes > 1 makes a merged multi-process document: each benchmark gets `reps`
+    repetitions in each process, every row carries pollbench_process and the cpu counters,
+    and a process effect (a factor exp(N(0, process_noise)) per process and benchmark) moves
+    all the repetitions of one process together, as a CPU or a neighbour does.
+    """
+
+    def __init__(self, reps=3, seed=1, noise=0.02, context=None, processes=1,
+                 process_noise=0.0):
         self.reps, self.noise = reps, noise
+        self.processes, self.process_noise = processes, process_noise
         self.rng = random.Random(seed)
         self.context = dict(CONTEXT if context is None else context)
+        if processes > 1:
+            self.context["pollbench_processes"] = str(processes)
+            self.context["pollbench_repetitions_per_process"] = str(reps)
         self.rows = []
         self.family = 0
 
-    def add(self, name, counters, noise=None, aggregates=True, real_time=None):
-        """One benchmark, self.reps repetitions. Time counters (ns_*, *_ns) and `real_time`
-        (the row's own time, e.g. a manual time; default: the cost counter) get the same
-        noise factor per repetition, so quantiles stay ordered."""
+    def add(self, name, counters, noise=None, aggregates=True, real_time=None, scale=None,
+            migrated=()):
+        """One benchmark, self.reps repetitions (per process). Time counters (ns_*, *_ns) and
+        `real_time` (the row's own time, e.g. a manual time; default: the cost counter) get
+        the same noise factor per repetition, so quantiles stay ordered. scale(process) ->
+        a factor on the times of that process; `migrated`: (process, repetition) pairs that
+        moved to another CPU."""
         noise = self.noise if noise is None else noise
         if real_time is not None:
             counters = dict(counters, _real_time=real_time)
         samples = []
-        for rep in range(self.reps):
-            f = math.exp(self.rng.gauss(0, noise)) if noise else 1.0
-            s = {k: (v * f if k.startswith("ns_") or k.endswith("_ns") or k == "_real_time"
-                     else v) for k, v in counters.items()}
-            samples.append(s)
-            self.rows.append(_row(name, self.family, rep, self.reps, s, 0))
-        if aggregates and self.reps > 1:
+        multi = self.processes > 1
+        for proc in range(self.processes):
+            pf = math.exp(self.rng.gauss(0, self.process_noise)) if self.process_noise else 1.0
+            if scale is not None:
+                pf *= scale(proc)
+            for rep in range(self.reps):
+                f = pf * (math.exp(self.rng.gauss(0, noise)) if noise else 1.0)
+                s = {k: (v * f if k.startswith("ns_") or k.endswith("_ns") or k == "_real_time"
+                         else v) for k, v in counters.items()}
+                samples.append(s)
+                cpu = (proc % 2, (proc + 1) % 2 if (proc, rep) in migrated else proc % 2)
+                self.rows.append(_row(name, self.family, rep, self.reps, s, 0,
+                                      process=proc if multi else None,
+                                      cpu=cpu if multi or migrated else None))
+        if aggregates and self.reps > 1 and not multi:
             self.rows += _aggregates(name, self.family, self.reps, samples, 0)
         self.family += 1
         return self
 
     def error(self, name, message):
-        for rep in range(self.reps):
-            self.rows.append({"name": name, "family_index": self.family,
-                              "per_family_instance_index": 0, "run_name": name,
-                              "run_type": "iteration", "repetitions": self.reps,
-                              "repetition_index": rep, "threads": 1,
-                              "error_occurred": True, "error_message": message,
-                              "iterations": 0, "real_time": 0.0, "cpu_time": 0.0,
-                              "time_unit": "ns"})
+        for proc in range(self.processes):
+            for rep in range(self.reps):
+                row = {"name": name, "family_index": self.family,
+                       "per_family_instance_index": 0, "run_name": name,
+                       "run_type": "iteration", "repetitions": self.reps,
+                       "repetition_index": rep, "threads": 1,
+                       "error_occurred": True, "error_message": message,
+                       "iterations": 0, "real_time": 0.0, "cpu_time": 0.0,
+                       "time_unit": "ns"}
+                if self.processes > 1:
+                    row["pollbench_process"] = proc
+                self.rows.append(row)
         self.family += 1
         return self
 
@@ -129,68 +189,77 @@ def model_cost(backend, n, a=1):
     return base + per_fd.get(backend, 0.0) * n / a
 
 
-SIZES = [16, 64, 256, 1024, 4096, 8192]
-ACTIVES = [1, 4, 16, 64, 256, 1024, 4096]
+SIZES = [16, 64, 256, 1024, 4096, 8192]  # a subset of the real sweep's N
+ACTIVES = [4, 16, 64, 256, 1024, 4096]    # the active sweep at N = 4,096
+LIMITED_N, LIMITED_ACTIVES = 1000, [4, 16, 64, 256, 1000]  # ... at N = 1,000 with an fd limit
+
+
+def _raw_floors(backends):
+    return [(r["raw_floor"], r["name"]) for r in REGISTRY
+            if r["raw_floor"] and r["name"] in backends]
 
 
 def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", "epoll_lt",
                                                                   "epoll_et"),
-             sentinel=(300.0, 305.0, 302.0), context=None):
+             sentinel=(300.0, 305.0, 302.0), context=None, processes=1, process_noise=0.0):
     """A complete sweep: dispatch, raw, chain, churn and the sentinel."""
-    d = Doc(reps=reps, seed=seed, noise=noise, context=context)
+    d = Doc(reps=reps, seed=seed, noise=noise, context=context, processes=processes,
+            process_noise=process_noise)
     d.add("sentinel/roundtrip/at:0", {"ns_per_roundtrip": sentinel[0]}, noise=0.01)
     for backend in backends:
         for n in SIZES:
             name = f"dispatch/{backend}/fds:{n}/active:1"
-            if backend.endswith("select") and n > 1024:
-                d.error(name, "select: 4096 fds exceed FD_SETSIZE (1024)")
+            if refuses(backend, n):
+                d.error(name, skip_message(backend, n))
                 continue
             c = model_cost(backend, n) * scale
             d.add(name, {"events_per_iter": 1.0, "ns_per_event": c, "waits_per_iter": 1.0})
-        fixed_n = 1024 if backend == "select" else 4096
-        for a in ACTIVES:
-            if a == 1 or a > fixed_n:
-                continue
+        limited = refuses(backend, max(SIZES))
+        fixed_n = LIMITED_N if limited else 4096
+        for a in ([1] if limited else []) + (LIMITED_ACTIVES if limited else ACTIVES):
             c = model_cost(backend, fixed_n, a) * scale
             d.add(f"dispatch/{backend}/fds:{fixed_n}/active:{a}",
                   {"events_per_iter": float(a), "ns_per_event": c, "waits_per_iter": 1.0})
     d.add("sentinel/roundtrip/at:1", {"ns_per_roundtrip": sentinel[1]}, noise=0.01)
-    for mech, backend in (("select", "select"), ("poll", "poll"), ("epoll", "epoll_lt"),
-                          ("uring_poll", "uring_multishot")):
-        if backend not in backends:
-            continue
+    for mech, backend in _raw_floors(backends):
         for n in SIZES:
             name = f"raw/{mech}/fds:{n}/active:1"
-            if mech == "select" and n > 1024:
-                d.error(name, "select: 4096 fds exceed FD_SETSIZE (1024)")
+            if refuses(backend, n):
+                d.error(name, skip_message(mech, n))
                 continue
             d.add(name, {"events_per_iter": 1.0,
                          "ns_per_event": model_cost(backend, n) * 0.97 * scale,
                          "waits_per_iter": 1.0})
     for backend in backends:
         for n in (100, 1000):
-            if backend == "select" and n > 1000:
-                continue
             d.add(f"chain/{backend}/fds:{n}/active:1",
                   {"events_per_iter": 1001.0, "writes": 1000.0,
                    "ns_per_event": (model_cost(backend, n) * 0.5 + 500) * scale})
         for n in SIZES:
             name = f"churn/{backend}/fds:{n}"
-            if backend == "select" and n > 1024:
-                d.error(name, "select: 4096 fds exceed FD_SETSIZE (1024)")
+            if refuses(backend, n):
+                d.error(name, skip_message(backend, n))
                 continue
-            add = 300.0 if backend.startswith("epoll") else 20.0
+            add = 20.0 if dict((r["name"], r["wait_cost"]) for r in REGISTRY).get(backend) \
+                == "per_registered" else 300.0
             d.add(name, {"ns_per_add": add * scale, "ns_per_remove": add * 0.8 * scale})
     d.add("sentinel/roundtrip/at:2", {"ns_per_roundtrip": sentinel[2]}, noise=0.01)
     return d.json()
 
 
-# --- issue 5: wakeup, herd, timeout ---------------------------------------------------------
+# --- wakeup, herd, timeout ------------------------------------------------------------------
 
-ISSUE5_CONTEXT = dict(CONTEXT, pollbench_clock="CLOCK_MONOTONIC",
-                      pollbench_timer_slack_ns="50000")
+LATENCY_CONTEXT = dict(CONTEXT, pollbench_clock="CLOCK_MONOTONIC",
+                       pollbench_timer_slack_ns="50000")
 WAKEUP_BACKENDS = ("select", "poll", "epoll_lt", "epoll_et", "uring_multishot", "libuv")
-WAKEUP_SIZES = [16, 1000, 8192]  # the sweep of results/README.md; select stops at 1,000
+# The real sweep: both placements at N = 16, cpu:other at 1,000 and 8,192 (select stops at
+# 1,000).
+WAKEUP_POINTS = [(16, "same"), (16, "other"), (1000, "other"), (8192, "other")]
+HERD_BACKENDS = ("select", "poll", "epoll_lt", "epoll_exclusive")
+HERD_SHARED_BACKENDS = ("epoll_lt", "epoll_et")
+TIMEOUT_BACKENDS = ("select", "poll", "epoll_lt", "uring_multishot", "libuv")
+RAW_TIMEOUT_PATHS = ("ppoll", "epoll_pwait2")
+TIMEOUT_US = (50, 1000, 10000)
 # Quantile / median of a wakeup latency distribution with a long tail.
 WAKEUP_SHAPE = {"min_ns": 0.6, "p10_ns": 0.75, "p25_ns": 0.88, "p50_ns": 1.0, "p75_ns": 1.15,
                 "p90_ns": 1.4, "p99_ns": 2.5, "p999_ns": 6.0, "max_ns": 20.0}
@@ -221,46 +290,45 @@ def timeout_late_ns(backend, t_us):
     return slack
 
 
-def add_issue5(d, wakeup_backends=WAKEUP_BACKENDS, cpus=("same", "other"), sizes=WAKEUP_SIZES,
-               herd=True, timeout=True):
-    """wakeup/herd/herd_shared/timeout rows in the bench's format (results/README.md)."""
-    for cpu in cpus:
+def add_latency(d, wakeup_backends=WAKEUP_BACKENDS, points=WAKEUP_POINTS, herd=True,
+                timeout=True):
+    """wakeup/herd/herd_shared/timeout/raw_timeout rows in the bench's format
+    (results/README.md)."""
+    for n, cpu in points:
         for bk in wakeup_backends:
-            for n in sizes:
-                name = f"wakeup/{bk}/fds:{n}/cpu:{cpu}/manual_time"
-                if bk == "select" and n > 1000:
-                    d.error(name, f"select: highest polled fd {n + 7} is above the largest fd "
-                                  "it accepts (1023)")
-                    continue
-                p50 = wakeup_p50(bk, n, cpu)
-                counters = {k: p50 * f for k, f in WAKEUP_SHAPE.items()}
-                counters["samples"] = 4096.0
-                d.add(name, counters, real_time=1.3 * p50)
+            name = f"wakeup/{bk}/fds:{n}/cpu:{cpu}/manual_time"
+            if refuses(bk, n):
+                d.error(name, skip_message(bk, n))
+                continue
+            p50 = wakeup_p50(bk, n, cpu)
+            counters = {k: p50 * f for k, f in WAKEUP_SHAPE.items()}
+            counters["samples"] = 4096.0
+            d.add(name, counters, real_time=1.3 * p50)
     if herd:
-        for scen, backends in (("herd", ("select", "poll", "epoll_lt", "epoll_exclusive")),
-                               ("herd_shared", ("epoll_lt", "epoll_et"))):
+        for scen, backends in (("herd", HERD_BACKENDS), ("herd_shared", HERD_SHARED_BACKENDS)):
             for bk in backends:
                 for w in (1, 2, 4, 8):
-                    d.add(f"{scen}/{bk}/waiters:{w}/manual_time",
+                    d.add(f"{scen}/{bk}/waiters:{w}/real_time",
                           {"woken_per_event": herd_woken(scen, bk, w),
                            "first_return_ns": 6000.0 + 300.0 * w},
                           real_time=6000.0 + 300.0 * w)
     if timeout:
-        for bk in ("select", "poll", "ppoll", "epoll_lt", "epoll_pwait2", "uring_multishot",
-                   "libuv"):
-            for t in (50, 1000, 10000):
+        slots = [("timeout", bk) for bk in TIMEOUT_BACKENDS] + \
+            [("raw_timeout", p) for p in RAW_TIMEOUT_PATHS]
+        for scen, bk in slots:
+            for t in TIMEOUT_US:
                 late = timeout_late_ns(bk, t)
-                d.add(f"timeout/{bk}/us:{t}/manual_time",
+                d.add(f"{scen}/{bk}/us:{t}/manual_time",
                       {"late_p50_ns": late, "late_p99_ns": 1.3 * late + 20_000,
                        "late_max_ns": 2.0 * late + 40_000, "late_mean_ns": 1.05 * late},
                       real_time=t * 1000 + 1.05 * late)
     return d
 
 
-def issue5_run(reps=3, seed=5, noise=0.02, **kw):
-    """Only the issue-5 scenarios, with the context keys they add."""
-    return add_issue5(Doc(reps=reps, seed=seed, noise=noise, context=ISSUE5_CONTEXT),
-                      **kw).json()
+def latency_run(reps=3, seed=5, noise=0.02, **kw):
+    """Only the wakeup, herd and timeout scenarios, with the context keys they add."""
+    return add_latency(Doc(reps=reps, seed=seed, noise=noise, context=LATENCY_CONTEXT),
+                       **kw).json()
 
 
 LIBRARY_BACKENDS = ("select", "poll", "epoll_lt", "epoll_et", "uring_multishot",
@@ -268,10 +336,10 @@ LIBRARY_BACKENDS = ("select", "poll", "epoll_lt", "epoll_et", "uring_multishot",
 
 
 def everything_run(reps=3, seed=7, noise=0.02):
-    """A full sweep with the issue-6 backends (libraries, raw/uring_poll) and every issue-5
-    scenario: what `./pollbench run` gives once both issues are in."""
+    """A full sweep with the library backends, raw/uring_poll and the wakeup, herd and
+    timeout scenarios: the shape of a `./pollbench run`."""
     doc = full_run(reps=reps, seed=seed, noise=noise, backends=LIBRARY_BACKENDS,
-                   context=ISSUE5_CONTEXT)
-    extra = add_issue5(Doc(reps=reps, seed=seed + 1, noise=noise)).json()["benchmarks"]
+                   context=LATENCY_CONTEXT)
+    extra = add_latency(Doc(reps=reps, seed=seed + 1, noise=noise)).json()["benchmarks"]
     doc["benchmarks"] += extra
     return doc

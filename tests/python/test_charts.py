@@ -1,4 +1,4 @@
-"""Chart plumbing: fixed backend styles and atomic writes."""
+"""Chart plumbing: backend styles from the registry and atomic writes."""
 
 import os
 
@@ -6,19 +6,32 @@ import pytest
 
 charts = pytest.importorskip("charts")  # needs matplotlib; ./pollbench test provides it
 
-
-def test_known_backends_keep_their_fixed_distinct_styles():
-    known = ["select", "poll", "epoll_lt", "epoll_et", "uring_oneshot", "uring_multishot",
-             "epoll_oneshot", "libuv"]
-    styles = [charts.style(b) for b in known]
-    assert len(set(styles)) == len(styles)
-    assert charts.style("select") == charts.BACKEND_STYLE["select"]
+import gbfake  # noqa: E402
+from pbresults import Registry  # noqa: E402
 
 
-def test_unknown_backends_get_a_stable_fallback():
-    s = charts.style("some_future_backend")
-    assert s in charts.FALLBACK
-    assert charts.style("some_future_backend") == s  # not Python's randomised hash()
+def _registry(names):
+    return Registry([dict(name=n, raw_floor=f) for n, f in names])
+
+
+def test_styles_follow_the_registry_order_and_stay_fixed():
+    reg = _registry([("b_row", "b_raw"), ("a_row", ""), ("c_row", "")])
+    st = charts.Styles(reg, extra={"b_raw", "path_z", "path_y"})
+    rows = [st(n) for n in ("b_row", "a_row", "c_row")]
+    assert rows == charts.PALETTE[:3]  # preference order, not name order
+    assert st("b_raw") == st("b_row")  # a raw mechanism looks like its row
+    # Other names (raw timeout paths) take the next entries, in name order.
+    assert (st("path_y"), st("path_z")) == (charts.PALETTE[3], charts.PALETTE[4])
+    # The same registry gives the same styles, whatever the order the charts ask in.
+    again = charts.Styles(reg, extra={"path_z", "b_raw", "path_y"})
+    assert [again(n) for n in ("path_z", "c_row", "b_raw")] == \
+        [st("path_z"), st("c_row"), st("b_raw")]
+
+
+def test_every_row_of_the_real_registry_gets_a_distinct_style():
+    st = charts.Styles(Registry(gbfake.REGISTRY), extra={"ppoll", "epoll_pwait2"})
+    names = [r["name"] for r in gbfake.REGISTRY] + ["ppoll", "epoll_pwait2"]
+    assert len({st(n) for n in names}) == len(names)
 
 
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
@@ -44,3 +57,38 @@ def test_atomic_write_replaces_an_old_file_whole(tmp_path):
 
     charts.atomic_write(str(target), write)
     assert target.read_text() == "new" and os.listdir(tmp_path) == ["summary.md"]
+
+
+def test_every_scenario_descriptor_names_functions_that_exist():
+    import scenarios
+    import summary
+    for desc in scenarios.SCENARIOS:
+        for spec in desc.charts:
+            assert callable(getattr(charts, spec.draw, None)), (desc.name, spec.draw)
+        for name in desc.sections:
+            assert callable(getattr(summary, name, None)), (desc.name, name)
+        assert desc.metrics, desc.name
+        assert desc.part_of is None or desc.part_of in scenarios.BY_NAME, desc.name
+    stems = [c.stem for c in scenarios.all_charts()]
+    assert len(stems) == len(set(stems))
+
+
+def test_a_new_scenario_is_one_descriptor(monkeypatch, tmp_path):
+    # A scenario the reports did not know: one descriptor gives it its metrics (so compare
+    # and the summary's table know them) — no other list to edit.
+    import analysis as an
+    import scenarios
+    import summary
+    from conftest import write_json
+    from pbresults import load
+    d = gbfake.Doc(reps=3)
+    d.add("wakeup/epoll_lt/fds:16/cpu:same/manual_time", {"p50_ns": 1.0, "p99_ns": 2.0})
+    d.add("splice/epoll_lt/bytes:4096", {"ns_per_byte": 0.5, "ns_per_event": 900.0})
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    assert an.metrics_of("splice", run.benches["splice/epoll_lt/bytes:4096"]) == ["ns_per_event"]
+    new = scenarios.Scenario("splice", ("ns_per_byte",))
+    monkeypatch.setattr(scenarios, "SCENARIOS", scenarios.SCENARIOS + [new])
+    monkeypatch.setitem(scenarios.BY_NAME, "splice", new)
+    assert an.metrics_of("splice") == ["ns_per_byte"]
+    other = "\n".join(summary.other_section(run, summary.scenario_sections(run)[1]))
+    assert "| `splice/epoll_lt/bytes:4096` | ns_per_byte |" in other

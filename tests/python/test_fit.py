@@ -75,3 +75,15 @@ def test_unfittable_inputs_raise():
         loglog_fit([64, 64, 64], [1.0, 2.0, 3.0])  # one N only: no slope
     with pytest.raises(ValueError):
         loglog_fit([0, -1], [1.0, 2.0])  # nothing positive
+
+
+def test_a_run_of_several_processes_fits_one_point_per_process(tmp_path):
+    import analysis as an
+    import gbfake
+    from conftest import write_json
+    from pbresults import load
+    run = load(write_json(tmp_path / "r.json", gbfake.full_run(processes=3, reps=3)))
+    f = an.scaling_fit(run, "dispatch", "epoll_lt")
+    assert f.full.points == 3 * len(gbfake.SIZES)  # not 9 repetitions per N
+    single = load(write_json(tmp_path / "s.json", gbfake.full_run(reps=3)))
+    assert an.scaling_fit(single, "dispatch", "epoll_lt").full.points == 3 * len(gbfake.SIZES)

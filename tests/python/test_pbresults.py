@@ -1,5 +1,6 @@
 """The results parser: names, repetitions, aggregates, skipped and errored rows."""
 
+import json
 import os
 
 import pytest
@@ -45,10 +46,12 @@ def test_repetitions_aggregates_and_skipped_rows(tmp_path):
 
 
 def test_median_and_cv_come_from_repetitions(tmp_path):
-    d = gbfake.Doc(reps=1, noise=0.0)
-    for v in (100.0, 110.0, 300.0):  # three single-repetition rows of one name
-        d.add("raw/epoll/fds:16/active:1", {"ns_per_event": v}, aggregates=False)
-    run = load(write_json(tmp_path / "r.json", d.json()))
+    d = gbfake.Doc(reps=3, noise=0.0)
+    d.add("raw/epoll/fds:16/active:1", {"ns_per_event": 1.0}, aggregates=False)
+    doc = d.json()
+    for row, v in zip(doc["benchmarks"], (100.0, 110.0, 300.0)):
+        row["ns_per_event"] = v
+    run = load(write_json(tmp_path / "r.json", doc))
     b = run.benches["raw/epoll/fds:16/active:1"]
     assert b.median("ns_per_event") == 110.0  # the median resists the 300 outlier
     assert b.spread("ns_per_event") == (100.0, 300.0)
@@ -69,7 +72,7 @@ def test_aggregates_only_file_still_gives_median_and_cv(tmp_path):
 
 
 def test_missing_context_keys_read_as_unknown(tmp_path):
-    d = gbfake.Doc(reps=1, context={})
+    d = gbfake.Doc(reps=1, context={"pollbench_registry": gbfake.REGISTRY_TEXT})
     d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0})
     run = load(write_json(tmp_path / "r.json", d.json()))
     assert run.meta("pollbench_kernel") == "unknown"
@@ -168,3 +171,105 @@ def test_real_aggregates_only_file_has_no_samples_but_medians():
 def test_real_all_skipped_file_is_refused():
     with pytest.raises(ResultsError, match="every benchmark was skipped or errored"):
         load(os.path.join(DATA, "all-skipped.json"))
+
+
+# --- the registry in the context ------------------------------------------------------------
+
+def test_the_registry_comes_from_the_context(tmp_path):
+    run = load(write_json(tmp_path / "r.json", gbfake.full_run()))
+    reg = run.registry
+    assert reg.names == [r["name"] for r in gbfake.REGISTRY]
+    assert reg.raw_floor("epoll_lt") == "epoll" and reg.raw_floor("epoll_et") is None
+    assert reg.row_of_raw("uring_poll") == "uring_multishot"
+    assert reg.wraps("libuv") == "epoll_lt" and reg.wraps("poll") is None
+    assert reg.max_fd("select") == 1023 and reg.max_fd("poll") is None
+    # Preference order, each raw mechanism right after its row, other names last.
+    assert run.backends("raw") == ["epoll", "poll", "select"]
+    assert reg.order(["select", "poll", "epoll", "epoll_et", "epoll_lt", "zz"]) == \
+        ["epoll_lt", "epoll", "epoll_et", "poll", "select", "zz"]
+
+
+def test_a_renamed_or_new_backend_needs_no_code(tmp_path):
+    # Every backend fact is read from the file: a registry with other names works the same.
+    reg = [dict(r) for r in gbfake.REGISTRY if r["name"] in ("poll", "epoll_lt")]
+    reg[1] = dict(reg[1], name="kqueue_like", raw_floor="")
+    reg.append(dict(reg[0], name="ppoll", raw_floor="", wraps="", description="ppoll(2)"))
+    ctx = dict(gbfake.CONTEXT, pollbench_registry=json.dumps(reg))
+    d = gbfake.Doc(reps=2, context=ctx)
+    for bk in ("ppoll", "kqueue_like", "epoll_lt"):
+        d.add(f"dispatch/{bk}/fds:16/active:1", {"ns_per_event": 100.0})
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    assert run.backends("dispatch") == ["epoll_lt", "kqueue_like", "ppoll"]
+
+
+@pytest.mark.parametrize("context, problem", [
+    ({}, "no 'pollbench_registry' in the context: not a pollbench run"),
+    ({"pollbench_registry": "[{"}, "is not JSON"),
+    ({"pollbench_registry": "[]"}, "not a list of rows with a name"),
+    ({"pollbench_registry": '[{"name": "poll"}, {"name": "poll"}]'}, "names the backend 'poll' twice"),
+])
+def test_a_file_without_a_usable_registry_is_refused(tmp_path, context, problem):
+    d = gbfake.Doc(reps=1, context=dict(context, host_name="vm"))
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    path = write_json(tmp_path / "r.json", d.json())
+    with pytest.raises(ResultsError) as e:
+        load(path)
+    assert problem in e.value.problem and "\n" not in e.value.line()
+
+
+# --- one name, one benchmark family -----------------------------------------------------------
+
+def test_one_name_from_two_families_is_refused_not_merged(tmp_path):
+    # Two registrations that produce one name (a backend row and a raw wait path both called
+    # ppoll): GB gives them different family_index values.
+    d = gbfake.Doc(reps=3)
+    d.add("timeout/ppoll/us:50/manual_time", {"late_p50_ns": 1000.0})
+    d.add("timeout/ppoll/us:50/manual_time", {"late_p50_ns": 9000.0})
+    path = write_json(tmp_path / "r.json", d.json())
+    with pytest.raises(ResultsError) as e:
+        load(path)
+    assert "timeout/ppoll/us:50/manual_time comes from two benchmark families " \
+        "(family_index 0 and 1)" in e.value.problem
+
+
+def test_one_family_in_several_processes_is_one_benchmark(tmp_path):
+    d = gbfake.Doc(reps=3, processes=3)
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0})
+    b = load(write_json(tmp_path / "r.json", d.json())).benches["dispatch/poll/fds:16/active:1"]
+    assert len(b.values("ns_per_event")) == 9 and b.process_count("ns_per_event") == 3
+
+
+# --- several processes, the CPU counters ------------------------------------------------------
+
+def test_processes_pool_and_give_a_between_process_spread(tmp_path):
+    d = gbfake.Doc(reps=3, processes=3, noise=0.0)
+    d.add("raw/poll/fds:16/active:1", {"ns_per_event": 100.0},
+          scale=lambda p: (1.0, 1.2, 0.9)[p], migrated={(1, 2), (2, 0)})
+    run = load(write_json(tmp_path / "r.json", d.json()))
+    b = run.benches["raw/poll/fds:16/active:1"]
+    assert sorted(b.values("ns_per_event")) == pytest.approx([90.0] * 3 + [100.0] * 3 +
+                                                             [120.0] * 3)
+    assert b.median("ns_per_event") == pytest.approx(100.0)
+    assert b.process_medians("ns_per_event") == pytest.approx([100.0, 120.0, 90.0])
+    assert b.between_spread("ns_per_event") == pytest.approx(0.30)   # (120 - 90) / 100
+    assert b.within_cv("ns_per_event") == pytest.approx(0.0)         # no noise inside one
+    assert b.cv("ns_per_event") > 0.1                                 # the pooled CV sees both
+    assert b.migrated == 2 and run.processes() == 3
+    assert sum(b.cpus.values()) == 9
+    # The CPU counters and the process id are never metrics.
+    for counter in ("cpu", "cpu_end", "cpu_migrated", "pollbench_process"):
+        assert not b.has(counter), counter
+
+
+def test_a_single_process_file_is_process_zero(tmp_path):
+    run = load(write_json(tmp_path / "r.json", gbfake.full_run()))
+    b = run.benches["dispatch/poll/fds:16/active:1"]
+    assert run.processes() == 1 and b.between_spread("ns_per_event") is None
+    assert b.within_cv("ns_per_event") == pytest.approx(b.cv("ns_per_event"))
+
+
+def test_the_pipelines_sentinel_drift_wins_over_the_rows(tmp_path):
+    doc = gbfake.full_run(sentinel=(100, 101, 100))
+    doc["context"]["pollbench_sentinel_drift"] = "0.25"
+    drift, points = sentinel_drift(load(write_json(tmp_path / "r.json", doc)))
+    assert drift == 0.25 and len(points) == 3

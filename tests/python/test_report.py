@@ -33,8 +33,9 @@ def test_table_lists_every_backend_with_ratio_to_raw(fake_run):
     poll = rows["poll"].split()
     assert poll[1] == "16" and poll[5] == "8,192"
     assert 0.95 < float(poll[4]) < 1.12 and 0.95 < float(poll[8]) < 1.12
-    assert rows["select"].split()[5] == "1,024"  # select stops below FD_SETSIZE
-    assert "skipped: 6 benchmark(s)" in p.stdout
+    # select's largest N is its active sweep's 1,000: the sweep's 1,024 is above its fd limit.
+    assert rows["select"].split()[5] == "1,000"
+    assert "skipped: 9 benchmark(s)" in p.stdout  # select's dispatch, raw and churn at >= 1,024
 
 
 def test_table_warns_about_sentinel_drift(tmp_path):
@@ -166,8 +167,9 @@ def test_out_that_is_a_file(fake_run, tmp_path):
 # --- compare --------------------------------------------------------------------------------
 
 def test_compare_flags_real_differences_and_lists_unshared_rows(tmp_path):
-    a_doc = gbfake.full_run(seed=1)
-    b_doc = gbfake.full_run(seed=2, scale=1.3)  # B 30% slower everywhere, 2% noise
+    # Three processes of three repetitions each, as `./pollbench run` makes them.
+    a_doc = gbfake.full_run(seed=1, processes=3, process_noise=0.02)
+    b_doc = gbfake.full_run(seed=2, scale=1.3, processes=3, process_noise=0.02)  # 30% slower
     b_doc["benchmarks"] = [r for r in b_doc["benchmarks"]
                            if not r["name"].startswith("chain/poll/fds:100/")]
     b_doc["benchmarks"] += gbfake.Doc(reps=3).add("dispatch/libuv/fds:16/active:1",
@@ -176,6 +178,7 @@ def test_compare_flags_real_differences_and_lists_unshared_rows(tmp_path):
     b = write_json(tmp_path / "runB" / "results.json", b_doc)
     p = run_report("compare", a, b)
     assert p.returncode == 0, p.stderr
+    assert "Student's t on the log of each process's median" in p.stdout
     lines = p.stdout.splitlines()
     row = next(line for line in lines if line.startswith("dispatch/poll/fds:8192/active:1 "))
     assert 1.2 < float(row.split()[4]) < 1.4 and row.rstrip().endswith("SLOWER")
@@ -191,6 +194,16 @@ def test_compare_same_run_flags_nothing(fake_run, tmp_path):
     p = run_report("compare", fake_run, fake_run, "--out", tmp_path / "cmp")
     assert p.returncode == 0, p.stderr
     assert "0 differ beyond noise" in p.stdout
+
+
+def test_compare_of_single_process_runs_says_so(tmp_path):
+    a = write_json(tmp_path / "a.json", gbfake.full_run(seed=1))
+    b = write_json(tmp_path / "b.json", gbfake.full_run(seed=2, scale=1.3))
+    p = run_report("compare", a, b, "--out", tmp_path)
+    assert p.returncode == 0, p.stderr
+    row = next(line for line in p.stdout.splitlines()
+               if line.startswith("dispatch/poll/fds:8192/active:1 "))
+    assert row.rstrip().endswith("SLOWER (1 process)")
 
 
 def test_compare_single_repetition_is_never_flagged(tmp_path):
@@ -258,7 +271,9 @@ def test_select_limit_note_and_sentinel_warning_reach_the_outputs(tmp_path):
     p = run_report("plot", path)
     assert p.returncode == 0, p.stderr
     svg = (tmp_path / "r" / "cost_vs_fds.svg").read_text()  # SVG text is kept as text
-    assert "FD_SETSIZE" in svg and "select has no point beyond N = 1,024" in svg
+    # The footnote comes from the data: the registry's max_fd and description, the skip reason.
+    assert "select has no point beyond N = 1,000: it accepts fds up to 1023 only" in svg
+    assert "fds &lt; FD_SETSIZE" in svg and "highest polled fd 1031" in svg
     summary = (tmp_path / "r" / "summary.md").read_text()
     import re
     m = re.search(r"\*\*Warning: the noise sentinel drifted (\d+)%\*\*", summary)

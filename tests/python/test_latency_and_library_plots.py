@@ -1,6 +1,6 @@
-"""Issue 5 (wakeup, herd, timeout) and issue 6 (library over mechanism, raw/uring_poll) in the
-plots: names, series, words in summary.md and the charts. Synthetic numbers from gbfake; no
-test asserts a timing of this machine."""
+"""Wakeup latency, the thundering herd, timeout accuracy, library over mechanism and
+raw/uring_poll in the plots: names, series, words in summary.md and the charts. Synthetic
+numbers from gbfake; no test asserts a timing of this machine."""
 
 import os
 
@@ -8,6 +8,7 @@ import pytest
 
 import analysis as an
 import gbfake
+import scenarios
 from conftest import DATA, run_report, write_json
 from pbresults import load, parse_name
 
@@ -26,23 +27,23 @@ def everything_run(everything):
 
 # --- names ----------------------------------------------------------------------------------
 
-def test_new_names_parse():
+def test_new_names_parse(everything_run):
     w = parse_name("wakeup/epoll_lt/fds:8192/cpu:other/manual_time")
     assert (w.scenario, w.backend, w.get("fds"), w.get("cpu")) == ("wakeup", "epoll_lt", 8192,
                                                                    "other")
     assert w.key == "wakeup/epoll_lt/fds:8192/cpu:other"  # GB's /manual_time is not a param
     h = parse_name("herd_shared/epoll_et/waiters:8/manual_time")
     assert (h.scenario, h.backend, h.get("waiters")) == ("herd_shared", "epoll_et", 8)
-    t = parse_name("timeout/epoll_pwait2/us:50/real_time")
-    assert (t.scenario, t.backend, t.get("us")) == ("timeout", "epoll_pwait2", 50)
+    t = parse_name("raw_timeout/epoll_pwait2/us:50/manual_time")
+    assert (t.scenario, t.backend, t.get("us")) == ("raw_timeout", "epoll_pwait2", 50)
     r = parse_name("raw/uring_poll/fds:64/active:1")
-    assert an.raw_of("uring_multishot") == "uring_poll" == r.backend
-    assert an.backend_of_raw("uring_poll") == "uring_multishot"
+    assert an.raw_of(everything_run, "uring_multishot") == "uring_poll" == r.backend
+    assert an.backend_of_raw(everything_run, "uring_poll") == "uring_multishot"
 
 
 def test_new_scenarios_have_metrics_so_compare_and_the_summary_know_them():
-    for scen in ("wakeup", "herd", "herd_shared", "timeout"):
-        assert an.SCENARIO_METRICS[scen], scen
+    for scen in ("wakeup", "herd", "herd_shared", "timeout", "raw_timeout"):
+        assert an.metrics_of(scen) == list(scenarios.get(scen).metrics), scen
     assert an.metrics_of("wakeup")[0] == "p50_ns"
 
 
@@ -53,7 +54,8 @@ def test_wakeup_series_are_split_by_cpu_placement(everything_run):
     assert an.wakeup_placements(run) == ["same", "other"]
     same = an.wakeup_series(run, "poll", "same")
     other = an.wakeup_series(run, "poll", "other")
-    assert [n for n, _ in same] == [16, 1000, 8192] == [n for n, _ in other]
+    # The real sweep: both placements at N = 16, cpu:other also at 1,000 and 8,192.
+    assert [n for n, _ in same] == [16] and [n for n, _ in other] == [16, 1000, 8192]
     assert all(b.name.get("cpu") == "same" for _, b in same)
     # select is skipped above 1,000 fds: its series stops there, the skip is not a point.
     assert [n for n, _ in an.wakeup_series(run, "select", "other")] == [16, 1000]
@@ -78,10 +80,10 @@ def test_wakeup_cdf_is_made_monotone(tmp_path):
 def test_cdf_n_is_the_largest_n_every_backend_ran(everything_run):
     assert an.wakeup_cdf_n(everything_run, "other") == 1000  # select stops at 1,000
     d = gbfake.Doc(reps=1)
-    gbfake.add_issue5(d, wakeup_backends=("poll", "epoll_lt"), herd=False, timeout=False)
+    gbfake.add_latency(d, wakeup_backends=("poll", "epoll_lt"), herd=False, timeout=False)
     run = load(write_json(os.path.join(os.path.dirname(everything_run.path), "x.json"),
                           d.json()))
-    assert an.wakeup_cdf_n(run, "same") == 8192
+    assert an.wakeup_cdf_n(run, "other") == 8192
 
 
 @pytest.mark.parametrize("woken, w, verdict", [(8.0, 8, "all"), (7.3, 8, "all"),
@@ -102,11 +104,12 @@ def test_library_ratios_follow_the_data(everything_run):
     assert pairs == {"libevent_epoll": "epoll_lt", "libuv": "epoll_lt", "libevent_poll": "poll",
                      "libevent_select": "select"}
     s = an.library_ratio_series(everything_run, "libuv")
-    assert [p[0] for p in s] == gbfake.SIZES
+    assert [p.n for p in s] == sorted(gbfake.SIZES)
     # gbfake's model: libuv 700 ns, epoll_lt 420 ns per event, 2% noise.
-    assert all(1.5 < p[1] < 1.85 and p[2] <= p[1] <= p[3] for p in s)
-    assert [p[0] for p in an.library_ratio_series(everything_run, "libevent_select")] == \
-        [16, 64, 256, 1024]
+    assert all(1.5 < p.ratio < 1.85 and p.low <= p.ratio <= p.high for p in s)
+    # libevent_select stops at its fd limit, like select: 256, then the active sweep's 1,000.
+    assert [p.n for p in an.library_ratio_series(everything_run, "libevent_select")] == \
+        [16, 64, 256, 1000]
 
 
 # --- report.py plot end to end --------------------------------------------------------------
@@ -144,12 +147,14 @@ def test_summary_wakeup_section_says_which_backends_grow_with_n(summary):
     assert "clock: CLOCK_MONOTONIC" in s
     assert "**Waiter and driver on the same CPU (cpu:same)**" in s
     assert "**Waiter and driver on different CPUs (cpu:other)**" in s
-    # Rows N = 16 and N = 8,192 with p50 / p99 per backend (what the closing note quotes).
+    # Rows N = 16 (both placements) and N = 8,192 (cpu:other) with p50 / p99 per backend.
     rows = [line for line in s.splitlines() if line.startswith("| 16 |")
             or line.startswith("| 8,192 |")]
-    assert len(rows) == 4
+    assert len(rows) == 3
     assert all(line.count(" / ") == 6 for line in rows if line.startswith("| 16 |"))
-    assert all(line.split(" | ")[1] == "–" for line in rows if line.startswith("| 8,192 |"))
+    header = next(line for line in s.splitlines() if line.startswith("| N |")).split(" | ")
+    col = header.index("select")  # select stops at its fd limit: no 8,192 cell
+    assert all(line.split(" | ")[col] == "–" for line in rows if line.startswith("| 8,192 |"))
     grows = s.split("grows with N")[0].rsplit("The p50 wakeup of ", 1)[1]
     assert "poll" in grows and "select" in grows and "epoll" not in grows
     assert "epoll_lt, epoll_et, uring_multishot and libuv stays within 1.5×" in s
@@ -161,12 +166,11 @@ def test_summary_herd_section_says_who_woke_all_and_who_about_one(summary):
     s = _section(summary, "Thundering herd")
     verdict = next(line for line in s.splitlines() if line.startswith("At the largest W"))
     all_part, rest = verdict.split("woke all W waiters")
-    assert "select (8 of 8)" in all_part and "epoll_lt, an epoll set per waiter (8 of 8)" \
-        in all_part
+    assert "select (8 of 8)" in all_part and "epoll_lt (8 of 8)" in all_part
     about_one = rest.split("woke about one")[0].rsplit(";", 1)[1]
-    assert "epoll_exclusive, an epoll set per waiter (1 of 8)" in about_one
-    assert "epoll_et, one shared epoll set (1 of 8)" in about_one
-    assert "epoll_lt, one shared epoll set (3.8 of 8) woke more than one waiter but not all" \
+    assert "epoll_exclusive (1 of 8)" in about_one
+    assert "epoll_et, one shared set (1 of 8)" in about_one
+    assert "epoll_lt, one shared set (3.8 of 8) woke more than one waiter but not all" \
         in verdict
 
 
@@ -179,7 +183,7 @@ def test_herd_words_follow_the_data_not_the_expectation(tmp_path):
     path = write_json(tmp_path / "r" / "results.json", d.json())
     assert run_report("plot", path).returncode == 0
     s = (tmp_path / "r" / "summary.md").read_text()
-    assert "epoll_exclusive, an epoll set per waiter (8 of 8) woke all W waiters" in s
+    assert "epoll_exclusive (8 of 8) woke all W waiters" in s
     assert "about one" not in s
 
 
@@ -188,14 +192,17 @@ def test_summary_timeout_section_names_the_millisecond_apis(summary):
     assert "Default timer slack: 50 µs." in s
     line50 = next(line for line in s.splitlines() if line.startswith("T = 50 µs:"))
     on_time, rounded = line50.split("; ")
-    for bk in ("ppoll", "epoll_pwait2", "uring_multishot", "select"):
-        assert bk in on_time and bk not in rounded.replace("epoll_lt", ""), bk
+    for bk in ("raw ppoll", "raw epoll_pwait2", "uring_multishot", "select"):
+        assert bk in on_time and bk not in rounded, bk
     for bk in ("poll", "epoll_lt", "libuv"):
         assert bk in rounded, bk
     assert "so 50 µs became 1 ms" in rounded
     line1000 = next(line for line in s.splitlines() if line.startswith("T = 1,000 µs:"))
     assert "whole milliseconds" not in line1000
-    assert "| ppoll |" in s and "| epoll_pwait2 |" in s
+    # The raw timeout paths are their own group, after the registry rows.
+    labels = [line.split(" | ")[0][2:] for line in s.splitlines() if line.startswith("| ")][1:]
+    assert labels[-2:] == ["raw epoll_pwait2", "raw ppoll"]
+    assert labels[:-2] == [n for n in gbfake.REGISTRY_NAMES if n in labels]
 
 
 def test_summary_library_ratio_line_and_uring_overhead(summary):
@@ -233,14 +240,14 @@ def test_wakeup_chart_draws_p50_solid_and_p99_dashed_per_backend(everything_run)
         dashed = [ln for ln in lines if ln.get_linestyle() == "--"]
         assert len(solid) == len(dashed) == 6  # six backends
         colors = {ln.get_label(): ln.get_color() for ln in solid}
-        assert colors["epoll_lt"] == charts.style("epoll_lt")[0]
+        assert colors["epoll_lt"] == charts.style(everything_run, "epoll_lt")[0]
 
 
 def test_herd_chart_has_a_line_per_variant(everything_run):
     fig = charts.chart_herd(everything_run)
     labels = {ln.get_label() for ln in fig.get_axes()[0].get_lines()}
-    assert {"select", "poll", "epoll_exclusive, an epoll set per waiter",
-            "epoll_et, one shared epoll set", "epoll_lt, one shared epoll set"} <= labels
+    assert {"select", "poll", "epoll_lt", "epoll_exclusive", "epoll_et, one shared set",
+            "epoll_lt, one shared set"} <= labels
 
 
 def test_timeout_chart_has_a_panel_per_t_and_a_bar_per_backend(everything_run):
@@ -248,24 +255,27 @@ def test_timeout_chart_has_a_panel_per_t_and_a_bar_per_backend(everything_run):
     axes = fig.get_axes()
     assert [ax.get_title() for ax in axes] == ["T = 50 µs", "T = 1 ms", "T = 10 ms"]
     assert all(len(ax.patches) == 7 for ax in axes)
-    assert [t.get_text() for t in axes[0].get_xticklabels()][:3] == ["select", "poll", "ppoll"]
+    # Registry preference order, then the raw timeout paths (hatched) as their own group.
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == \
+        ["epoll_lt", "uring_multishot", "poll", "select", "libuv", "raw epoll_pwait2",
+         "raw ppoll"]
+    assert [bool(p.get_hatch()) for p in axes[0].patches] == [False] * 5 + [True] * 2
 
 
-def test_raw_paths_and_new_backends_have_fixed_distinct_styles():
-    names = ["epoll_exclusive", "ppoll", "epoll_pwait2", "uring_poll", "libevent_epoll",
-             "libevent_poll", "libevent_select", "libuv", "select", "poll", "epoll_lt",
-             "epoll_et", "epoll_oneshot", "uring_oneshot", "uring_multishot"]
-    assert all(n in charts.BACKEND_STYLE for n in names)
-    assert len({charts.style(n) for n in names}) == len(names)
+def test_every_drawn_name_keeps_one_distinct_style_in_every_chart(everything_run):
+    names = [r["name"] for r in gbfake.REGISTRY] + ["raw ppoll", "raw epoll_pwait2"]
+    assert len({charts.style(everything_run, n) for n in names}) == len(names)
+    assert charts.style(everything_run, "uring_poll") == \
+        charts.style(everything_run, "uring_multishot")  # a raw floor looks like its row
 
 
 # --- real data ------------------------------------------------------------------------------
 
-REAL = os.path.join(DATA, "issue5-small.json")
+REAL = os.path.join(DATA, "wakeup-herd-timeout-small.json")
 
 
-@pytest.mark.skipif(not os.path.exists(REAL), reason="tests/data/issue5-small.json not made yet")
-def test_plot_real_issue5_rows(tmp_path):
+@pytest.mark.skipif(not os.path.exists(REAL), reason="tests/data/wakeup-herd-timeout-small.json not made yet")
+def test_plot_real_wakeup_herd_timeout_rows(tmp_path):
     p = run_report("plot", REAL, "--out", tmp_path)
     assert p.returncode == 0, p.stderr
     run = load(REAL)
@@ -291,11 +301,11 @@ def test_plot_real_library_and_uring_rows(tmp_path):
     summary = (tmp_path / "summary.md").read_text()
     ratio = next(line for line in _section(summary, "Library over mechanism").splitlines()
                  if line.startswith("Ratio: "))
-    for lib, mech in an.LIBRARY_MECHANISM.items():
-        assert f"{lib} costs" in ratio and f"× {mech} per event" in ratio, lib
     run = load(path)
+    for lib, mech in run.registry.libraries():
+        assert f"{lib} costs" in ratio and f"× {mech} per event" in ratio, lib
     assert run.backends("raw") == ["uring_poll"]
-    assert [n for n, *_ in an.overhead_series(run, "uring_multishot")] == [16, 256, 1024]
+    assert [p.n for p in an.overhead_series(run, "uring_multishot")] == [16, 256, 1024]
     assert "uring_multishot / raw uring_poll" in _section(summary, "Interface overhead")
     # select's rows above FD_SETSIZE were skipped with the reason, not charted.
     assert [n for n, _ in an.series_over_fds(run, "dispatch", "libevent_select")] == [16, 256]

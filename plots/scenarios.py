@@ -1,0 +1,91 @@
+"""One descriptor per scenario: what the reports know about it, in one place.
+
+A descriptor names the scenario's metrics (the first is its main one; `compare` looks at all
+of them), the charts that show it (functions of charts.py, by name, so this module needs no
+matplotlib) and the summary sections that describe it (functions of summary.py, by name).
+Adding a scenario on the Python side = one `Scenario(...)` row in SCENARIOS (plus its chart
+and section functions, if it has any). A scenario without a descriptor still gets a plain
+table of its rows in summary.md and is compared on its wall time. Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COST = "ns_per_event"
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    stem: str    # file name without extension
+    title: str   # used in summary.md
+    draw: str    # name of a charts.py function Run -> Figure | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    metrics: tuple             # the main metric first
+    charts: tuple = ()         # ChartSpec, in the order summary.md shows them
+    sections: tuple = ()       # names of summary.py functions Run -> [Markdown lines]
+    part_of: str | None = None  # its rows are shown by that scenario's sections and charts
+    table: bool = True         # with no section showing it: a plain table of its rows
+    scaling_fit: bool = False  # fit log(cost) against log(N) at 1 active fd
+
+
+SCENARIOS = [
+    Scenario("dispatch", (COST,),
+             charts=(ChartSpec("cost_vs_fds", "Cost per event against total fds",
+                               "chart_cost_vs_fds"),
+                     ChartSpec("cost_vs_active", "Cost per event against active fds",
+                               "chart_cost_vs_active"),
+                     ChartSpec("overhead", "Interface overhead against the raw syscall loop",
+                               "chart_overhead"),
+                     ChartSpec("library_over_mechanism", "Library over mechanism",
+                               "chart_library_over_mechanism")),
+             sections=("dispatch_section", "library_section"), scaling_fit=True),
+    # raw/<mechanism>: the same loop on the bare syscall, shown beside its dispatch rows.
+    Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True),
+    Scenario("chain", (COST,),
+             charts=(ChartSpec("chain", "chain (libevent bench.c workload)", "chart_chain"),),
+             sections=("chain_section",), scaling_fit=True),
+    Scenario("churn", ("ns_per_add", "ns_per_remove"),
+             charts=(ChartSpec("churn", "Registration churn", "chart_churn"),),
+             sections=("churn_section",)),
+    # wakeup: latency from the driver's write to the waiter's return, quantiles of the row's
+    # own samples.
+    Scenario("wakeup", ("p50_ns", "p99_ns"),
+             charts=(ChartSpec("wakeup_percentiles", "Wakeup latency against total fds",
+                               "chart_wakeup_percentiles"),
+                     ChartSpec("wakeup_cdf", "Wakeup latency distribution",
+                               "chart_wakeup_cdf")),
+             sections=("wakeup_section",)),
+    # herd: waiters returned per written byte, and the first return.
+    Scenario("herd", ("woken_per_event", "first_return_ns"),
+             charts=(ChartSpec("herd", "Thundering herd", "chart_herd"),),
+             sections=("herd_section",)),
+    Scenario("herd_shared", ("woken_per_event", "first_return_ns"), part_of="herd"),
+    # timeout: how much later than asked a wait with nothing ready returned; raw_timeout:
+    # the same on a bare nanosecond-resolution wait path, shown as its own group.
+    Scenario("timeout", ("late_p50_ns", "late_p99_ns"),
+             charts=(ChartSpec("timeout", "Timeout accuracy", "chart_timeout"),),
+             sections=("timeout_section",)),
+    Scenario("raw_timeout", ("late_p50_ns", "late_p99_ns"), part_of="timeout"),
+    # The noise sentinel: the warning at the top of summary.md, no table of its own.
+    Scenario("sentinel", ("ns_per_roundtrip",), table=False),
+]
+
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def get(name: str) -> Scenario | None:
+    return BY_NAME.get(name)
+
+
+def all_charts() -> list:
+    """Every ChartSpec, in report order."""
+    return [c for s in SCENARIOS for c in s.charts]
+
+
+def scaling_scenarios() -> list:
+    return [s.name for s in SCENARIOS if s.scaling_fit]
