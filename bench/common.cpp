@@ -14,7 +14,8 @@ std::size_t g_pool_pairs = 0;
 std::unique_ptr<FdPool> g_pool;
 std::string g_pool_error;  // why the pool could not be made, once and for all
 
-std::string g_fixture_key;
+std::string_view g_row;          // the row that runs now
+std::string_view g_fixture_row;  // the row whose fixture is cached
 std::unique_ptr<Fixture> g_fixture;
 
 }  // namespace
@@ -74,32 +75,34 @@ bool check_available(benchmark::State& state, const Backend& backend) {
   return false;
 }
 
-Fixture* current_fixture(std::string_view key) noexcept {
-  return g_fixture && g_fixture_key == key ? g_fixture.get() : nullptr;
+void set_current_row(std::string_view name) noexcept {
+  g_row = name;
 }
 
-void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture) {
+Fixture* current_fixture() noexcept {
+  return g_fixture && !g_row.empty() && g_fixture_row == g_row ? g_fixture.get() : nullptr;
+}
+
+void replace_fixture(std::unique_ptr<Fixture> fixture) {
   g_fixture = std::move(fixture);
-  g_fixture_key = std::move(key);
+  g_fixture_row = g_row;
 }
 
 void drop_fixture() noexcept {
   g_fixture.reset();
-  g_fixture_key.clear();
+  g_fixture_row = {};
 }
 
-PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
-                                     const Backend& backend, const FdPool& pool, std::size_t n,
-                                     std::size_t a) {
-  return row_fixture<PollerRowFixture>(
-      state, fmt::format("{}/{}/{}/{}", scenario, backend.name, n, a), [&] {
-        auto f = std::make_unique<PollerRowFixture>();
-        f->poller = backend.make();
-        for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
-        f->events.resize(n);
-        f->active = spread_subset(n, a);
-        return f;
-      });
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
+                                     const FdPool& pool, std::size_t n, std::size_t a) {
+  return row_fixture<PollerRowFixture>(state, [&] {
+    auto f = std::make_unique<PollerRowFixture>();
+    f->poller = backend.make();
+    for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
+    f->events.resize(n);
+    f->active = spread_subset(n, a);
+    return f;
+  });
 }
 
 void release_shared_resources() noexcept {

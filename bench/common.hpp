@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,25 +58,31 @@ struct Fixture {
   virtual ~Fixture() = default;
 };
 
-Fixture* current_fixture(std::string_view key) noexcept;
-void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture);
+// The row that runs now (its name, rows.hpp): set by the wrapper around every scenario
+// function, it is the key under which the row's fixture is cached.
+void set_current_row(std::string_view name) noexcept;
+
+// The cached fixture if it belongs to the row that runs now, else nullptr.
+Fixture* current_fixture() noexcept;
+// Caches `fixture` as the current row's.
+void replace_fixture(std::unique_ptr<Fixture> fixture);
 // Forgets the fixture, e.g. after a failure left its registrations half done.
 void drop_fixture() noexcept;
 // Closes everything the run keeps across rows (the fixture, the shared pool), so main() can
 // check that the process holds the descriptors it started with.
 void release_shared_resources() noexcept;
 
-// The fixture cached under `key`, built by `make()` (returning std::unique_ptr<T>) when the
-// row changed. If make() throws, the row is skipped with the exception's message and nullptr
-// is returned.
+// The current row's fixture, built by `make()` (returning std::unique_ptr<T>) when the row
+// changed. If make() throws, the row is skipped with the exception's message and nullptr is
+// returned.
 template <class T, class Make>
-T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
-  if (Fixture* f = current_fixture(key)) return static_cast<T*>(f);
+T* row_fixture(benchmark::State& state, Make&& make) {
+  if (Fixture* f = current_fixture()) return static_cast<T*>(f);
   drop_fixture();  // before make(): the old row's descriptors must not outlive it
   try {
     std::unique_ptr<T> made = std::forward<Make>(make)();
     T* raw = made.get();
-    replace_fixture(std::move(key), std::move(made));
+    replace_fixture(std::move(made));
     // The row cache now owns the fixture and keeps it alive past this call.
     // cppcheck-suppress returnDanglingLifetime
     return raw;
@@ -88,15 +95,14 @@ T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
 // The row fixture of the scenarios that drive one Poller from one thread (dispatch, chain):
 // the first n polled fds registered for reading with their index as token, an event buffer
 // with room for all n (so one wait can collect every active fd), and the A active pairs
-// spread evenly. Cached under "<scenario>/<backend>/<n>/<a>"; nullptr if the row was skipped.
+// spread evenly. nullptr if the row was skipped.
 struct PollerRowFixture final : Fixture {
   std::unique_ptr<Poller> poller;
   std::vector<Event> events;
   std::vector<std::size_t> active;
 };
-PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
-                                     const Backend& backend, const FdPool& pool, std::size_t n,
-                                     std::size_t a);
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
+                                     const FdPool& pool, std::size_t n, std::size_t a);
 
 using Clock = std::chrono::steady_clock;
 
@@ -128,6 +134,43 @@ inline constexpr std::size_t kMaxEmptyWaits = 1000;
 // drains pairs 0..n-1 so the next row starts clean. The caller breaks out of its loop.
 void fail_lost_events(benchmark::State& state, std::string_view who, const FdPool& pool,
                       std::size_t n, int last_wait, std::size_t collected, std::size_t expected);
+
+// The timed loop of dispatch and raw, which differ in `wait_step` alone: one wait (timeout 0)
+// that drains every fd it reports and returns how many (0: nothing ready; negative: -errno).
+// Each iteration makes the `active` pairs (of the n polled) ready and waits until all are
+// collected; `who` names the row in a failure. A lambda passed here is inlined: the loop has
+// no indirect call that the step itself does not make.
+template <class WaitStep>
+void dispatch_loop(benchmark::State& state, const FdPool& pool, std::span<const std::size_t> active,
+                   std::size_t n, std::string_view who, WaitStep&& wait_step) {
+  const std::size_t a = active.size();
+  std::size_t collected_total = 0;
+  std::size_t waits = 0;
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    for (const std::size_t i : active) pool.make_ready(i);
+    std::size_t collected = 0;
+    std::size_t empty_waits = 0;
+    int got = 0;
+    while (collected < a) {
+      got = wait_step();
+      ++waits;
+      if (got <= 0) {
+        if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
+        continue;
+      }
+      collected += static_cast<std::size_t>(got);
+    }
+    collected_total += collected;
+    if (collected < a) {
+      fail_lost_events(state, who, pool, n, got, collected, a);
+      break;
+    }
+  }
+  const auto t1 = Clock::now();
+  if (state.error_occurred()) return;
+  set_dispatch_counters(state, elapsed_ns(t0, t1), collected_total, waits);
+}
 
 }  // namespace pollbench::bench
 

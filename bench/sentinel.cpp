@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/unique_fd.hpp"
 
@@ -65,6 +66,11 @@ void run_sentinel(benchmark::State& state) {
   }
   set_counter(state, "ns_per_roundtrip",
               per(elapsed_ns(t0, t1), static_cast<double>(state.iterations())));
+}
+
+void register_sentinel() {
+  static std::int64_t position = 0;
+  register_row(RowName("sentinel", "roundtrip").add("at", position++), 0, run_sentinel);
 }
 
 }  // namespace pollbench::bench

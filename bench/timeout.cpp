@@ -1,7 +1,7 @@
 // timeout: how late a wait with nothing ready returns, for a timeout of T µs. One fd (pair 0
 // of the pool) is registered and never made ready; each iteration is one wait, timed with
 // CLOCK_MONOTONIC around the call. Every registry row goes through its own wait() (the
-// millisecond APIs round T up); timeout/ppoll and timeout/epoll_pwait2 are the bare
+// millisecond APIs round T up); raw_timeout/ppoll and raw_timeout/epoll_pwait2 are the bare
 // nanosecond-resolution syscalls for comparison.
 #include <fmt/format.h>
 #include <poll.h>
@@ -9,10 +9,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/rigs.hpp"
 
@@ -24,7 +26,7 @@ constexpr std::size_t kKeptSamples = 65536;
 struct TimeoutFixture final : Fixture {
   std::unique_ptr<Poller> poller;  // registry rows
   std::vector<Event> events = std::vector<Event>(4);
-  UniqueFd epfd;  // timeout/epoll_pwait2
+  UniqueFd epfd;  // raw_timeout/epoll_pwait2
   SampleSet late{kKeptSamples};
 };
 
@@ -78,13 +80,12 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
       !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  auto* fx = row_fixture<TimeoutFixture>(
-      state, fmt::format("timeout/{}/{}", backend.name, timeout_us), [&] {
-        auto f = std::make_unique<TimeoutFixture>();
-        f->poller = backend.make();
-        f->poller->add(pool->polled_fd(0), kReadable, 0);
-        return f;
-      });
+  auto* fx = row_fixture<TimeoutFixture>(state, [&] {
+    auto f = std::make_unique<TimeoutFixture>();
+    f->poller = backend.make();
+    f->poller->add(pool->polled_fd(0), kReadable, 0);
+    return f;
+  });
   if (fx == nullptr) return;
   Poller& poller = *fx->poller;
   const std::span<Event> events(fx->events);
@@ -98,7 +99,7 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
   const FdPool* pool = nullptr;
   if (!acquire_pool(state, 1, 1, INT_MAX, who, pool)) return;
   const int fd = pool->polled_fd(0);
-  auto* fx = row_fixture<TimeoutFixture>(state, fmt::format("timeout/{}/{}", who, timeout_us), [&] {
+  auto* fx = row_fixture<TimeoutFixture>(state, [&] {
     auto f = std::make_unique<TimeoutFixture>();
     if (path == RawTimeout::kEpollPwait2) {
       f->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -136,6 +137,36 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
 
 std::string_view to_string(RawTimeout path) noexcept {
   return path == RawTimeout::kPpoll ? "ppoll" : "epoll_pwait2";
+}
+
+void register_timeout(const Sweep& sweep, const Rows& rows) {
+  // A bare path is measured with the rows whose raw floor it underlies, as raw/ with dispatch/.
+  std::vector<RawTimeout> paths;
+  std::vector<std::string_view> path_names;
+  for (const auto& [path, floor] :
+       {std::pair{RawTimeout::kPpoll, "poll"}, std::pair{RawTimeout::kEpollPwait2, "epoll"}}) {
+    if (std::any_of(rows.begin(), rows.end(),
+                    [&](const Backend* b) { return b->raw_floor == std::string_view(floor); })) {
+      paths.push_back(path);
+      path_names.push_back(to_string(path));
+    }
+  }
+  for (const std::int64_t t : sweep.timeout_us) {
+    for (const Backend* b : rows) {
+      register_row(RowName("timeout", b->name).add("us", t), 1, [b, t](benchmark::State& state) {
+        run_timeout(state, *b, t);
+      })->UseManualTime();
+    }
+    for (const RawTimeout path : paths) {
+      register_row(RowName("raw_timeout", to_string(path)).add("us", t), 1,
+                   [path, t](benchmark::State& state) { run_timeout_raw(state, path, t); })
+          ->UseManualTime();
+    }
+  }
+  describe_scenario("timeout", fmt::format(R"({{"backends": {}, "us": {}}})", json_names(rows),
+                                           json_list(sweep.timeout_us)));
+  describe_scenario("raw_timeout", fmt::format(R"({{"paths": {}, "us": {}}})",
+                                               json_list(path_names), json_list(sweep.timeout_us)));
 }
 
 }  // namespace pollbench::bench

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/rigs.hpp"
 
@@ -52,15 +53,14 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
   }
   const int waiter_cpu = cpus[0];
   const int driver_cpu = other_cpu ? cpus[1] : cpus[0];
-  auto* fx = row_fixture<WakeupFixture>(
-      state, fmt::format("wakeup/{}/{}/{}", backend.name, n, other_cpu), [&] {
-        auto f = std::make_unique<WakeupFixture>();
-        auto poller = backend.make();
-        for (std::size_t i = 0; i < n; ++i) poller->add(pool->polled_fd(i), kReadable, i);
-        f->rig = std::make_unique<WakeupRig>(std::move(poller), *pool,
-                                             spread_subset(n, std::min(n, kTargets)), waiter_cpu);
-        return f;
-      });
+  auto* fx = row_fixture<WakeupFixture>(state, [&] {
+    auto f = std::make_unique<WakeupFixture>();
+    auto poller = backend.make();
+    for (std::size_t i = 0; i < n; ++i) poller->add(pool->polled_fd(i), kReadable, i);
+    f->rig = std::make_unique<WakeupRig>(std::move(poller), *pool,
+                                         spread_subset(n, std::min(n, kTargets)), waiter_cpu);
+    return f;
+  });
   if (fx == nullptr) return;
   std::optional<ScopedPin> pin;
   try {
@@ -96,6 +96,23 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     set_counter(state, name, static_cast<double>(samples.percentile(q)));
   }
   set_counter(state, "samples", static_cast<double>(samples.count()));
+}
+
+void register_wakeup(const Sweep& sweep, const Rows& rows) {
+  std::string points;
+  for (const auto& [n, other] : sweep.wakeup) {
+    const auto un = static_cast<std::size_t>(n);
+    for (const Backend* b : rows) {
+      register_row(RowName("wakeup", b->name).add("fds", n).add("cpu", other ? "other" : "same"),
+                   un,
+                   [b, un, other](benchmark::State& state) { run_wakeup(state, *b, un, other); })
+          ->UseManualTime();
+    }
+    points +=
+        fmt::format(R"({}[{}, "{}"])", points.empty() ? "" : ", ", n, other ? "other" : "same");
+  }
+  describe_scenario("wakeup",
+                    fmt::format(R"({{"backends": {}, "points": [{}]}})", json_names(rows), points));
 }
 
 }  // namespace pollbench::bench
