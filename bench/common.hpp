@@ -177,7 +177,13 @@ void dispatch_loop(benchmark::State& state, const FdPool& pool, std::span<const 
 namespace pollbench::bench {
 
 // Adds the pollbench_* machine metadata (results/README.md lists the keys) to the context
-// Google Benchmark writes before the first row. `sweep` and `flags` describe this run.
-void add_machine_context(std::string_view sweep, std::string_view flags);
+// Google Benchmark writes before the first row. `sweep`, `flags` and the measured `rows`
+// describe this run; the registered scenarios add their parameters (pollbench_scenarios).
+void add_machine_context(std::string_view sweep, std::string_view flags,
+                         const std::vector<const Backend*>& rows);
+
+// pollbench_registry: every registry row, in preference order, as a JSON array of objects
+// (results/README.md), each with "measured": whether it is one of `measured`.
+std::string registry_json(const std::vector<const Backend*>& measured);
 
 }  // namespace pollbench::bench

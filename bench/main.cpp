@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
     pb::register_sentinel();
   }
   pb::set_pool_pairs(pb::registered_pairs());
-  pb::add_machine_context(sweep.name, flags);
+  pb::add_machine_context(sweep.name, flags, rows);
 
   std::vector<char*> cargv;
   cargv.reserve(args.size() + 1);
