@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -52,11 +53,18 @@ std::string_view detail::claim_row_name(const RowName& name, std::size_t pairs) 
 }
 
 RowStart row_started(std::string_view name) noexcept {
+  static std::int64_t calls = 0;
   set_current_row(name);
-  return RowStart{};
+  return RowStart{.cpu = ::sched_getcpu(), .order = calls++};
 }
 
-void row_ended(benchmark::State& /*state*/, RowStart /*start*/) {}
+void row_ended(benchmark::State& state, RowStart start) {
+  const int cpu_end = ::sched_getcpu();
+  set_counter(state, "cpu", start.cpu);
+  set_counter(state, "cpu_end", cpu_end);
+  set_counter(state, "cpu_migrated", start.cpu != cpu_end ? 1 : 0);
+  set_counter(state, "exec_order", static_cast<double>(start.order));
+}
 
 void describe_scenario(std::string_view scenario, std::string json_object) {
   g_scenarios.emplace_back(scenario, std::move(json_object));

@@ -6,8 +6,17 @@
 // two rows can share neither. register_row() refuses a name that is already registered.
 //
 // register_row() wraps every scenario function the same way: before it runs, the row's name
-// becomes the current fixture key; around it, the CPU the thread is on is read, and every
-// repetition gets the counters `cpu`, `cpu_end`, `cpu_migrated` and `exec_order`.
+// becomes the current fixture key; around it, sched_getcpu() is read, and every repetition
+// gets these counters (none of them a measurement):
+//   cpu           the CPU the timed thread was on when the repetition started
+//   cpu_end       ... when it ended
+//   cpu_migrated  1 if the two differ, else 0
+//   exec_order    the position of the repetition's run in this process's execution order:
+//                 increasing, with gaps (Google Benchmark also calls the function to pick the
+//                 iteration count and to warm up). Google Benchmark 1.7.1 writes a row's
+//                 repetitions together once its last one is done, so under random
+//                 interleaving the order of the rows in the output is not the order in which
+//                 the repetitions ran; this counter is.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -43,7 +52,8 @@ class RowName {
 // The largest number of pool pairs a registered row needs (the shared pool's size).
 [[nodiscard]] std::size_t registered_pairs() noexcept;
 
-// Run by the wrapper around every scenario function: the returned state goes to row_ended().
+// Run by the wrapper around every scenario function, outside its timed loop: what
+// row_started() returns goes to row_ended(), which sets the counters above.
 struct RowStart {
   int cpu;
   std::int64_t order;
