@@ -45,6 +45,24 @@ const FdPool* shared_pool(std::size_t n, std::string& reason);
 bool acquire_pool(benchmark::State& state, std::size_t n, std::size_t active, int max_fd,
                   std::string_view who, const FdPool*& pool);
 
+// Where the threads of a run go. The timed thread is the benchmark's own (main) thread; the
+// rigs' other threads (the wakeup waiter, the herd waiters) go on the other CPUs.
+struct CpuPlacement {
+  bool pinned = false;      // --pollbench_cpu given: the main thread is pinned to `timed`
+  int timed = -1;           // pinned: the first listed CPU; else the first allowed at start
+  std::vector<int> others;  // the other listed CPUs, else the other CPUs allowed at start
+  // The herd waiters' CPUs: `others` (or `timed` if there is none) when pinned; empty, i.e.
+  // wherever the process may run, when not.
+  [[nodiscard]] std::vector<int> herd_waiters() const;
+};
+
+// Validates --pollbench_cpu's `list` against the CPUs online and `allowed_at_start` (exits
+// with a one-line error, status 2), pins the calling thread to its first CPU and records the
+// placement. Without a list nothing is pinned and the placement derives from
+// `allowed_at_start`.
+void place_cpus(const std::optional<std::string>& list, const std::vector<int>& allowed_at_start);
+const CpuPlacement& cpu_placement() noexcept;
+
 // Skips the row if `backend` cannot run on this machine (probed once per backend).
 bool check_available(benchmark::State& state, const Backend& backend);
 
@@ -179,8 +197,10 @@ namespace pollbench::bench {
 // Adds the pollbench_* machine metadata (results/README.md lists the keys) to the context
 // Google Benchmark writes before the first row. `sweep`, `flags` and the measured `rows`
 // describe this run; the registered scenarios add their parameters (pollbench_scenarios).
+// `allowed_at_start` and `cpu_list` (--pollbench_cpu as given, or "none") describe the placement.
 void add_machine_context(std::string_view sweep, std::string_view flags,
-                         const std::vector<const Backend*>& rows);
+                         const std::vector<const Backend*>& rows,
+                         const std::vector<int>& allowed_at_start, std::string_view cpu_list);
 
 // pollbench_registry: every registry row, in preference order, as a JSON array of objects
 // (results/README.md), each with "measured": whether it is one of `measured`.

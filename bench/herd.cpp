@@ -73,14 +73,14 @@ void run_rounds(benchmark::State& state, std::string_view who, Make&& make) {
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters) {
   if (!check_available(state, backend)) return;
   run_rounds(state, backend.name, [&](const FdPool& pool) {
-    return HerdRig::per_waiter(pool, 0, waiters, backend.make);
+    return HerdRig::per_waiter(pool, 0, waiters, backend.make, cpu_placement().herd_waiters());
   });
 }
 
 void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters) {
   const std::string_view who = edge_triggered ? "herd_shared/epoll_et" : "herd_shared/epoll_lt";
   run_rounds(state, who, [&](const FdPool& pool) {
-    return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered);
+    return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered, cpu_placement().herd_waiters());
   });
 }
 

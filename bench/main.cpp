@@ -4,6 +4,9 @@
 //   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
 //   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
 //   --pollbench_backends=B,... only these registry rows (and their raw baselines)
+//   --pollbench_cpu=LIST       pin the timed thread to LIST's first CPU ("0", "0,1", "1-3"); the
+//                              rigs' other threads go on the other listed CPUs (else on the
+//                              other CPUs allowed at start)
 // and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
 // --benchmark_min_warmup_time unless they are given.
 #include <benchmark/benchmark.h>
@@ -14,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +26,7 @@
 #include "bench/common.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/fd_pool.hpp"
+#include "harness/rigs.hpp"
 
 namespace {
 
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
   std::string fds_list;
   std::string active_list;
   std::string backend_list;
+  std::optional<std::string> cpu_list;  // --pollbench_cpu
   std::erase_if(args, [&](const std::string& arg) {
     if (arg == "--pollbench_quick") {
       quick = true;
@@ -113,12 +119,23 @@ int main(int argc, char** argv) {
       active_list = arg.substr(std::strlen("--pollbench_active="));
     } else if (arg.starts_with("--pollbench_backends=")) {
       backend_list = arg.substr(std::strlen("--pollbench_backends="));
+    } else if (arg.starts_with("--pollbench_cpu=")) {
+      cpu_list = arg.substr(std::strlen("--pollbench_cpu="));
     } else {
       return false;
     }
     return true;
   });
   const pb::Rows rows = select_rows(backend_list);
+  // Read before anything is pinned: the rigs' other threads fall back to these CPUs.
+  std::vector<int> allowed_at_start;
+  try {
+    allowed_at_start = pollbench::allowed_cpus();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pollbench-bench: {}\n", e.what());
+    return 1;
+  }
+  pb::place_cpus(cpu_list, allowed_at_start);
   pb::Sweep sweep = pb::make_sweep(quick);
   if (!fds_list.empty() || !active_list.empty()) {
     if (fds_list.empty()) {
@@ -152,7 +169,7 @@ int main(int argc, char** argv) {
     pb::register_sentinel();
   }
   pb::set_pool_pairs(pb::registered_pairs());
-  pb::add_machine_context(sweep.name, flags, rows);
+  pb::add_machine_context(sweep.name, flags, rows, allowed_at_start, cpu_list.value_or("none"));
 
   std::vector<char*> cargv;
   cargv.reserve(args.size() + 1);

@@ -152,6 +152,17 @@ std::string or_unknown(std::string_view s) {
   return s.empty() ? std::string(kUnknown) : std::string(s);
 }
 
+// Where the threads went, in words (pollbench_rig_cpus).
+std::string rig_cpus(const CpuPlacement& p) {
+  const std::string other =
+      p.others.empty() ? std::string("none") : fmt::format("{}", p.others.front());
+  const std::vector<int> herd = p.herd_waiters();
+  return fmt::format(
+      "timed thread {}{}; wakeup waiter {} (cpu:other) or {} (cpu:same); herd waiters {}", p.timed,
+      p.pinned ? "" : " (wakeup driver only; otherwise unpinned)", other, p.timed,
+      herd.empty() ? std::string("unpinned") : format_cpu_list(herd));
+}
+
 std::string_view to_string(WaitCost cost) noexcept {
   return cost == WaitCost::kPerReady ? "per_ready" : "per_registered";
 }
@@ -178,7 +189,8 @@ std::string registry_json(const Rows& measured) {
   return out + "]";
 }
 
-void add_machine_context(std::string_view sweep, std::string_view flags, const Rows& rows) {
+void add_machine_context(std::string_view sweep, std::string_view flags, const Rows& rows,
+                         const std::vector<int>& allowed_at_start, std::string_view cpu_list) {
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   std::string max_pairs(kUnknown);
   try {
@@ -209,6 +221,9 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
       {"pollbench_timer_slack_ns", timer_slack_ns()},
   }};
   for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+  benchmark::AddCustomContext("pollbench_affinity", format_cpu_list(allowed_at_start));
+  benchmark::AddCustomContext("pollbench_cpu", std::string(cpu_list));
+  benchmark::AddCustomContext("pollbench_rig_cpus", rig_cpus(cpu_placement()));
   benchmark::AddCustomContext("pollbench_registry", registry_json(rows));
   benchmark::AddCustomContext("pollbench_scenarios", scenarios_json(sweep));
 }
