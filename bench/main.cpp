@@ -8,7 +8,7 @@
 //                              rigs' other threads go on the other listed CPUs (else on the
 //                              other CPUs allowed at start)
 // and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
-// --benchmark_min_warmup_time unless they are given.
+// --benchmark_min_warmup_time, and --benchmark_enable_random_interleaving=true, unless given.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
   default_flag("--benchmark_repetitions", fmt::format("{}", sweep.repetitions));
   default_flag("--benchmark_min_time", fmt::format("{}", sweep.min_time));
   default_flag("--benchmark_min_warmup_time", fmt::format("{}", sweep.min_warmup_time));
+  // Every repetition of every row at a random point of the sweep: a burst of noise then lands
+  // on many rows a little instead of on one row entirely. The rows' exec_order counter says
+  // when each repetition ran (Google Benchmark writes a row's repetitions together).
+  default_flag("--benchmark_enable_random_interleaving", "true");
 
   std::string flags;
   for (std::size_t i = 1; i < args.size(); ++i) {

@@ -1,6 +1,8 @@
-// sentinel: one 1-byte write + read on one socketpair, timed before, between and after the
-// scenarios. It does not depend on N or on any backend, so its drift over a run is the
-// machine's noise (neighbours, frequency, thermal) rather than pollbench's.
+// sentinel: one 1-byte write + read on one socketpair. It does not depend on N or on any
+// backend, so its drift over a run is the machine's noise (neighbours, frequency, thermal)
+// rather than pollbench's. Its rows sentinel/roundtrip/at:<k> are registered before, between
+// and after the scenarios; with the repetitions interleaved (the default) their repetitions
+// land at random points of the sweep, and each one's exec_order counter (rows.hpp) says where.
 #include <sys/socket.h>
 #include <unistd.h>
 
