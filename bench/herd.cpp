@@ -109,9 +109,10 @@ void register_herd(const Sweep& sweep, const Rows& rows) {
   }
   std::vector<std::pair<std::string_view, bool>> shared;
   std::vector<std::string_view> slots;
-  for (const auto& [slot, edge] : kSharedEpoll) {
+  for (const auto& entry : kSharedEpoll) {
+    const std::string_view slot = entry.first;
     if (std::any_of(rows.begin(), rows.end(), [&](const Backend* b) { return b->name == slot; })) {
-      shared.emplace_back(slot, edge);
+      shared.push_back(entry);
       slots.push_back(slot);
     }
   }

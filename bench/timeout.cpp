@@ -145,8 +145,9 @@ void register_timeout(const Sweep& sweep, const Rows& rows) {
   std::vector<std::string_view> path_names;
   for (const auto& [path, floor] :
        {std::pair{RawTimeout::kPpoll, "poll"}, std::pair{RawTimeout::kEpollPwait2, "epoll"}}) {
+    const std::string_view wanted = floor;
     if (std::any_of(rows.begin(), rows.end(),
-                    [&](const Backend* b) { return b->raw_floor == std::string_view(floor); })) {
+                    [&](const Backend* b) { return b->raw_floor == wanted; })) {
       paths.push_back(path);
       path_names.push_back(to_string(path));
     }

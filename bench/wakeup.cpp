@@ -100,9 +100,9 @@ void register_wakeup(const Sweep& sweep, const Rows& rows) {
   for (const auto& [n, other] : sweep.wakeup) {
     const auto un = static_cast<std::size_t>(n);
     for (const Backend* b : rows) {
-      register_row(RowName("wakeup", b->name).add("fds", n).add("cpu", other ? "other" : "same"),
-                   un,
-                   [b, un, other](benchmark::State& state) { run_wakeup(state, *b, un, other); })
+      register_row(
+          RowName("wakeup", b->name).add("fds", n).add("cpu", other ? "other" : "same"), un,
+          [b, un, other = other](benchmark::State& state) { run_wakeup(state, *b, un, other); })
           ->UseManualTime();
     }
     points +=

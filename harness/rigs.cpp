@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -94,9 +95,9 @@ std::vector<int> online_cpus() {
       return *cpus;
     }
   }
-  std::vector<int> cpus;
-  const long configured = ::sysconf(_SC_NPROCESSORS_CONF);
-  for (int cpu = 0; cpu < configured; ++cpu) cpus.push_back(cpu);
+  const long configured = std::max(::sysconf(_SC_NPROCESSORS_CONF), 1L);
+  std::vector<int> cpus(static_cast<std::size_t>(configured));
+  std::iota(cpus.begin(), cpus.end(), 0);
   return cpus;
 }
 
