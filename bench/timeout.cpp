@@ -43,14 +43,15 @@ int epoll_pwait2_call(int epfd, epoll_event* events, int max, const timespec* ti
 #endif
 }
 
-// The timed loop shared by every path: `wait(timeout_ns)` returns what the wait returned.
+// The timed loop shared by every path: `wait(timeout_ns, start_ns)` returns what the wait
+// returned; start_ns is when the timed call began.
 template <class Wait>
 void time_waits(benchmark::State& state, std::string_view who, std::int64_t timeout_ns,
                 SampleSet& late, Wait&& wait) {
   late.clear();
   for (auto _ : state) {
     const std::int64_t start = monotonic_ns();
-    const int got = wait(timeout_ns);
+    const int got = wait(timeout_ns, start);
     const std::int64_t end = monotonic_ns();
     if (got != 0) {
       const std::string reason =
@@ -89,9 +90,10 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
   if (fx == nullptr) return;
   Poller& poller = *fx->poller;
   const std::span<Event> events(fx->events);
-  time_waits(state, backend.name, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
-    return poller.wait(events, std::chrono::nanoseconds{ns});
-  });
+  time_waits(state, backend.name, timeout_us * 1000, fx->late,
+             [&](std::int64_t ns, std::int64_t /*start*/) noexcept {
+               return poller.wait(events, std::chrono::nanoseconds{ns});
+             });
 }
 
 void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us) {
@@ -121,18 +123,27 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
   });
   if (fx == nullptr) return;
   const int epfd = fx->epfd.get();
-  time_waits(state, who, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
-    const timespec ts = to_timespec(ns);
-    int got = 0;
-    if (path == RawTimeout::kPpoll) {
-      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-      got = ::ppoll(&p, 1, &ts, nullptr);
-    } else {
-      epoll_event e{};
-      got = epoll_pwait2_call(epfd, &e, 1, &ts);
-    }
-    return got < 0 ? -errno : got;
-  });
+  time_waits(state, who, timeout_us * 1000, fx->late,
+             [&](std::int64_t ns, std::int64_t start) noexcept {
+               std::int64_t left = ns;
+               while (true) {
+                 const timespec ts = to_timespec(left);
+                 int got = 0;
+                 if (path == RawTimeout::kPpoll) {
+                   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+                   got = ::ppoll(&p, 1, &ts, nullptr);
+                 } else {
+                   epoll_event e{};
+                   got = epoll_pwait2_call(epfd, &e, 1, &ts);
+                 }
+                 if (got >= 0) return got;
+                 if (errno != EINTR) return -errno;
+                 // Interrupted (the task work of an io_uring closed by an earlier row can do it):
+                 // wait out the rest of the timeout, as the backends' wait() does.
+                 left = start + ns - monotonic_ns();
+                 if (left <= 0) return 0;
+               }
+             });
 }
 
 std::string_view to_string(RawTimeout path) noexcept {
