@@ -13,19 +13,18 @@
 #include <vector>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 
 namespace pollbench::bench {
 
-void run_chain(benchmark::State& state, const Backend& backend) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const auto a = static_cast<std::size_t>(state.range(1));
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a) {
   const FdPool* pool = nullptr;
   if (!check_available(state, backend) ||
       !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  auto* fx = poller_row_fixture(state, "chain", backend, *pool, n, a);
+  auto* fx = poller_row_fixture(state, backend, *pool, n, a);
   if (fx == nullptr) return;
 
   Poller& poller = *fx->poller;
@@ -67,6 +66,19 @@ void run_chain(benchmark::State& state, const Backend& backend) {
   set_counter(state, "ns_per_event", per(elapsed_ns(t0, t1), static_cast<double>(received_total)));
   set_counter(state, "events_per_iter", per(static_cast<double>(received_total), iterations));
   set_counter(state, "writes", static_cast<double>(kChainWrites));
+}
+
+void register_chain(const Sweep& sweep, const Rows& rows) {
+  for (const auto& [n, a] : sweep.chain) {
+    const auto un = static_cast<std::size_t>(n);
+    const auto ua = static_cast<std::size_t>(a);
+    for (const Backend* b : rows) {
+      register_row(RowName("chain", b->name).add("fds", n).add("active", a), un,
+                   [b, un, ua](benchmark::State& state) { run_chain(state, *b, un, ua); });
+    }
+  }
+  describe_scenario("chain", fmt::format(R"({{"backends": {}, "points": {}, "writes": {}}})",
+                                         json_names(rows), json_pairs(sweep.chain), kChainWrites));
 }
 
 }  // namespace pollbench::bench

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 
 namespace pollbench::bench {
@@ -14,14 +15,13 @@ struct ChurnFixture final : Fixture {
 
 }  // namespace
 
-void run_churn(benchmark::State& state, const Backend& backend) {
-  const auto n = static_cast<std::size_t>(state.range(0));
+void run_churn(benchmark::State& state, const Backend& backend, std::size_t n) {
   const FdPool* pool = nullptr;
   if (!check_available(state, backend) ||
       !acquire_pool(state, n, 0, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  auto* fx = row_fixture<ChurnFixture>(state, fmt::format("churn/{}/{}", backend.name, n), [&] {
+  auto* fx = row_fixture<ChurnFixture>(state, [&] {
     auto f = std::make_unique<ChurnFixture>();
     f->poller = backend.make();
     // One add/remove round outside the timing, so that any bookkeeping a backend grows on
@@ -54,6 +54,18 @@ void run_churn(benchmark::State& state, const Backend& backend) {
   const double ops = static_cast<double>(state.iterations()) * static_cast<double>(n);
   set_counter(state, "ns_per_add", per(add_ns, ops));
   set_counter(state, "ns_per_remove", per(remove_ns, ops));
+}
+
+void register_churn(const Sweep& sweep, const Rows& rows) {
+  for (const std::int64_t n : sweep.churn) {
+    const auto un = static_cast<std::size_t>(n);
+    for (const Backend* b : rows) {
+      register_row(RowName("churn", b->name).add("fds", n), un,
+                   [b, un](benchmark::State& state) { run_churn(state, *b, un); });
+    }
+  }
+  describe_scenario("churn", fmt::format(R"({{"backends": {}, "fds": {}}})", json_names(rows),
+                                         json_list(sweep.churn)));
 }
 
 }  // namespace pollbench::bench

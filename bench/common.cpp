@@ -1,11 +1,17 @@
 #include "bench/common.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 #include <system_error>
+
+#include "harness/rigs.hpp"
 
 namespace pollbench::bench {
 namespace {
@@ -14,7 +20,10 @@ std::size_t g_pool_pairs = 0;
 std::unique_ptr<FdPool> g_pool;
 std::string g_pool_error;  // why the pool could not be made, once and for all
 
-std::string g_fixture_key;
+CpuPlacement g_placement;
+
+std::string_view g_row;          // the row that runs now
+std::string_view g_fixture_row;  // the row whose fixture is cached
 std::unique_ptr<Fixture> g_fixture;
 
 }  // namespace
@@ -64,6 +73,64 @@ bool acquire_pool(benchmark::State& state, std::size_t n, std::size_t active, in
   return false;
 }
 
+namespace {
+
+[[noreturn]] void fail(const std::string& why) {
+  fmt::print(stderr, "pollbench-bench: --cpu: {}\n", why);
+  std::exit(2);
+}
+
+}  // namespace
+
+std::vector<int> CpuPlacement::herd_waiters() const {
+  if (!pinned) return {};
+  return others.empty() ? std::vector<int>{timed} : others;
+}
+
+void place_cpus(const std::optional<std::string>& list, const std::vector<int>& allowed_at_start) {
+  CpuPlacement p;
+  if (!list) {
+    if (!allowed_at_start.empty()) {
+      p.timed = allowed_at_start.front();
+      p.others.assign(allowed_at_start.begin() + 1, allowed_at_start.end());
+    }
+    g_placement = p;
+    return;
+  }
+  std::string bad;
+  const std::optional<std::vector<int>> cpus = parse_cpu_list(*list, bad);
+  if (!cpus) fail(fmt::format("'{}' is not a CPU number", bad));
+  const std::vector<int> online = online_cpus();
+  for (const int cpu : *cpus) {
+    if (std::find(online.begin(), online.end(), cpu) == online.end()) {
+      fail(fmt::format("CPU {} is offline", cpu));
+    }
+    if (std::find(allowed_at_start.begin(), allowed_at_start.end(), cpu) ==
+        allowed_at_start.end()) {
+      fail(fmt::format("CPU {} is not allowed for this process (allowed: {})", cpu,
+                       format_cpu_list(allowed_at_start)));
+    }
+  }
+  p.pinned = true;
+  p.timed = cpus->front();
+  p.others.assign(cpus->begin() + 1, cpus->end());
+  if (p.others.empty()) {
+    for (const int cpu : allowed_at_start) {
+      if (cpu != p.timed) p.others.push_back(cpu);
+    }
+  }
+  try {
+    place_thread(::pthread_self(), std::array{p.timed});
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+  g_placement = p;
+}
+
+const CpuPlacement& cpu_placement() noexcept {
+  return g_placement;
+}
+
 bool check_available(benchmark::State& state, const Backend& backend) {
   static std::map<std::string_view, std::optional<std::string>> probed;
   auto it = probed.find(backend.name);
@@ -74,32 +141,34 @@ bool check_available(benchmark::State& state, const Backend& backend) {
   return false;
 }
 
-Fixture* current_fixture(std::string_view key) noexcept {
-  return g_fixture && g_fixture_key == key ? g_fixture.get() : nullptr;
+void set_current_row(std::string_view name) noexcept {
+  g_row = name;
 }
 
-void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture) {
+Fixture* current_fixture() noexcept {
+  return g_fixture && !g_row.empty() && g_fixture_row == g_row ? g_fixture.get() : nullptr;
+}
+
+void replace_fixture(std::unique_ptr<Fixture> fixture) {
   g_fixture = std::move(fixture);
-  g_fixture_key = std::move(key);
+  g_fixture_row = g_row;
 }
 
 void drop_fixture() noexcept {
   g_fixture.reset();
-  g_fixture_key.clear();
+  g_fixture_row = {};
 }
 
-PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
-                                     const Backend& backend, const FdPool& pool, std::size_t n,
-                                     std::size_t a) {
-  return row_fixture<PollerRowFixture>(
-      state, fmt::format("{}/{}/{}/{}", scenario, backend.name, n, a), [&] {
-        auto f = std::make_unique<PollerRowFixture>();
-        f->poller = backend.make();
-        for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
-        f->events.resize(n);
-        f->active = spread_subset(n, a);
-        return f;
-      });
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
+                                     const FdPool& pool, std::size_t n, std::size_t a) {
+  return row_fixture<PollerRowFixture>(state, [&] {
+    auto f = std::make_unique<PollerRowFixture>();
+    f->poller = backend.make();
+    for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
+    f->events.resize(n);
+    f->active = spread_subset(n, a);
+    return f;
+  });
 }
 
 void release_shared_resources() noexcept {

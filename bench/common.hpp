@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,24 @@ const FdPool* shared_pool(std::size_t n, std::string& reason);
 bool acquire_pool(benchmark::State& state, std::size_t n, std::size_t active, int max_fd,
                   std::string_view who, const FdPool*& pool);
 
+// Where the threads of a run go. The timed thread is the benchmark's own (main) thread; the
+// rigs' other threads (the wakeup waiter, the herd waiters) go on the other CPUs.
+struct CpuPlacement {
+  bool pinned = false;      // --pollbench_cpu given: the main thread is pinned to `timed`
+  int timed = -1;           // pinned: the first listed CPU; else the first allowed at start
+  std::vector<int> others;  // the other listed CPUs, else the other CPUs allowed at start
+  // The herd waiters' CPUs: `others` (or `timed` if there is none) when pinned; empty, i.e.
+  // wherever the process may run, when not.
+  [[nodiscard]] std::vector<int> herd_waiters() const;
+};
+
+// Validates --pollbench_cpu's `list` against the CPUs online and `allowed_at_start` (exits
+// with a one-line error, status 2), pins the calling thread to its first CPU and records the
+// placement. Without a list nothing is pinned and the placement derives from
+// `allowed_at_start`.
+void place_cpus(const std::optional<std::string>& list, const std::vector<int>& allowed_at_start);
+const CpuPlacement& cpu_placement() noexcept;
+
 // Skips the row if `backend` cannot run on this machine (probed once per backend).
 bool check_available(benchmark::State& state, const Backend& backend);
 
@@ -57,25 +76,31 @@ struct Fixture {
   virtual ~Fixture() = default;
 };
 
-Fixture* current_fixture(std::string_view key) noexcept;
-void replace_fixture(std::string key, std::unique_ptr<Fixture> fixture);
+// The row that runs now (its name, rows.hpp): set by the wrapper around every scenario
+// function, it is the key under which the row's fixture is cached.
+void set_current_row(std::string_view name) noexcept;
+
+// The cached fixture if it belongs to the row that runs now, else nullptr.
+Fixture* current_fixture() noexcept;
+// Caches `fixture` as the current row's.
+void replace_fixture(std::unique_ptr<Fixture> fixture);
 // Forgets the fixture, e.g. after a failure left its registrations half done.
 void drop_fixture() noexcept;
 // Closes everything the run keeps across rows (the fixture, the shared pool), so main() can
 // check that the process holds the descriptors it started with.
 void release_shared_resources() noexcept;
 
-// The fixture cached under `key`, built by `make()` (returning std::unique_ptr<T>) when the
-// row changed. If make() throws, the row is skipped with the exception's message and nullptr
-// is returned.
+// The current row's fixture, built by `make()` (returning std::unique_ptr<T>) when the row
+// changed. If make() throws, the row is skipped with the exception's message and nullptr is
+// returned.
 template <class T, class Make>
-T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
-  if (Fixture* f = current_fixture(key)) return static_cast<T*>(f);
+T* row_fixture(benchmark::State& state, Make&& make) {
+  if (Fixture* f = current_fixture()) return static_cast<T*>(f);
   drop_fixture();  // before make(): the old row's descriptors must not outlive it
   try {
     std::unique_ptr<T> made = std::forward<Make>(make)();
     T* raw = made.get();
-    replace_fixture(std::move(key), std::move(made));
+    replace_fixture(std::move(made));
     // The row cache now owns the fixture and keeps it alive past this call.
     // cppcheck-suppress returnDanglingLifetime
     return raw;
@@ -88,15 +113,14 @@ T* row_fixture(benchmark::State& state, std::string key, Make&& make) {
 // The row fixture of the scenarios that drive one Poller from one thread (dispatch, chain):
 // the first n polled fds registered for reading with their index as token, an event buffer
 // with room for all n (so one wait can collect every active fd), and the A active pairs
-// spread evenly. Cached under "<scenario>/<backend>/<n>/<a>"; nullptr if the row was skipped.
+// spread evenly. nullptr if the row was skipped.
 struct PollerRowFixture final : Fixture {
   std::unique_ptr<Poller> poller;
   std::vector<Event> events;
   std::vector<std::size_t> active;
 };
-PollerRowFixture* poller_row_fixture(benchmark::State& state, std::string_view scenario,
-                                     const Backend& backend, const FdPool& pool, std::size_t n,
-                                     std::size_t a);
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
+                                     const FdPool& pool, std::size_t n, std::size_t a);
 
 using Clock = std::chrono::steady_clock;
 
@@ -129,12 +153,57 @@ inline constexpr std::size_t kMaxEmptyWaits = 1000;
 void fail_lost_events(benchmark::State& state, std::string_view who, const FdPool& pool,
                       std::size_t n, int last_wait, std::size_t collected, std::size_t expected);
 
+// The timed loop of dispatch and raw, which differ in `wait_step` alone: one wait (timeout 0)
+// that drains every fd it reports and returns how many (0: nothing ready; negative: -errno).
+// Each iteration makes the `active` pairs (of the n polled) ready and waits until all are
+// collected; `who` names the row in a failure. A lambda passed here is inlined: the loop has
+// no indirect call that the step itself does not make.
+template <class WaitStep>
+void dispatch_loop(benchmark::State& state, const FdPool& pool, std::span<const std::size_t> active,
+                   std::size_t n, std::string_view who, WaitStep&& wait_step) {
+  const std::size_t a = active.size();
+  std::size_t collected_total = 0;
+  std::size_t waits = 0;
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    for (const std::size_t i : active) pool.make_ready(i);
+    std::size_t collected = 0;
+    std::size_t empty_waits = 0;
+    int got = 0;
+    while (collected < a) {
+      got = wait_step();
+      ++waits;
+      if (got <= 0) {
+        if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
+        continue;
+      }
+      collected += static_cast<std::size_t>(got);
+    }
+    collected_total += collected;
+    if (collected < a) {
+      fail_lost_events(state, who, pool, n, got, collected, a);
+      break;
+    }
+  }
+  const auto t1 = Clock::now();
+  if (state.error_occurred()) return;
+  set_dispatch_counters(state, elapsed_ns(t0, t1), collected_total, waits);
+}
+
 }  // namespace pollbench::bench
 
 namespace pollbench::bench {
 
 // Adds the pollbench_* machine metadata (results/README.md lists the keys) to the context
-// Google Benchmark writes before the first row. `sweep` and `flags` describe this run.
-void add_machine_context(std::string_view sweep, std::string_view flags);
+// Google Benchmark writes before the first row. `sweep`, `flags` and the measured `rows`
+// describe this run; the registered scenarios add their parameters (pollbench_scenarios).
+// `allowed_at_start` and `cpu_list` (--pollbench_cpu as given, or "none") describe the placement.
+void add_machine_context(std::string_view sweep, std::string_view flags,
+                         const std::vector<const Backend*>& rows,
+                         const std::vector<int>& allowed_at_start, std::string_view cpu_list);
+
+// pollbench_registry: every registry row, in preference order, as a JSON array of objects
+// (results/README.md), each with "measured": whether it is one of `measured`.
+std::string registry_json(const std::vector<const Backend*>& measured);
 
 }  // namespace pollbench::bench

@@ -1,14 +1,17 @@
 // herd and herd_shared: how many of W threads waiting on one fd the kernel wakes for one byte.
-// herd/<backend>: each waiter has its own Poller (select, poll, epoll_lt, epoll_exclusive);
+// herd/<backend>: each waiter has its own Poller (the rows herd_rows() picks: select, poll,
+// epoll_lt, epoll_exclusive today);
 // herd_shared/<epoll_lt|epoll_et>: all share one epoll fd. One iteration is one round of
 // harness/rigs.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
 #include <fmt/format.h>
 #include <sys/select.h>
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/rigs.hpp"
 
@@ -26,11 +29,10 @@ struct HerdFixture final : Fixture {
 };
 
 template <class Make>
-void run_rounds(benchmark::State& state, std::string_view who, const std::string& key,
-                Make&& make) {
+void run_rounds(benchmark::State& state, std::string_view who, Make&& make) {
   const FdPool* pool = nullptr;
   if (!acquire_pool(state, 1, 1, FD_SETSIZE - 1, who, pool)) return;
-  auto* fx = row_fixture<HerdFixture>(state, key, [&] {
+  auto* fx = row_fixture<HerdFixture>(state, [&] {
     auto f = std::make_unique<HerdFixture>();
     f->rig = std::forward<Make>(make)(*pool);
     return f;
@@ -70,16 +72,67 @@ void run_rounds(benchmark::State& state, std::string_view who, const std::string
 
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters) {
   if (!check_available(state, backend)) return;
-  run_rounds(
-      state, backend.name, fmt::format("herd/{}/{}", backend.name, waiters),
-      [&](const FdPool& pool) { return HerdRig::per_waiter(pool, 0, waiters, backend.make); });
+  run_rounds(state, backend.name, [&](const FdPool& pool) {
+    return HerdRig::per_waiter(pool, 0, waiters, backend.make, cpu_placement().herd_waiters());
+  });
 }
 
 void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters) {
   const std::string_view who = edge_triggered ? "herd_shared/epoll_et" : "herd_shared/epoll_lt";
-  run_rounds(state, who, fmt::format("{}/{}", who, waiters), [&](const FdPool& pool) {
-    return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered);
+  run_rounds(state, who, [&](const FdPool& pool) {
+    return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered, cpu_placement().herd_waiters());
   });
+}
+
+namespace {
+
+// herd/<row> measures how many waiters the kernel wakes for one byte, so it takes the rows that
+// report every waiter's readiness as the mechanism does: level-triggered (an edge-triggered
+// waiter that lost the race sees nothing the next round), not one-shot (a disarmed fd would
+// need a re-arm per waiter) and not a library (it would count the library's dispatch, not the
+// kernel's wakeups) — select, poll, epoll_lt and epoll_exclusive today.
+bool herd_row(const Backend& b) noexcept {
+  return !b.capabilities.edge_triggered && !b.capabilities.one_shot && b.wraps.empty();
+}
+
+// herd_shared/<slot>: one epoll fd shared by all waiters, driven with bare epoll_wait; the
+// slot is registered while its registry row is measured.
+constexpr std::array<std::pair<std::string_view, bool>, 2> kSharedEpoll{
+    {{"epoll_lt", false}, {"epoll_et", true}}};
+
+}  // namespace
+
+void register_herd(const Sweep& sweep, const Rows& rows) {
+  Rows herd_rows;
+  for (const Backend* b : rows) {
+    if (herd_row(*b)) herd_rows.push_back(b);
+  }
+  std::vector<std::pair<std::string_view, bool>> shared;
+  std::vector<std::string_view> slots;
+  for (const auto& entry : kSharedEpoll) {
+    const std::string_view slot = entry.first;
+    if (std::any_of(rows.begin(), rows.end(), [&](const Backend* b) { return b->name == slot; })) {
+      shared.push_back(entry);
+      slots.push_back(slot);
+    }
+  }
+  for (const std::int64_t w : sweep.herd) {
+    const auto uw = static_cast<std::size_t>(w);
+    for (const Backend* b : herd_rows) {
+      register_row(RowName("herd", b->name).add("waiters", w), 1, [b, uw](benchmark::State& state) {
+        run_herd(state, *b, uw);
+      })->UseRealTime();
+    }
+    for (const auto& [slot, edge] : shared) {
+      register_row(RowName("herd_shared", slot).add("waiters", w), 1,
+                   [edge = edge, uw](benchmark::State& state) { run_herd_shared(state, edge, uw); })
+          ->UseRealTime();
+    }
+  }
+  describe_scenario("herd", fmt::format(R"({{"backends": {}, "waiters": {}}})",
+                                        json_names(herd_rows), json_list(sweep.herd)));
+  describe_scenario("herd_shared", fmt::format(R"({{"slots": {}, "waiters": {}}})",
+                                               json_list(slots), json_list(sweep.herd)));
 }
 
 }  // namespace pollbench::bench

@@ -4,139 +4,50 @@
 //   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
 //   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
 //   --pollbench_backends=B,... only these registry rows (and their raw baselines)
+//   --pollbench_cpu=LIST       pin the timed thread to LIST's first CPU ("0", "0,1", "1-3"); the
+//                              rigs' other threads go on the other listed CPUs (else on the
+//                              other CPUs allowed at start)
 // and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
-// --benchmark_min_warmup_time unless they are given.
+// --benchmark_min_warmup_time, and --benchmark_enable_random_interleaving=true, unless given.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <set>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "backends/registry.hpp"
 #include "bench/common.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/fd_pool.hpp"
+#include "harness/rigs.hpp"
 
 namespace {
 
 using pollbench::Backend;
-using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
+namespace pb = pollbench::bench;
 
-// Many short repetitions rather than a few long ones: on a shared machine the noise comes in
-// bursts, and the median of many short samples steps over a burst that one long mean absorbs.
-struct Sweep {
-  std::string_view name;
-  Points scaling;         // dispatch + raw, every backend but select
-  Points select_scaling;  // dispatch/select + raw/select
-  Points chain;
-  std::vector<std::int64_t> churn;
-  std::vector<std::pair<std::int64_t, bool>> wakeup;  // (N, cpu:other?), every backend
-  std::vector<std::int64_t> herd;                     // W, herd and herd_shared
-  std::vector<std::int64_t> timeout_us;               // T, every backend + ppoll + epoll_pwait2
-  int repetitions;
-  double min_time;         // seconds per repetition
-  double min_warmup_time;  // seconds, before the first repetition of each row
+// The scenarios, in the order their rows are registered (and run, when the repetitions are not
+// interleaved), with a sentinel row before the first, between every two and after the last.
+constexpr std::array<void (*)(const pb::Sweep&, const pb::Rows&), 6> kScenarios{
+    pb::register_dispatch,  // and raw
+    pb::register_chain,    pb::register_churn, pb::register_wakeup,
+    pb::register_herd,     // and herd_shared
+    pb::register_timeout,  // and raw_timeout
 };
 
-// The N-sweep at A = 1 followed by the A-sweep at `active_fds`, without duplicates.
-Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_fds,
-                      const std::vector<std::int64_t>& actives) {
-  Points points;
-  std::set<std::pair<std::int64_t, std::int64_t>> seen;
-  const auto push = [&](std::int64_t n, std::int64_t a) {
-    if (seen.insert({n, a}).second) points.emplace_back(n, a);
-  };
-  for (const std::int64_t n : fds) push(n, 1);
-  for (const std::int64_t a : actives) push(active_fds, a);
-  return points;
-}
-
-// The largest power of two whose pairs fit under the fd limit (8,192 with a hard limit of
-// 20,000), never below 16.
-std::int64_t largest_fds() {
-  std::size_t capacity = 0;
-  try {
-    capacity = pollbench::pool_capacity(pollbench::bench::kFdKind);
-  } catch (const std::exception&) {
-    // The rows report it when they try.
-  }
-  std::int64_t n = 16;
-  while (static_cast<std::size_t>(2 * n) <= capacity) n *= 2;
-  return n;
-}
-
-// select's largest size: its polled fds must stay below FD_SETSIZE (1,024), and a few low fd
-// numbers are taken before the pool is made.
-constexpr std::int64_t kSelectLargestFds = 1000;
-
-Sweep make_sweep(bool quick) {
-  const std::int64_t top = largest_fds();
-  const std::int64_t active_fds = std::min<std::int64_t>(4096, top);
-  Sweep s{};
-  if (quick) {
-    s.name = "quick";
-    // No N = 64 (since the wakeup, herd and timeout points joined, to stay under a minute).
-    s.scaling = scaling_points({16, 512, 1024, top}, active_fds, {1, 16, active_fds});
-    s.select_scaling = scaling_points({16, 512}, kSelectLargestFds, {1, 16, kSelectLargestFds});
-    // Not 9,000: there one chain iteration of an O(N) backend takes a second.
-    s.chain = {{100, 1}, {1000, 1}};
-    s.churn = {64, top};
-    // One point each: a cpu:same row costs ~4x its latency in wall time (two context
-    // switches per sample), so quick measures cpu:other only.
-    s.wakeup = {{16, true}};
-    s.herd = {4};
-    s.timeout_us = {50};
-    s.repetitions = 7;
-    s.min_time = 0.02;
-    s.min_warmup_time = 0.01;
-  } else {
-    s.name = "full";
-    std::vector<std::int64_t> fds;
-    for (std::int64_t n = 16; n <= top; n *= 2) fds.push_back(n);
-    s.scaling = scaling_points(fds, active_fds, {1, 4, 16, 64, 256, 1024, active_fds});
-    s.select_scaling =
-        scaling_points(fds, kSelectLargestFds, {1, 4, 16, 64, 256, kSelectLargestFds});
-    for (const std::int64_t n : {100, 1000, 5000, 9000}) {
-      for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
-    }
-    s.churn = {16, 64, 256, 1024, 4096, top};
-    // N = 1,000 is select's largest size (its rows at the top skip with the reason). cpu:same
-    // rows cost ~4x their latency in wall time (two context switches per sample): at N = 16
-    // only, to stay inside the sweep's five minutes.
-    s.wakeup = {{16, true}, {16, false}, {kSelectLargestFds, true}, {top, true}};
-    s.herd = {1, 2, 4, 8};
-    s.timeout_us = {50, 1000, 10000};
-    s.repetitions = 9;
-    s.min_time = 0.03;
-    s.min_warmup_time = 0.02;
-  }
-  return s;
-}
-
-benchmark::internal::Benchmark* with_fds_active(benchmark::internal::Benchmark* b, std::int64_t n,
-                                                std::int64_t a) {
-  return b->ArgsProduct({{n}, {a}})->ArgNames({"fds", "active"});
-}
-
 // The registry rows this run measures: all of them unless --pollbench_backends chose.
-std::vector<const Backend*> g_rows;
-
-const std::vector<const Backend*>& rows() {
-  return g_rows;
-}
-
-void select_rows(std::string_view list) {
-  g_rows.clear();
+pb::Rows select_rows(std::string_view list) {
+  pb::Rows rows;
   if (list.empty()) {
-    for (const Backend& b : pollbench::backends()) g_rows.push_back(&b);
-    return;
+    for (const Backend& b : pollbench::backends()) rows.push_back(&b);
+    return rows;
   }
   std::size_t start = 0;
   while (start <= list.size()) {
@@ -152,128 +63,10 @@ void select_rows(std::string_view list) {
       fmt::print(stderr, "pollbench-bench: unknown backend '{}' (known: {})\n", name, known);
       std::exit(2);
     }
-    if (std::find(g_rows.begin(), g_rows.end(), b) == g_rows.end()) g_rows.push_back(b);
+    if (std::find(rows.begin(), rows.end(), b) == rows.end()) rows.push_back(b);
     start = comma + 1;
   }
-}
-
-int sentinel_position = 0;
-
-void register_sentinel() {
-  benchmark::RegisterBenchmark("sentinel/roundtrip", pollbench::bench::run_sentinel)
-      ->ArgsProduct({{sentinel_position++}})
-      ->ArgNames({"at"});
-}
-
-// Rows are registered point by point, each raw row right before its backend's dispatch row,
-// so that the two rows a ratio compares run seconds apart, not minutes.
-std::int64_t register_sweep(const Sweep& sweep) {
-  namespace pb = pollbench::bench;
-  std::int64_t largest = 0;
-  const auto note = [&](std::int64_t n) { largest = std::max(largest, n); };
-
-  register_sentinel();
-  const auto scaling_row = [&](const Backend& b, std::int64_t n, std::int64_t a) {
-    note(n);
-    if (const auto raw = pb::raw_counterpart(b.name)) {
-      const std::string name = fmt::format("raw/{}", pb::to_string(*raw));
-      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_raw, *raw), n, a);
-    }
-    const std::string name = fmt::format("dispatch/{}", b.name);
-    with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_dispatch, b), n, a);
-  };
-  // select reaches ~1,000 fds: its rows beyond that are registered anyway and skip with the
-  // reason, so the results say why the curve stops.
-  for (const auto& [n, a] : sweep.scaling) {
-    for (const Backend* b : rows()) {
-      if (b->name == "select" && a != 1) continue;
-      scaling_row(*b, n, a);
-    }
-  }
-  for (const auto& [n, a] : sweep.select_scaling) {
-    const Backend* select = pollbench::find_backend("select");
-    if (std::find(rows().begin(), rows().end(), select) != rows().end()) {
-      // The A = 1 points below 1,000 ran with the others.
-      const bool already = a == 1 && std::find(sweep.scaling.begin(), sweep.scaling.end(),
-                                               std::pair{n, a}) != sweep.scaling.end();
-      if (!already) scaling_row(*select, n, a);
-    }
-  }
-  register_sentinel();
-
-  for (const auto& [n, a] : sweep.chain) {
-    note(n);
-    for (const Backend* b : rows()) {
-      const std::string name = fmt::format("chain/{}", b->name);
-      with_fds_active(benchmark::RegisterBenchmark(name.c_str(), pb::run_chain, *b), n, a);
-    }
-  }
-  register_sentinel();
-
-  for (const std::int64_t n : sweep.churn) {
-    note(n);
-    for (const Backend* b : rows()) {
-      const std::string name = fmt::format("churn/{}", b->name);
-      benchmark::RegisterBenchmark(name.c_str(), pb::run_churn, *b)
-          ->ArgsProduct({{n}})
-          ->ArgNames({"fds"});
-    }
-  }
-  register_sentinel();
-
-  // Full names (cpu is not a number); Google Benchmark appends /manual_time or /real_time.
-  const auto selected = [&](std::string_view name) {
-    const Backend* b = pollbench::find_backend(name);
-    return b != nullptr && std::find(rows().begin(), rows().end(), b) != rows().end() ? b : nullptr;
-  };
-  for (const auto& [n, other] : sweep.wakeup) {
-    note(n);
-    for (const Backend* b : rows()) {
-      const std::string name =
-          fmt::format("wakeup/{}/fds:{}/cpu:{}", b->name, n, other ? "other" : "same");
-      benchmark::RegisterBenchmark(name.c_str(), pb::run_wakeup, *b, static_cast<std::size_t>(n),
-                                   other)
-          ->UseManualTime();
-    }
-  }
-  register_sentinel();
-
-  for (const std::int64_t w : sweep.herd) {
-    note(1);
-    for (const std::string_view backend : {"select", "poll", "epoll_lt", "epoll_exclusive"}) {
-      if (const Backend* b = selected(backend)) {
-        const std::string name = fmt::format("herd/{}/waiters:{}", b->name, w);
-        benchmark::RegisterBenchmark(name.c_str(), pb::run_herd, *b, static_cast<std::size_t>(w))
-            ->UseRealTime();
-      }
-    }
-    for (const std::string_view backend : {"epoll_lt", "epoll_et"}) {
-      if (selected(backend) != nullptr) {
-        const std::string name = fmt::format("herd_shared/{}/waiters:{}", backend, w);
-        benchmark::RegisterBenchmark(name.c_str(), pb::run_herd_shared, backend == "epoll_et",
-                                     static_cast<std::size_t>(w))
-            ->UseRealTime();
-      }
-    }
-  }
-  register_sentinel();
-
-  for (const std::int64_t t : sweep.timeout_us) {
-    note(1);
-    for (const Backend* b : rows()) {
-      const std::string name = fmt::format("timeout/{}/us:{}", b->name, t);
-      benchmark::RegisterBenchmark(name.c_str(), pb::run_timeout, *b, t)->UseManualTime();
-    }
-    // The bare nanosecond paths, with the backends they underlie (as raw/ with dispatch/).
-    for (const auto& [path, with] : {std::pair{pb::RawTimeout::kPpoll, "poll"},
-                                     std::pair{pb::RawTimeout::kEpollPwait2, "epoll_lt"}}) {
-      if (selected(with) == nullptr) continue;
-      const std::string name = fmt::format("timeout/{}/us:{}", pb::to_string(path), t);
-      benchmark::RegisterBenchmark(name.c_str(), pb::run_timeout_raw, path, t)->UseManualTime();
-    }
-  }
-  register_sentinel();
-  return largest;
+  return rows;
 }
 
 // "16,1024" -> {16, 1024}; exits with a one-line error (status 2) on anything else.
@@ -300,39 +93,6 @@ std::vector<std::int64_t> parse_sizes(std::string_view flag, std::string_view li
   return out;
 }
 
-// The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for churn
-// and wakeup (herd and timeout have no N).
-void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
-                        const std::vector<std::int64_t>& actives) {
-  const std::size_t capacity = pollbench::pool_capacity(pollbench::bench::kFdKind);
-  Points points;
-  for (const std::int64_t n : fds) {
-    if (static_cast<std::size_t>(n) > capacity) {
-      fmt::print(stderr,
-                 "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
-                 "hard limit: ulimit -Hn, LimitNOFILE=)\n",
-                 n, capacity, pollbench::to_string(pollbench::bench::kFdKind));
-      std::exit(2);
-    }
-    for (const std::int64_t a : actives) {
-      if (a > n) {
-        fmt::print(stderr, "pollbench-bench: --active {} is larger than --fds {}\n", a, n);
-        std::exit(2);
-      }
-      points.emplace_back(n, a);
-    }
-  }
-  sweep.name = "custom";
-  sweep.scaling = points;
-  sweep.select_scaling = points;
-  sweep.chain = points;
-  sweep.churn = fds;
-  sweep.wakeup.clear();
-  for (const std::int64_t n : fds) {
-    for (const bool other : {true, false}) sweep.wakeup.emplace_back(n, other);
-  }
-}
-
 bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
   for (const std::string& arg : args) {
     if (arg == flag || arg.starts_with(fmt::format("{}=", flag))) return true;
@@ -349,6 +109,7 @@ int main(int argc, char** argv) {
   std::string fds_list;
   std::string active_list;
   std::string backend_list;
+  std::optional<std::string> cpu_list;  // --pollbench_cpu
   std::erase_if(args, [&](const std::string& arg) {
     if (arg == "--pollbench_quick") {
       quick = true;
@@ -358,20 +119,31 @@ int main(int argc, char** argv) {
       active_list = arg.substr(std::strlen("--pollbench_active="));
     } else if (arg.starts_with("--pollbench_backends=")) {
       backend_list = arg.substr(std::strlen("--pollbench_backends="));
+    } else if (arg.starts_with("--pollbench_cpu=")) {
+      cpu_list = arg.substr(std::strlen("--pollbench_cpu="));
     } else {
       return false;
     }
     return true;
   });
-  select_rows(backend_list);
-  Sweep sweep = make_sweep(quick);
+  const pb::Rows rows = select_rows(backend_list);
+  // Read before anything is pinned: the rigs' other threads fall back to these CPUs.
+  std::vector<int> allowed_at_start;
+  try {
+    allowed_at_start = pollbench::allowed_cpus();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pollbench-bench: {}\n", e.what());
+    return 1;
+  }
+  pb::place_cpus(cpu_list, allowed_at_start);
+  pb::Sweep sweep = pb::make_sweep(quick);
   if (!fds_list.empty() || !active_list.empty()) {
     if (fds_list.empty()) {
       fmt::print(stderr,
                  "pollbench-bench: --active (--pollbench_active) needs --fds (--pollbench_fds)\n");
       return 2;
     }
-    apply_custom_sizes(
+    pb::apply_custom_sizes(
         sweep, parse_sizes("--fds", fds_list),
         active_list.empty() ? std::vector<std::int64_t>{1} : parse_sizes("--active", active_list));
   }
@@ -385,14 +157,23 @@ int main(int argc, char** argv) {
   default_flag("--benchmark_repetitions", fmt::format("{}", sweep.repetitions));
   default_flag("--benchmark_min_time", fmt::format("{}", sweep.min_time));
   default_flag("--benchmark_min_warmup_time", fmt::format("{}", sweep.min_warmup_time));
+  // Every repetition of every row at a random point of the sweep: a burst of noise then lands
+  // on many rows a little instead of on one row entirely. The rows' exec_order counter says
+  // when each repetition ran (Google Benchmark writes a row's repetitions together).
+  default_flag("--benchmark_enable_random_interleaving", "true");
 
   std::string flags;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i].starts_with("--benchmark_")) flags += (flags.empty() ? "" : " ") + args[i];
   }
 
-  pollbench::bench::set_pool_pairs(static_cast<std::size_t>(register_sweep(sweep)));
-  pollbench::bench::add_machine_context(sweep.name, flags);
+  pb::register_sentinel();
+  for (const auto register_scenario : kScenarios) {
+    register_scenario(sweep, rows);
+    pb::register_sentinel();
+  }
+  pb::set_pool_pairs(pb::registered_pairs());
+  pb::add_machine_context(sweep.name, flags, rows, allowed_at_start, cpu_list.value_or("none"));
 
   std::vector<char*> cargv;
   cargv.reserve(args.size() + 1);
@@ -405,8 +186,8 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   // Every row must give back what it opened: a leak would make later rows measure a process
   // with more fds (and, for select, higher fd numbers) than they say.
-  pollbench::bench::release_shared_resources();
-  pollbench::bench::release_sentinel();
+  pb::release_shared_resources();
+  pb::release_sentinel();
   if (const int fds_at_end = pollbench::count_open_fds(); fds_at_end != fds_at_start) {
     fmt::print(stderr,
                "pollbench-bench: descriptor leak: {} fds open at start, {} after the run and "

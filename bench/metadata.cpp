@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "harness/fd_pool.hpp"
 #include "harness/rigs.hpp"
 
@@ -150,9 +152,45 @@ std::string or_unknown(std::string_view s) {
   return s.empty() ? std::string(kUnknown) : std::string(s);
 }
 
+// Where the threads went, in words (pollbench_rig_cpus).
+std::string rig_cpus(const CpuPlacement& p) {
+  const std::string other =
+      p.others.empty() ? std::string("none") : fmt::format("{}", p.others.front());
+  const std::vector<int> herd = p.herd_waiters();
+  return fmt::format(
+      "timed thread {}{}; wakeup waiter {} (cpu:other) or {} (cpu:same); herd waiters {}", p.timed,
+      p.pinned ? "" : " (wakeup driver only; otherwise unpinned)", other, p.timed,
+      herd.empty() ? std::string("unpinned") : format_cpu_list(herd));
+}
+
+std::string_view to_string(WaitCost cost) noexcept {
+  return cost == WaitCost::kPerReady ? "per_ready" : "per_registered";
+}
+
 }  // namespace
 
-void add_machine_context(std::string_view sweep, std::string_view flags) {
+std::string registry_json(const Rows& measured) {
+  std::string out = "[";
+  for (const Backend& b : backends()) {
+    const std::optional<std::string> unavailable = unavailable_reason(b);
+    const Capabilities& c = b.capabilities;
+    const bool is_measured = std::find(measured.begin(), measured.end(), &b) != measured.end();
+    out += fmt::format(
+        R"({}{{"name": {}, "description": {}, "available": {}, "unavailable_reason": {}, )"
+        R"("edge_triggered": {}, "wait_cost": {}, "max_fd": {}, "one_shot": {}, )"
+        R"("bad_fd_error": {}, "survives_close_while_registered": {}, "raw_floor": {}, )"
+        R"("wraps": {}, "measured": {}}})",
+        out.size() > 1 ? ", " : "", json_string(b.name), json_string(b.description), !unavailable,
+        json_string(unavailable.value_or("")), c.edge_triggered,
+        json_string(to_string(c.wait_cost)), c.max_fd, c.one_shot, c.bad_fd_error,
+        c.survives_close_while_registered, json_string(b.raw_floor), json_string(b.wraps),
+        is_measured);
+  }
+  return out + "]";
+}
+
+void add_machine_context(std::string_view sweep, std::string_view flags, const Rows& rows,
+                         const std::vector<int>& allowed_at_start, std::string_view cpu_list) {
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   std::string max_pairs(kUnknown);
   try {
@@ -183,6 +221,11 @@ void add_machine_context(std::string_view sweep, std::string_view flags) {
       {"pollbench_timer_slack_ns", timer_slack_ns()},
   }};
   for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
+  benchmark::AddCustomContext("pollbench_affinity", format_cpu_list(allowed_at_start));
+  benchmark::AddCustomContext("pollbench_cpu", std::string(cpu_list));
+  benchmark::AddCustomContext("pollbench_rig_cpus", rig_cpus(cpu_placement()));
+  benchmark::AddCustomContext("pollbench_registry", registry_json(rows));
+  benchmark::AddCustomContext("pollbench_scenarios", scenarios_json(sweep));
 }
 
 }  // namespace pollbench::bench

@@ -1,7 +1,8 @@
 // raw: dispatch's loop written straight on select(2), poll(2), epoll_wait(2) and an io_uring
 // of multishot polls, with no Poller in between — the floor that shows what the interface
-// costs. Everything but the mechanism is shared with dispatch (the pool, make_ready, drain, the
-// buffer sizes), so the difference between the two rows is the interface alone.
+// costs. Everything but the wait step is shared with dispatch (the timed loop dispatch_loop,
+// the pool, make_ready, drain, the buffer sizes), so the difference between the two rows is the
+// interface alone.
 //
 // raw/uring_poll (the floor of uring_multishot): one IORING_POLL_ADD_MULTI per polled fd, armed
 // once at setup with user_data = the pair index. A wait reads the CQ from shared memory and
@@ -30,6 +31,7 @@
 #endif
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/unique_fd.hpp"
 
@@ -275,39 +277,6 @@ int wait_uring(RawUring& f, const FdPool& pool) noexcept {
 }
 #endif  // POLLBENCH_HAVE_LIBURING
 
-// The same timed loop as dispatch, on one mechanism: the wait is a template parameter so the
-// loop has no indirect call that the Poller row would not also have.
-template <class F, int (*Wait)(F&, const FdPool&) noexcept>
-void timed_loop(benchmark::State& state, F& f, const FdPool& pool, std::size_t n, std::size_t a,
-                std::string_view who) {
-  std::size_t collected_total = 0;
-  std::size_t waits = 0;
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
-    for (const std::size_t i : f.active) pool.make_ready(i);
-    std::size_t collected = 0;
-    std::size_t empty_waits = 0;
-    int got = 0;
-    while (collected < a) {
-      got = Wait(f, pool);
-      ++waits;
-      if (got <= 0) {
-        if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
-        continue;
-      }
-      collected += static_cast<std::size_t>(got);
-    }
-    collected_total += collected;
-    if (collected < a) {
-      fail_lost_events(state, who, pool, n, got, collected, a);
-      break;
-    }
-  }
-  const auto t1 = Clock::now();
-  if (state.error_occurred()) return;
-  set_dispatch_counters(state, elapsed_ns(t0, t1), collected_total, waits);
-}
-
 }  // namespace
 
 std::string_view to_string(RawMechanism mechanism) noexcept {
@@ -324,17 +293,29 @@ std::string_view to_string(RawMechanism mechanism) noexcept {
   return "?";
 }
 
-std::optional<RawMechanism> raw_counterpart(std::string_view backend) noexcept {
-  if (backend == "select") return RawMechanism::kSelect;
-  if (backend == "poll") return RawMechanism::kPoll;
-  if (backend == "epoll_lt") return RawMechanism::kEpoll;
-  if (backend == "uring_multishot") return RawMechanism::kUringPoll;
+std::optional<RawMechanism> raw_mechanism(std::string_view name) noexcept {
+  for (const RawMechanism m : {RawMechanism::kSelect, RawMechanism::kPoll, RawMechanism::kEpoll,
+                               RawMechanism::kUringPoll}) {
+    if (to_string(m) == name) return m;
+  }
   return std::nullopt;
 }
 
-void run_raw(benchmark::State& state, RawMechanism mechanism) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const auto a = static_cast<std::size_t>(state.range(1));
+void register_raw(std::string_view mechanism, std::int64_t n, std::int64_t a) {
+  const RowName name = RowName("raw", mechanism).add("fds", n).add("active", a);
+  if (is_registered(name)) return;
+  const std::optional<RawMechanism> m = raw_mechanism(mechanism);
+  if (!m) {
+    fmt::print(stderr, "pollbench-bench: a registry row's raw floor '{}' is no raw mechanism\n",
+               mechanism);
+    std::exit(1);
+  }
+  const auto un = static_cast<std::size_t>(n);
+  const auto ua = static_cast<std::size_t>(a);
+  register_row(name, un, [m = *m, un, ua](benchmark::State& state) { run_raw(state, m, un, ua); });
+}
+
+void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std::size_t a) {
   const std::string_view who = to_string(mechanism);
   const int max_fd = mechanism == RawMechanism::kSelect ? FD_SETSIZE - 1 : INT_MAX;
   const FdPool* pool = nullptr;
@@ -343,27 +324,37 @@ void run_raw(benchmark::State& state, RawMechanism mechanism) {
     return;
   }
   if (!acquire_pool(state, n, a, max_fd, who, pool)) return;
-  auto* fx = row_fixture<RawFixture>(state, fmt::format("raw/{}/{}/{}", who, n, a), [&] {
+  auto* fx = row_fixture<RawFixture>(state, [&] {
     auto f = make_raw(mechanism, *pool, n);
     f->active = spread_subset(n, a);
     return f;
   });
   if (fx == nullptr) return;
+  // The wait step is the only thing that differs from dispatch's loop.
+  const FdPool& p = *pool;
   switch (mechanism) {
-    case RawMechanism::kSelect:
-      timed_loop<RawSelect, wait_select>(state, static_cast<RawSelect&>(*fx), *pool, n, a, who);
+    case RawMechanism::kSelect: {
+      auto& f = static_cast<RawSelect&>(*fx);
+      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_select(f, p); });
       break;
-    case RawMechanism::kPoll:
-      timed_loop<RawPoll, wait_poll>(state, static_cast<RawPoll&>(*fx), *pool, n, a, who);
+    }
+    case RawMechanism::kPoll: {
+      auto& f = static_cast<RawPoll&>(*fx);
+      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_poll(f, p); });
       break;
-    case RawMechanism::kEpoll:
-      timed_loop<RawEpoll, wait_epoll>(state, static_cast<RawEpoll&>(*fx), *pool, n, a, who);
+    }
+    case RawMechanism::kEpoll: {
+      auto& f = static_cast<RawEpoll&>(*fx);
+      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_epoll(f, p); });
       break;
-    case RawMechanism::kUringPoll:
+    }
+    case RawMechanism::kUringPoll: {
 #if POLLBENCH_HAVE_LIBURING
-      timed_loop<RawUring, wait_uring>(state, static_cast<RawUring&>(*fx), *pool, n, a, who);
+      auto& f = static_cast<RawUring&>(*fx);
+      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_uring(f, p); });
 #endif
       break;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
-// The scenarios' entry points, registered by main.cpp for every registry row. Each reads
-// state.range(0) as N (fds) and, where it has one, state.range(1) as A (active) — except the
-// wakeup, herd and timeout scenarios, whose rows are registered under their full names (`cpu`
-// is not a number) and take their parameters as arguments.
+// The scenarios: each bench/<scenario>.cpp holds run_<scenario>, the benchmark function of one
+// row, and register_<scenario>, which registers its rows for a sweep and the chosen registry
+// rows (main.cpp calls the registrations in order). A row's parameters are passed to its
+// function; its name comes from RowName (rows.hpp).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -12,12 +12,23 @@
 #include <string_view>
 
 #include "backends/registry.hpp"
+#include "bench/rows.hpp"
+#include "bench/sweep.hpp"
 
 namespace pollbench::bench {
 
-void run_dispatch(benchmark::State& state, const Backend& backend);
-void run_chain(benchmark::State& state, const Backend& backend);
-void run_churn(benchmark::State& state, const Backend& backend);
+// dispatch/<row> and, before the first row that wraps it, raw/<raw_floor> at every point.
+void register_dispatch(const Sweep& sweep, const Rows& rows);
+void run_dispatch(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
+
+void register_chain(const Sweep& sweep, const Rows& rows);
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
+
+void register_churn(const Sweep& sweep, const Rows& rows);
+void run_churn(benchmark::State& state, const Backend& backend, std::size_t n);
+
+// sentinel/roundtrip/at:<k>, k = 0, 1, ... in registration order.
+void register_sentinel();
 void run_sentinel(benchmark::State& state);
 // Closes the sentinel's socketpair (main() checks for leaked descriptors after the run).
 void release_sentinel() noexcept;
@@ -25,18 +36,24 @@ void release_sentinel() noexcept;
 // The bare syscalls that the raw scenario loops on (kUringPoll: an io_uring of multishot polls).
 enum class RawMechanism : std::uint8_t { kSelect, kPoll, kEpoll, kUringPoll };
 std::string_view to_string(RawMechanism mechanism) noexcept;
-void run_raw(benchmark::State& state, RawMechanism mechanism);
-// The raw mechanism whose loop `backend` wraps, if any (epoll_lt ↔ epoll, uring_multishot ↔
-// uring_poll; epoll_et has none).
-std::optional<RawMechanism> raw_counterpart(std::string_view backend) noexcept;
+// The mechanism called `name` (a registry row's raw_floor), if there is one.
+std::optional<RawMechanism> raw_mechanism(std::string_view name) noexcept;
+// raw/<mechanism>/fds:<n>/active:<a>, unless it is registered already; exits with a one-line
+// error (status 1) if `mechanism` names none.
+void register_raw(std::string_view mechanism, std::int64_t n, std::int64_t a);
+void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std::size_t a);
 
 // The multi-threaded and timeout scenarios (results/README.md). wakeup: n fds, waiter and
 // driver on one CPU or two; herd: one Poller per waiter; herd_shared: one epoll fd for all.
+void register_wakeup(const Sweep& sweep, const Rows& rows);
 void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, bool other_cpu);
+// herd/<row> and herd_shared/<epoll_lt|epoll_et>.
+void register_herd(const Sweep& sweep, const Rows& rows);
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters);
 void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters);
+// timeout/<row> and raw_timeout/<ppoll|epoll_pwait2>, the bare nanosecond-resolution waits.
+void register_timeout(const Sweep& sweep, const Rows& rows);
 void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t timeout_us);
-// timeout/ppoll and timeout/epoll_pwait2: the bare nanosecond-resolution waits.
 enum class RawTimeout : std::uint8_t { kPpoll, kEpollPwait2 };
 std::string_view to_string(RawTimeout path) noexcept;
 void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us);

@@ -1,6 +1,8 @@
-// sentinel: one 1-byte write + read on one socketpair, timed before, between and after the
-// scenarios. It does not depend on N or on any backend, so its drift over a run is the
-// machine's noise (neighbours, frequency, thermal) rather than pollbench's.
+// sentinel: one 1-byte write + read on one socketpair. It does not depend on N or on any
+// backend, so its drift over a run is the machine's noise (neighbours, frequency, thermal)
+// rather than pollbench's. Its rows sentinel/roundtrip/at:<k> are registered before, between
+// and after the scenarios; with the repetitions interleaved (the default) their repetitions
+// land at random points of the sweep, and each one's exec_order counter (rows.hpp) says where.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <system_error>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/unique_fd.hpp"
 
@@ -65,6 +68,11 @@ void run_sentinel(benchmark::State& state) {
   }
   set_counter(state, "ns_per_roundtrip",
               per(elapsed_ns(t0, t1), static_cast<double>(state.iterations())));
+}
+
+void register_sentinel() {
+  static std::int64_t position = 0;
+  register_row(RowName("sentinel", "roundtrip").add("at", position++), 0, run_sentinel);
 }
 
 }  // namespace pollbench::bench

@@ -1,7 +1,7 @@
 // timeout: how late a wait with nothing ready returns, for a timeout of T µs. One fd (pair 0
 // of the pool) is registered and never made ready; each iteration is one wait, timed with
 // CLOCK_MONOTONIC around the call. Every registry row goes through its own wait() (the
-// millisecond APIs round T up); timeout/ppoll and timeout/epoll_pwait2 are the bare
+// millisecond APIs round T up); raw_timeout/ppoll and raw_timeout/epoll_pwait2 are the bare
 // nanosecond-resolution syscalls for comparison.
 #include <fmt/format.h>
 #include <poll.h>
@@ -9,10 +9,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/rigs.hpp"
 
@@ -24,7 +26,7 @@ constexpr std::size_t kKeptSamples = 65536;
 struct TimeoutFixture final : Fixture {
   std::unique_ptr<Poller> poller;  // registry rows
   std::vector<Event> events = std::vector<Event>(4);
-  UniqueFd epfd;  // timeout/epoll_pwait2
+  UniqueFd epfd;  // raw_timeout/epoll_pwait2
   SampleSet late{kKeptSamples};
 };
 
@@ -41,14 +43,15 @@ int epoll_pwait2_call(int epfd, epoll_event* events, int max, const timespec* ti
 #endif
 }
 
-// The timed loop shared by every path: `wait(timeout_ns)` returns what the wait returned.
+// The timed loop shared by every path: `wait(timeout_ns, start_ns)` returns what the wait
+// returned; start_ns is when the timed call began.
 template <class Wait>
 void time_waits(benchmark::State& state, std::string_view who, std::int64_t timeout_ns,
                 SampleSet& late, Wait&& wait) {
   late.clear();
   for (auto _ : state) {
     const std::int64_t start = monotonic_ns();
-    const int got = wait(timeout_ns);
+    const int got = wait(timeout_ns, start);
     const std::int64_t end = monotonic_ns();
     if (got != 0) {
       const std::string reason =
@@ -78,19 +81,19 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
       !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  auto* fx = row_fixture<TimeoutFixture>(
-      state, fmt::format("timeout/{}/{}", backend.name, timeout_us), [&] {
-        auto f = std::make_unique<TimeoutFixture>();
-        f->poller = backend.make();
-        f->poller->add(pool->polled_fd(0), kReadable, 0);
-        return f;
-      });
+  auto* fx = row_fixture<TimeoutFixture>(state, [&] {
+    auto f = std::make_unique<TimeoutFixture>();
+    f->poller = backend.make();
+    f->poller->add(pool->polled_fd(0), kReadable, 0);
+    return f;
+  });
   if (fx == nullptr) return;
   Poller& poller = *fx->poller;
   const std::span<Event> events(fx->events);
-  time_waits(state, backend.name, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
-    return poller.wait(events, std::chrono::nanoseconds{ns});
-  });
+  time_waits(state, backend.name, timeout_us * 1000, fx->late,
+             [&](std::int64_t ns, std::int64_t /*start*/) noexcept {
+               return poller.wait(events, std::chrono::nanoseconds{ns});
+             });
 }
 
 void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us) {
@@ -98,7 +101,7 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
   const FdPool* pool = nullptr;
   if (!acquire_pool(state, 1, 1, INT_MAX, who, pool)) return;
   const int fd = pool->polled_fd(0);
-  auto* fx = row_fixture<TimeoutFixture>(state, fmt::format("timeout/{}/{}", who, timeout_us), [&] {
+  auto* fx = row_fixture<TimeoutFixture>(state, [&] {
     auto f = std::make_unique<TimeoutFixture>();
     if (path == RawTimeout::kEpollPwait2) {
       f->epfd.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -120,22 +123,62 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
   });
   if (fx == nullptr) return;
   const int epfd = fx->epfd.get();
-  time_waits(state, who, timeout_us * 1000, fx->late, [&](std::int64_t ns) noexcept {
-    const timespec ts = to_timespec(ns);
-    int got = 0;
-    if (path == RawTimeout::kPpoll) {
-      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-      got = ::ppoll(&p, 1, &ts, nullptr);
-    } else {
-      epoll_event e{};
-      got = epoll_pwait2_call(epfd, &e, 1, &ts);
-    }
-    return got < 0 ? -errno : got;
-  });
+  time_waits(state, who, timeout_us * 1000, fx->late,
+             [&](std::int64_t ns, std::int64_t start) noexcept {
+               std::int64_t left = ns;
+               while (true) {
+                 const timespec ts = to_timespec(left);
+                 int got = 0;
+                 if (path == RawTimeout::kPpoll) {
+                   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+                   got = ::ppoll(&p, 1, &ts, nullptr);
+                 } else {
+                   epoll_event e{};
+                   got = epoll_pwait2_call(epfd, &e, 1, &ts);
+                 }
+                 if (got >= 0) return got;
+                 if (errno != EINTR) return -errno;
+                 // Interrupted (the task work of an io_uring closed by an earlier row can do it):
+                 // wait out the rest of the timeout, as the backends' wait() does.
+                 left = start + ns - monotonic_ns();
+                 if (left <= 0) return 0;
+               }
+             });
 }
 
 std::string_view to_string(RawTimeout path) noexcept {
   return path == RawTimeout::kPpoll ? "ppoll" : "epoll_pwait2";
+}
+
+void register_timeout(const Sweep& sweep, const Rows& rows) {
+  // A bare path is measured with the rows whose raw floor it underlies, as raw/ with dispatch/.
+  std::vector<RawTimeout> paths;
+  std::vector<std::string_view> path_names;
+  for (const auto& [path, floor] :
+       {std::pair{RawTimeout::kPpoll, "poll"}, std::pair{RawTimeout::kEpollPwait2, "epoll"}}) {
+    const std::string_view wanted = floor;
+    if (std::any_of(rows.begin(), rows.end(),
+                    [&](const Backend* b) { return b->raw_floor == wanted; })) {
+      paths.push_back(path);
+      path_names.push_back(to_string(path));
+    }
+  }
+  for (const std::int64_t t : sweep.timeout_us) {
+    for (const Backend* b : rows) {
+      register_row(RowName("timeout", b->name).add("us", t), 1, [b, t](benchmark::State& state) {
+        run_timeout(state, *b, t);
+      })->UseManualTime();
+    }
+    for (const RawTimeout path : paths) {
+      register_row(RowName("raw_timeout", to_string(path)).add("us", t), 1,
+                   [path, t](benchmark::State& state) { run_timeout_raw(state, path, t); })
+          ->UseManualTime();
+    }
+  }
+  describe_scenario("timeout", fmt::format(R"({{"backends": {}, "us": {}}})", json_names(rows),
+                                           json_list(sweep.timeout_us)));
+  describe_scenario("raw_timeout", fmt::format(R"({{"paths": {}, "us": {}}})",
+                                               json_list(path_names), json_list(sweep.timeout_us)));
 }
 
 }  // namespace pollbench::bench

@@ -2,7 +2,8 @@
 // ready. A waiter thread (harness/rigs.hpp, WakeupRig) sleeps in wait(-1) on N registered fds;
 // this thread, the driver, writes one byte per sample to one of up to 8 fds spread over the N
 // and reads back the waiter's timestamp. Both are pinned: to one CPU (cpu:same) or to two
-// (cpu:other). The latency, write → wait() returned, is the manual time; its distribution
+// (cpu:other); the driver to the timed CPU (CpuPlacement, common.hpp), the waiter to it or to
+// the first other CPU. The latency, write → wait() returned, is the manual time; its distribution
 // becomes the percentile counters (results/README.md).
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include <optional>
 
 #include "bench/common.hpp"
+#include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/rigs.hpp"
 
@@ -38,29 +40,24 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
       !acquire_pool(state, n, 1, backend.capabilities.max_fd, backend.name, pool)) {
     return;
   }
-  std::vector<int> cpus;
-  try {
-    cpus = allowed_cpus();
-  } catch (const std::exception& e) {
-    skip(state, e.what());
+  // The driver is the timed thread; the waiter shares its CPU or takes the first other one.
+  const CpuPlacement& placement = cpu_placement();
+  if (placement.timed < 0 || (other_cpu && placement.others.empty())) {
+    skip(state, fmt::format("cpu:other needs a second CPU: the timed thread is on CPU {} and no "
+                            "other CPU is listed or allowed",
+                            placement.timed));
     return;
   }
-  if (cpus.empty() || (other_cpu && cpus.size() < 2)) {
-    skip(state, fmt::format("cpu:other needs two CPUs; this process may run on {} CPU{}",
-                            cpus.size(), cpus.size() == 1 ? "" : "s"));
-    return;
-  }
-  const int waiter_cpu = cpus[0];
-  const int driver_cpu = other_cpu ? cpus[1] : cpus[0];
-  auto* fx = row_fixture<WakeupFixture>(
-      state, fmt::format("wakeup/{}/{}/{}", backend.name, n, other_cpu), [&] {
-        auto f = std::make_unique<WakeupFixture>();
-        auto poller = backend.make();
-        for (std::size_t i = 0; i < n; ++i) poller->add(pool->polled_fd(i), kReadable, i);
-        f->rig = std::make_unique<WakeupRig>(std::move(poller), *pool,
-                                             spread_subset(n, std::min(n, kTargets)), waiter_cpu);
-        return f;
-      });
+  const int driver_cpu = placement.timed;
+  const int waiter_cpu = other_cpu ? placement.others.front() : driver_cpu;
+  auto* fx = row_fixture<WakeupFixture>(state, [&] {
+    auto f = std::make_unique<WakeupFixture>();
+    auto poller = backend.make();
+    for (std::size_t i = 0; i < n; ++i) poller->add(pool->polled_fd(i), kReadable, i);
+    f->rig = std::make_unique<WakeupRig>(std::move(poller), *pool,
+                                         spread_subset(n, std::min(n, kTargets)), waiter_cpu);
+    return f;
+  });
   if (fx == nullptr) return;
   std::optional<ScopedPin> pin;
   try {
@@ -96,6 +93,23 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     set_counter(state, name, static_cast<double>(samples.percentile(q)));
   }
   set_counter(state, "samples", static_cast<double>(samples.count()));
+}
+
+void register_wakeup(const Sweep& sweep, const Rows& rows) {
+  std::string points;
+  for (const auto& [n, other] : sweep.wakeup) {
+    const auto un = static_cast<std::size_t>(n);
+    for (const Backend* b : rows) {
+      register_row(
+          RowName("wakeup", b->name).add("fds", n).add("cpu", other ? "other" : "same"), un,
+          [b, un, other = other](benchmark::State& state) { run_wakeup(state, *b, un, other); })
+          ->UseManualTime();
+    }
+    points +=
+        fmt::format(R"({}[{}, "{}"])", points.empty() ? "" : ", ", n, other ? "other" : "same");
+  }
+  describe_scenario("wakeup",
+                    fmt::format(R"({{"backends": {}, "points": [{}]}})", json_names(rows), points));
 }
 
 }  // namespace pollbench::bench

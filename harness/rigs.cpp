@@ -11,7 +11,11 @@
 #include <cerrno>
 #include <cmath>
 #include <ctime>
+#include <fstream>
 #include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -79,6 +83,88 @@ std::vector<int> allowed_cpus() {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
   }
   return cpus;
+}
+
+std::vector<int> online_cpus() {
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string line;
+  std::string bad;
+  if (in && std::getline(in, line)) {
+    if (auto cpus = parse_cpu_list(line, bad)) {
+      std::sort(cpus->begin(), cpus->end());
+      return *cpus;
+    }
+  }
+  const long configured = std::max(::sysconf(_SC_NPROCESSORS_CONF), 1L);
+  std::vector<int> cpus(static_cast<std::size_t>(configured));
+  std::iota(cpus.begin(), cpus.end(), 0);
+  return cpus;
+}
+
+namespace {
+
+// A CPU number: decimal digits only, at most six of them (the caller checks it is online).
+std::optional<int> parse_cpu(std::string_view text) {
+  if (text.empty() || text.size() > 6) return std::nullopt;
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::vector<int>> parse_cpu_list(std::string_view text, std::string& bad) {
+  std::vector<int> cpus;
+  const auto push = [&](int cpu) {
+    if (std::find(cpus.begin(), cpus.end(), cpu) == cpus.end()) cpus.push_back(cpu);
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string_view item = text.substr(start, comma - start);
+    const std::size_t dash = item.find('-');
+    const std::optional<int> first = parse_cpu(item.substr(0, dash));
+    const std::optional<int> last =
+        dash == std::string_view::npos ? first : parse_cpu(item.substr(dash + 1));
+    if (!first || !last || *last < *first) {
+      bad = std::string(item);
+      return std::nullopt;
+    }
+    for (int cpu = *first; cpu <= *last; ++cpu) push(cpu);
+    start = comma + 1;
+  }
+  return cpus;
+}
+
+std::string format_cpu_list(std::vector<int> cpus) {
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  std::string out;
+  for (std::size_t i = 0; i < cpus.size();) {
+    std::size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    out += fmt::format("{}{}", out.empty() ? "" : ",", cpus[i]);
+    if (j > i) out += fmt::format("-{}", cpus[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+void place_thread(pthread_t thread, std::span<const int> cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (const int cpu : cpus) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) throw_sys(EINVAL, fmt::format("CPU {}", cpu));
+    CPU_SET(cpu, &set);
+  }
+  const int rc = ::pthread_setaffinity_np(thread, sizeof(set), &set);
+  if (rc != 0) {
+    throw_sys(rc, fmt::format("pthread_setaffinity_np(CPUs {})",
+                              format_cpu_list({cpus.begin(), cpus.end()})));
+  }
 }
 
 ScopedPin::ScopedPin(int cpu) {
@@ -168,13 +254,7 @@ WakeupRig::WakeupRig(std::unique_ptr<Poller> poller, const FdPool& pool,
   thread_ = std::thread([this] { waiter(); });
   try {
     const pid_t tid = await_tid(tid_);
-    if (waiter_cpu >= 0) {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(waiter_cpu, &one);
-      const int rc = ::pthread_setaffinity_np(thread_.native_handle(), sizeof(one), &one);
-      if (rc != 0) throw_sys(rc, fmt::format("pthread_setaffinity_np(CPU {})", waiter_cpu));
-    }
+    if (waiter_cpu >= 0) place_thread(thread_.native_handle(), std::array{waiter_cpu});
     state_ = std::make_unique<ThreadState>(tid);
   } catch (...) {
     stop();
@@ -320,12 +400,14 @@ class SharedEpollWait final : public HerdRig::Wait {
 
 }  // namespace
 
-HerdRig::HerdRig(const FdPool& pool, std::size_t pair) : pool_(pool), pair_(pair) {}
+HerdRig::HerdRig(const FdPool& pool, std::size_t pair, std::vector<int> waiter_cpus)
+    : pool_(pool), pair_(pair), waiter_cpus_(std::move(waiter_cpus)) {}
 
 std::unique_ptr<HerdRig> HerdRig::per_waiter(const FdPool& pool, std::size_t pair,
-                                             std::size_t waiters,
-                                             std::unique_ptr<Poller> (*make)()) {
-  std::unique_ptr<HerdRig> rig(new HerdRig(pool, pair));  // NOLINT(modernize-make-unique)
+                                             std::size_t waiters, std::unique_ptr<Poller> (*make)(),
+                                             std::vector<int> waiter_cpus) {
+  // NOLINTNEXTLINE(modernize-make-unique): the constructor is private
+  std::unique_ptr<HerdRig> rig(new HerdRig(pool, pair, std::move(waiter_cpus)));
   std::vector<std::unique_ptr<Wait>> waits;
   for (std::size_t w = 0; w < waiters; ++w) {
     waits.push_back(std::make_unique<PollerWait>(make(), pool.polled_fd(pair)));
@@ -335,8 +417,10 @@ std::unique_ptr<HerdRig> HerdRig::per_waiter(const FdPool& pool, std::size_t pai
 }
 
 std::unique_ptr<HerdRig> HerdRig::shared_epoll(const FdPool& pool, std::size_t pair,
-                                               std::size_t waiters, bool edge_triggered) {
-  std::unique_ptr<HerdRig> rig(new HerdRig(pool, pair));  // NOLINT(modernize-make-unique)
+                                               std::size_t waiters, bool edge_triggered,
+                                               std::vector<int> waiter_cpus) {
+  // NOLINTNEXTLINE(modernize-make-unique): the constructor is private
+  std::unique_ptr<HerdRig> rig(new HerdRig(pool, pair, std::move(waiter_cpus)));
   rig->shared_epfd_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!rig->shared_epfd_) throw_sys(errno, "herd_shared: epoll_create1");
   epoll_event ev{};
@@ -364,6 +448,8 @@ void HerdRig::start(std::vector<std::unique_ptr<Wait>> waits) {
     }
     for (std::size_t w = 0; w < waits_.size(); ++w) {
       slots_[w].state = std::make_unique<ThreadState>(await_tid(slots_[w].tid));
+      // Placed before the release: every wait runs where it was put.
+      if (!waiter_cpus_.empty()) place_thread(threads_[w].native_handle(), waiter_cpus_);
     }
   } catch (...) {
     stop();

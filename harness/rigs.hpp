@@ -13,6 +13,7 @@
 // whatever state they are in.
 #pragma once
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/types.h>
 
@@ -21,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -38,6 +40,21 @@ inline constexpr std::string_view kRigClock = "CLOCK_MONOTONIC";
 
 // The CPUs the calling thread may run on (sched_getaffinity), in increasing order.
 std::vector<int> allowed_cpus();
+
+// The online CPUs (/sys/devices/system/cpu/online; if unreadable, 0 .. configured − 1).
+std::vector<int> online_cpus();
+
+// A CPU list as taskset and /sys write it: "0", "0,1", "1-3", "0,2-3". Returns the CPUs in the
+// order given, each once; nullopt if an item is not a CPU number or an increasing range, and
+// then `bad` holds that item.
+std::optional<std::vector<int>> parse_cpu_list(std::string_view text, std::string& bad);
+
+// {3, 0, 1} -> "0-1,3": sorted, runs joined; "" for none.
+std::string format_cpu_list(std::vector<int> cpus);
+
+// Restricts `thread` to `cpus` (at least one); throws std::system_error naming
+// pthread_setaffinity_np.
+void place_thread(pthread_t thread, std::span<const int> cpus);
 
 // Pins the calling thread to `cpu` and restores its previous mask on destruction.
 class ScopedPin {
@@ -141,12 +158,14 @@ class WakeupRig {
 class HerdRig {
  public:
   // W waiters, each with its own Poller from `make` watching pool pair `pair` (herd/<backend>).
+  // The waiter threads run on `waiter_cpus`, or where their creator may if it is empty.
   static std::unique_ptr<HerdRig> per_waiter(const FdPool& pool, std::size_t pair,
-                                             std::size_t waiters,
-                                             std::unique_ptr<Poller> (*make)());
+                                             std::size_t waiters, std::unique_ptr<Poller> (*make)(),
+                                             std::vector<int> waiter_cpus = {});
   // W waiters in epoll_wait on one epoll fd watching pair `pair` (herd_shared/epoll_lt|et).
   static std::unique_ptr<HerdRig> shared_epoll(const FdPool& pool, std::size_t pair,
-                                               std::size_t waiters, bool edge_triggered);
+                                               std::size_t waiters, bool edge_triggered,
+                                               std::vector<int> waiter_cpus = {});
 
   HerdRig(const HerdRig&) = delete;
   HerdRig& operator=(const HerdRig&) = delete;
@@ -173,7 +192,7 @@ class HerdRig {
   class Wait;  // what one waiter blocks in
 
  private:
-  HerdRig(const FdPool& pool, std::size_t pair);
+  HerdRig(const FdPool& pool, std::size_t pair, std::vector<int> waiter_cpus);
   void start(std::vector<std::unique_ptr<Wait>> waits);
   void waiter(std::size_t w) noexcept;
   void stop() noexcept;
@@ -191,7 +210,8 @@ class HerdRig {
 
   const FdPool& pool_;
   std::size_t pair_;
-  UniqueFd shared_epfd_;  // herd_shared only
+  std::vector<int> waiter_cpus_;  // empty: inherited
+  UniqueFd shared_epfd_;          // herd_shared only
   std::vector<std::unique_ptr<Wait>> waits_;
   std::unique_ptr<Slot[]> slots_;  // NOLINT(modernize-avoid-c-arrays): atomics do not move
   std::vector<std::thread> threads_;

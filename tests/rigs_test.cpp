@@ -8,9 +8,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "backends/registry.hpp"
@@ -236,6 +239,86 @@ TEST(HerdRig, AFailingWaitIsReportedAndTheWaitersJoined) {
   rig->reset(1);
   EXPECT_FALSE(rig->round(std::chrono::microseconds{100}));
   EXPECT_NE(rig->failure().find("wait failed"), std::string::npos) << rig->failure();
+}
+
+TEST(CpuList, ParsesTasksetListsInTheGivenOrder) {
+  std::string bad;
+  EXPECT_EQ(parse_cpu_list("0", bad), (std::vector<int>{0}));
+  EXPECT_EQ(parse_cpu_list("3,1", bad), (std::vector<int>{3, 1}));
+  EXPECT_EQ(parse_cpu_list("1-3", bad), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(parse_cpu_list("2,0-2", bad), (std::vector<int>{2, 0, 1}));
+  EXPECT_EQ(bad, "");
+}
+
+TEST(CpuList, NamesTheItemThatIsNoCpuNumber) {
+  for (const std::string_view text : {"x", "", "0,", "-1", "2-1", "0,1x", "1-", "99999999"}) {
+    std::string bad = "unset";
+    EXPECT_EQ(parse_cpu_list(text, bad), std::nullopt) << text;
+    EXPECT_NE(std::string(text).find(bad), std::string::npos) << text << " -> " << bad;
+  }
+  std::string bad;
+  EXPECT_EQ(parse_cpu_list("0,x,2", bad), std::nullopt);
+  EXPECT_EQ(bad, "x");
+}
+
+TEST(CpuList, FormatsSortedRuns) {
+  EXPECT_EQ(format_cpu_list({}), "");
+  EXPECT_EQ(format_cpu_list({0}), "0");
+  EXPECT_EQ(format_cpu_list({1, 0}), "0-1");
+  EXPECT_EQ(format_cpu_list({3, 0, 1, 5, 6, 7}), "0-1,3,5-7");
+}
+
+// The CPUs thread `tid` of this process may run on.
+std::vector<int> affinity_of(pid_t tid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(tid, sizeof(set), &set) != 0) return {};
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// The threads of this process other than the calling one.
+std::vector<pid_t> other_threads() {
+  std::vector<pid_t> tids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    const pid_t tid = std::stoi(entry.path().filename().string());
+    if (tid != ::gettid()) tids.push_back(tid);
+  }
+  return tids;
+}
+
+// The benchmark's thread may be pinned to one CPU when it creates a rig: the waiters must go
+// where they are sent, not inherit its CPU.
+TEST(HerdRig, WaitersRunOnTheCpusTheyAreGiven) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  const std::vector<int> target{allowed.back()};
+  const ScopedPin pin(allowed.front());
+  const FdPool pool(2);
+  for (const bool shared : {false, true}) {
+    auto rig = shared ? HerdRig::shared_epoll(pool, 0, 3, false, target)
+                      : HerdRig::per_waiter(pool, 0, 3, find_backend("poll")->make, target);
+    const std::vector<pid_t> tids = other_threads();
+    ASSERT_EQ(tids.size(), 3U);
+    for (const pid_t tid : tids) EXPECT_EQ(affinity_of(tid), target) << "shared=" << shared;
+    rig->reset(4);
+    EXPECT_TRUE(rig->round(std::chrono::microseconds{100})) << rig->failure();
+    EXPECT_TRUE(rig->finish()) << rig->failure();
+  }
+}
+
+TEST(HerdRig, WaitersWithoutCpusRunWhereTheirCreatorMay) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  const ScopedPin pin(allowed.front());
+  const FdPool pool(2);
+  const auto rig = HerdRig::per_waiter(pool, 0, 2, find_backend("poll")->make);
+  const std::vector<pid_t> tids = other_threads();
+  ASSERT_EQ(tids.size(), 2U);
+  for (const pid_t tid : tids) EXPECT_EQ(affinity_of(tid), std::vector<int>{allowed.front()});
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+#include "bench/sweep.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "bench/common.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace pollbench::bench {
+namespace {
+
+// The N-sweep at A = 1 followed by the A-sweep at `active_fds`, without duplicates.
+Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_fds,
+                      const std::vector<std::int64_t>& actives) {
+  Points points;
+  std::set<std::pair<std::int64_t, std::int64_t>> seen;
+  const auto push = [&](std::int64_t n, std::int64_t a) {
+    if (seen.insert({n, a}).second) points.emplace_back(n, a);
+  };
+  for (const std::int64_t n : fds) push(n, 1);
+  for (const std::int64_t a : actives) push(active_fds, a);
+  return points;
+}
+
+// The largest power of two whose pairs fit under the fd limit (8,192 with a hard limit of
+// 20,000), never below 16.
+std::int64_t top_fds() {
+  std::size_t capacity = 0;
+  try {
+    capacity = pool_capacity(kFdKind);
+  } catch (const std::exception&) {
+    // The rows report it when they try.
+  }
+  std::int64_t n = 16;
+  while (static_cast<std::size_t>(2 * n) <= capacity) n *= 2;
+  return n;
+}
+
+// The largest size of a row limited to fds below FD_SETSIZE (1,024): a few low fd numbers are
+// taken before the pool is made.
+constexpr std::int64_t kFdLimitedLargestFds = 1000;
+
+}  // namespace
+
+Sweep make_sweep(bool quick) {
+  const std::int64_t top = top_fds();
+  const std::int64_t active_fds = std::min<std::int64_t>(4096, top);
+  constexpr std::int64_t kLimited = kFdLimitedLargestFds;
+  Sweep s{};
+  if (quick) {
+    s.name = "quick";
+    // No N = 64 (since the wakeup, herd and timeout points joined, to stay under a minute).
+    s.scaling = scaling_points({16, 512, 1024, top}, active_fds, {1, 16, active_fds});
+    s.fd_limited_scaling = scaling_points({16, 512}, kLimited, {1, 16, kLimited});
+    // Not 9,000: there one chain iteration of an O(N) backend takes a second.
+    s.chain = {{100, 1}, {1000, 1}};
+    s.churn = {64, top};
+    // One point each: a cpu:same row costs ~4x its latency in wall time (two context
+    // switches per sample), so quick measures cpu:other only.
+    s.wakeup = {{16, true}};
+    s.herd = {4};
+    s.timeout_us = {50};
+    s.repetitions = 7;
+    s.min_time = 0.02;
+    s.min_warmup_time = 0.01;
+  } else {
+    s.name = "full";
+    std::vector<std::int64_t> fds;
+    for (std::int64_t n = 16; n <= top; n *= 2) fds.push_back(n);
+    s.scaling = scaling_points(fds, active_fds, {1, 4, 16, 64, 256, 1024, active_fds});
+    s.fd_limited_scaling = scaling_points(fds, kLimited, {1, 4, 16, 64, 256, kLimited});
+    for (const std::int64_t n : {100, 1000, 5000, 9000}) {
+      for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
+    }
+    s.churn = {16, 64, 256, 1024, 4096, top};
+    // N = 1,000 is select's largest size (its rows at the top skip with the reason). cpu:same
+    // rows cost ~4x their latency in wall time (two context switches per sample): at N = 16
+    // only, to stay inside the sweep's five minutes.
+    s.wakeup = {{16, true}, {16, false}, {kLimited, true}, {top, true}};
+    s.herd = {1, 2, 4, 8};
+    s.timeout_us = {50, 1000, 10000};
+    s.repetitions = 9;
+    s.min_time = 0.03;
+    s.min_warmup_time = 0.02;
+  }
+  return s;
+}
+
+void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
+                        const std::vector<std::int64_t>& actives) {
+  const std::size_t capacity = pool_capacity(kFdKind);
+  Points points;
+  for (const std::int64_t n : fds) {
+    if (static_cast<std::size_t>(n) > capacity) {
+      fmt::print(stderr,
+                 "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
+                 "hard limit: ulimit -Hn, LimitNOFILE=)\n",
+                 n, capacity, to_string(kFdKind));
+      std::exit(2);
+    }
+    for (const std::int64_t a : actives) {
+      if (a > n) {
+        fmt::print(stderr, "pollbench-bench: --active {} is larger than --fds {}\n", a, n);
+        std::exit(2);
+      }
+      points.emplace_back(n, a);
+    }
+  }
+  sweep.name = "custom";
+  sweep.scaling = points;
+  sweep.fd_limited_scaling = points;
+  sweep.chain = points;
+  sweep.churn = fds;
+  sweep.wakeup.clear();
+  for (const std::int64_t n : fds) {
+    for (const bool other : {true, false}) sweep.wakeup.emplace_back(n, other);
+  }
+}
+
+std::int64_t largest_fds(const Points& points) noexcept {
+  std::int64_t largest = 0;
+  for (const auto& [n, a] : points) largest = std::max(largest, n);
+  return largest;
+}
+
+}  // namespace pollbench::bench

@@ -1,0 +1,43 @@
+// The points a run registers: the default sweep, the quick one, or the caller's sizes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pollbench::bench {
+
+using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
+
+// Many short repetitions rather than a few long ones: on a shared machine the noise comes in
+// bursts, and the median of many short samples steps over a burst that one long mean absorbs.
+struct Sweep {
+  std::string_view name;  // "full", "quick" or "custom"
+  Points scaling;         // dispatch + raw
+  // dispatch + raw for a row that cannot poll fds as high as the largest N of `scaling`
+  // (capabilities.max_fd below it: select's FD_SETSIZE): sizes up to 1,000 and the A-sweep
+  // there, instead of the A-sweep at an N it cannot reach.
+  Points fd_limited_scaling;
+  Points chain;
+  std::vector<std::int64_t> churn;
+  std::vector<std::pair<std::int64_t, bool>> wakeup;  // (N, cpu:other?), every backend
+  std::vector<std::int64_t> herd;                     // W, herd and herd_shared
+  std::vector<std::int64_t> timeout_us;               // T, timeout and raw_timeout
+  int repetitions;
+  double min_time;         // seconds per repetition
+  double min_warmup_time;  // seconds, before the first repetition of each row
+};
+
+Sweep make_sweep(bool quick);
+
+// The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for
+// churn and wakeup (herd and timeout have no N). Exits with a one-line error (status 2) when
+// an N does not fit under the fd limit or an A is larger than an N.
+void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
+                        const std::vector<std::int64_t>& actives);
+
+// The largest N of `points` (0 if none).
+std::int64_t largest_fds(const Points& points) noexcept;
+
+}  // namespace pollbench::bench
