@@ -24,12 +24,12 @@
 //     epoll_lt. Over select, one closed fd fails the whole select() with EBADF and
 //     event_base_loop with -1, every time: wait() then finds the closed fds (F_GETFD, error
 //     path only) and reports them as error events, as the select backend does. Over poll,
-//     POLLNVAL becomes EV_READ: the fd is reported readable, not as an error — libevent_poll
-//     declares bad_fd_error = false.
+//     POLLNVAL becomes EV_READ: the fd is reported readable, not as an error — libevent_poll's
+//     registry row declares bad_fd_error = false.
 //  f) libevent's select backend grows its fd_sets past FD_SETSIZE, but a libevent built with
 //     _FORTIFY_SOURCE (Debian's is) aborts the process in FD_SET for an fd >= 1024 ("bit out
 //     of range 0 - FD_SETSIZE on fd_set"). add() refuses such fds with ERANGE, as select
-//     does; max_fd is FD_SETSIZE - 1 and the cost O(highest fd).
+//     does; libevent_select's row says max_fd FD_SETSIZE - 1 and cost O(highest fd).
 //  g) Timeouts: libevent's cached clock is CLOCK_MONOTONIC_COARSE unless
 //     EVENT_BASE_FLAG_PRECISE_TIMER, and a coarse clock can fire a timer early. The base is
 //     made precise, the timeout is a one-shot timer event (rounded up to libevent's
@@ -63,10 +63,16 @@
 namespace pollbench {
 namespace {
 
+constexpr std::string_view kName = "libevent";
+
+// The method libevent is forced to use; its name is libevent's (event_base_get_method).
+enum class Method : std::uint8_t { kEpoll, kPoll, kSelect };
+
 #if POLLBENCH_HAVE_LIBEVENT
 
 using Clock = std::chrono::steady_clock;
 
+// Every method libevent knows, the three of Method first.
 constexpr std::array<const char*, 7> kMethods = {"epoll",  "poll",   "select", "devpoll",
                                                  "kqueue", "evport", "win32"};
 
@@ -77,28 +83,30 @@ void silence_libevent() {
 
 class LibeventPoller final : public Poller {
  public:
-  LibeventPoller(std::string_view method, std::string_view name)
-      : name_(name), epoll_(method == "epoll") {
+  explicit LibeventPoller(Method method)
+      : epoll_(method == Method::kEpoll),
+        max_fd_(method == Method::kSelect ? FD_SETSIZE - 1 : INT_MAX) {
     silence_libevent();
+    const std::string_view wanted = kMethods[static_cast<std::size_t>(method)];
     event_config* cfg = event_config_new();
-    if (cfg == nullptr) throw_errno(ENOMEM, name_, "event_config_new");
+    if (cfg == nullptr) throw_errno(ENOMEM, kName, "event_config_new");
     for (const char* m : kMethods) {
-      if (method != m) event_config_avoid_method(cfg, m);
+      if (wanted != m) event_config_avoid_method(cfg, m);
     }
     event_config_set_flag(
         cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_IGNORE_ENV | EVENT_BASE_FLAG_PRECISE_TIMER);
     base_ = event_base_new_with_config(cfg);
     event_config_free(cfg);
-    if (base_ == nullptr) throw_errno(ENOSYS, name_, "event_base_new_with_config");
-    if (method != event_base_get_method(base_)) {
+    if (base_ == nullptr) throw_errno(ENOSYS, kName, "event_base_new_with_config");
+    if (wanted != event_base_get_method(base_)) {
       event_base_free(base_);
-      throw_errno(ENOSYS, name_, "event_base_get_method: not the method asked for");
+      throw_errno(ENOSYS, kName, "event_base_get_method: not the method asked for");
     }
     timer_ = evtimer_new(
         base_, [](evutil_socket_t, short, void*) {}, nullptr);
     if (timer_ == nullptr) {
       event_base_free(base_);
-      throw_errno(ENOMEM, name_, "evtimer_new");
+      throw_errno(ENOMEM, kName, "evtimer_new");
     }
     fifo_.resize(kMinSlots);
   }
@@ -112,13 +120,13 @@ class LibeventPoller final : public Poller {
   }
 
   void add(int fd, Interest interest, std::uint64_t token) override {
-    if (fd < 0) throw_errno(EBADF, name_, "negative fd");
-    if (fd > max_fd()) throw_bad_fd_range(name_, fd, max_fd());  // quirk f
+    if (fd < 0) throw_errno(EBADF, kName, "negative fd");
+    if (fd > max_fd_) throw_bad_fd_range(kName, fd, max_fd_);  // quirk f
     const short what = to_libevent(interest);
     const auto ufd = static_cast<std::size_t>(fd);
     if (ufd >= slot_of_fd_.size())
       slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name_, "fd is already registered");
+    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, kName, "fd is already registered");
     std::size_t index = 0;
     if (!free_.empty()) {
       index = free_.back();
@@ -133,7 +141,7 @@ class LibeventPoller final : public Poller {
     s.ev = event_new(base_, fd, what, on_ready, &s);
     if (s.ev == nullptr) {
       free_.push_back(index);
-      throw_errno(ENOMEM, name_, "event_new");
+      throw_errno(ENOMEM, kName, "event_new");
     }
     errno = 0;
     if (event_add(s.ev, nullptr) != 0) {
@@ -141,7 +149,7 @@ class LibeventPoller final : public Poller {
       event_free(s.ev);
       s.ev = nullptr;
       free_.push_back(index);
-      throw_errno(err, name_, "event_add");
+      throw_errno(err, kName, "event_add");
     }
     s.fd = fd;
     s.token = token;
@@ -151,7 +159,7 @@ class LibeventPoller final : public Poller {
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
     const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name_, "modify: fd is not registered");
+    if (index == kNoSlot) throw_errno(ENOENT, kName, "modify: fd is not registered");
     const short what = to_libevent(interest);
     Slot& s = *slots_[static_cast<std::size_t>(index)];
     // libevent cannot change an added event's flags: delete, re-assign, add.
@@ -161,7 +169,7 @@ class LibeventPoller final : public Poller {
     if (event_add(s.ev, nullptr) != 0) {
       const int err = errno != 0 ? errno : EINVAL;
       drop(fd, static_cast<std::size_t>(index));
-      throw_errno(err, name_, "modify: event_add");
+      throw_errno(err, kName, "modify: event_add");
     }
     s.token = token;
     s.what = 0;
@@ -169,7 +177,7 @@ class LibeventPoller final : public Poller {
 
   void remove(int fd) override {
     const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name_, "remove: fd is not registered");
+    if (index == kNoSlot) throw_errno(ENOENT, kName, "remove: fd is not registered");
     drop(fd, static_cast<std::size_t>(index));
   }
 
@@ -210,18 +218,6 @@ class LibeventPoller final : public Poller {
     return static_cast<int>(out_count_);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false,
-            .wait_cost = epoll_ ? WaitCost::kPerReady : WaitCost::kPerRegistered,
-            .max_fd = max_fd(),
-            .bad_fd_error = name_ != "libevent_poll"};
-  }
-
-  [[nodiscard]] int max_fd() const noexcept {
-    return name_ == "libevent_select" ? FD_SETSIZE - 1 : INT_MAX;
-  }
-
  private:
   static constexpr int kNoSlot = -1;
   static constexpr std::size_t kMinSlots = 64;
@@ -238,8 +234,8 @@ class LibeventPoller final : public Poller {
     std::size_t out_index = 0;    // where, in that wait's events
   };
 
-  short to_libevent(Interest interest) const {
-    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, name_, "empty interest");
+  static short to_libevent(Interest interest) {
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     short what = EV_PERSIST;
     if ((interest & kReadable) != 0) what |= EV_READ;
     if ((interest & kWritable) != 0) what |= EV_WRITE;
@@ -343,7 +339,6 @@ class LibeventPoller final : public Poller {
     fifo_head_ = 0;
   }
 
-  std::string_view name_;
   event_base* base_ = nullptr;
   event* timer_ = nullptr;
   std::vector<std::unique_ptr<Slot>> slots_;  // stable addresses: the callbacks' argument
@@ -353,6 +348,7 @@ class LibeventPoller final : public Poller {
   std::size_t fifo_head_ = 0;
   std::size_t fifo_count_ = 0;
   bool epoll_;
+  int max_fd_;  // quirk f
   std::span<Event> out_;
   std::size_t out_count_ = 0;
   std::uint64_t wait_seq_ = 0;
@@ -362,25 +358,25 @@ class LibeventPoller final : public Poller {
 
 #endif  // POLLBENCH_HAVE_LIBEVENT
 
-std::unique_ptr<Poller> make_libevent_poller(std::string_view method, std::string_view name) {
+std::unique_ptr<Poller> make_libevent_poller(Method method) {
 #if POLLBENCH_HAVE_LIBEVENT
-  return std::make_unique<LibeventPoller>(method, name);
+  return std::make_unique<LibeventPoller>(method);
 #else
   (void)method;
-  throw_errno(ENOSYS, name, "built without libevent (install libevent-dev and re-run cmake)");
+  throw_errno(ENOSYS, kName, "built without libevent (install libevent-dev and re-run cmake)");
 #endif
 }
 
 }  // namespace
 
 std::unique_ptr<Poller> make_libevent_epoll_poller() {
-  return make_libevent_poller("epoll", "libevent_epoll");
+  return make_libevent_poller(Method::kEpoll);
 }
 std::unique_ptr<Poller> make_libevent_poll_poller() {
-  return make_libevent_poller("poll", "libevent_poll");
+  return make_libevent_poller(Method::kPoll);
 }
 std::unique_ptr<Poller> make_libevent_select_poller() {
-  return make_libevent_poller("select", "libevent_select");
+  return make_libevent_poller(Method::kSelect);
 }
 
 }  // namespace pollbench

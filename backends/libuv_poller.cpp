@@ -9,7 +9,7 @@
 //     closed fd is refused at add() with EBADF, but registration costs libuv three syscalls.
 //  b) libuv queues epoll_ctl calls and abort()s the process if one fails: an fd closed after
 //     add() and before the next wait brings the whole process down. This backend cannot
-//     prevent that without an extra syscall per add, so it declares
+//     prevent that without an extra syscall per add, so its registry row declares
 //     survives_close_while_registered = false. Remove before close.
 //  c) A uv_poll_t can only be freed after uv_close's callback, which runs inside uv_run.
 //     remove() stops and closes the handle; the slot returns to the free list when the loop
@@ -183,14 +183,6 @@ class LibuvPoller final : public Poller {
       }
     }
     return static_cast<int>(out_count_);
-  }
-
-  [[nodiscard]] std::string_view name() const noexcept override { return kName; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX,
-            .survives_close_while_registered = false};
   }
 
  private:

@@ -64,13 +64,12 @@
 namespace pollbench {
 namespace {
 
-constexpr std::string_view kOneshot = "uring_oneshot";
-constexpr std::string_view kMultishot = "uring_multishot";
+constexpr std::string_view kName = "io_uring";
 
-void check_not_disabled(std::string_view name) {
+void check_not_disabled() {
   const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
   if (off != nullptr && *off != '\0' && std::string_view(off) != "0") {
-    throw_errno(ENOSYS, name, "io_uring disabled by POLLBENCH_DISABLE_IO_URING");
+    throw_errno(ENOSYS, kName, "io_uring disabled by POLLBENCH_DISABLE_IO_URING");
   }
 }
 
@@ -91,10 +90,10 @@ class UringPoller final : public Poller {
       params.cq_entries = kCqEntries;
       rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
     }
-    if (rc < 0) throw_errno(-rc, name(), "io_uring_queue_init_params");
+    if (rc < 0) throw_errno(-rc, kName, "io_uring_queue_init_params");
     if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
       io_uring_queue_exit(&ring_);
-      throw_errno(ENOSYS, name(), "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
+      throw_errno(ENOSYS, kName, "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
     }
     // Quirk h: SQ slot i always holds SQE i, so publishing the tail is all a submit needs.
     for (unsigned i = 0; i < ring_.sq.ring_entries; ++i) ring_.sq.array[i] = i;
@@ -104,12 +103,12 @@ class UringPoller final : public Poller {
   ~UringPoller() override { io_uring_queue_exit(&ring_); }
 
   void add(int fd, Interest interest, std::uint64_t token) override {
-    if (fd < 0) throw_errno(EBADF, name(), "negative fd");
+    if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const unsigned mask = to_poll_mask(interest);
     const auto ufd = static_cast<std::size_t>(fd);
     if (ufd >= slot_of_fd_.size())
       slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name(), "fd is already registered");
+    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, kName, "fd is already registered");
     std::uint32_t index = 0;
     if (!free_.empty()) {
       index = free_.back();
@@ -135,7 +134,7 @@ class UringPoller final : public Poller {
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
     const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name(), "modify: fd is not registered");
+    if (index == kNoSlot) throw_errno(ENOENT, kName, "modify: fd is not registered");
     const unsigned mask = to_poll_mask(interest);
     Slot& s = slots_[static_cast<std::size_t>(index)];
     // Remove + add (quirk c): a poll update would fail with ENOENT for a one-shot poll that
@@ -151,7 +150,7 @@ class UringPoller final : public Poller {
 
   void remove(int fd) override {
     const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name(), "remove: fd is not registered");
+    if (index == kNoSlot) throw_errno(ENOENT, kName, "remove: fd is not registered");
     Slot& s = slots_[static_cast<std::size_t>(index)];
     if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
     ++s.gen;
@@ -191,16 +190,6 @@ class UringPoller final : public Poller {
     return deliver(events);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override {
-    return multishot_ ? kMultishot : kOneshot;
-  }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = multishot_,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX,
-            .one_shot = !multishot_};
-  }
-
  private:
   static constexpr unsigned kSqEntries = 4096;
   static constexpr unsigned kCqEntries = 16384;
@@ -222,7 +211,7 @@ class UringPoller final : public Poller {
   };
 
   static unsigned to_poll_mask(Interest interest) {
-    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, "io_uring", "empty interest");
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     unsigned mask = 0;
     if ((interest & kReadable) != 0) mask |= POLLIN;
     if ((interest & kWritable) != 0) mask |= POLLOUT;
@@ -270,7 +259,7 @@ class UringPoller final : public Poller {
   // Throws before changing anything if no SQE can be had, so the poll stays as it was.
   void remove_poll(Slot& s, std::uint32_t index) {
     io_uring_sqe* sqe = get_sqe();
-    if (sqe == nullptr) throw_errno(EBUSY, name(), "io_uring_enter: submission queue full");
+    if (sqe == nullptr) throw_errno(EBUSY, kName, "io_uring_enter: submission queue full");
     io_uring_prep_poll_remove(sqe, user_data(index, s.gen));
     io_uring_sqe_set_data64(sqe, kIgnore);
     s.armed = false;
@@ -417,12 +406,12 @@ class UringPoller final : public Poller {
 #endif  // POLLBENCH_HAVE_LIBURING
 
 std::unique_ptr<Poller> make_uring_poller(bool multishot) {
-  const std::string_view name = multishot ? kMultishot : kOneshot;
-  check_not_disabled(name);
+  check_not_disabled();
 #if POLLBENCH_HAVE_LIBURING
   return std::make_unique<UringPoller>(multishot);
 #else
-  throw_errno(ENOSYS, name, "built without liburing (install liburing-dev and re-run cmake)");
+  (void)multishot;
+  throw_errno(ENOSYS, kName, "built without liburing (install liburing-dev and re-run cmake)");
 #endif
 }
 
