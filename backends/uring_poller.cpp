@@ -59,6 +59,9 @@
 #include <csignal>
 #include <cstring>
 #include <vector>
+
+#include "backends/detail/deadline.hpp"
+#include "backends/detail/slot_table.hpp"
 #endif
 
 namespace pollbench {
@@ -74,8 +77,6 @@ void check_not_disabled() {
 }
 
 #if POLLBENCH_HAVE_LIBURING
-
-using Clock = std::chrono::steady_clock;
 
 class UringPoller final : public Poller {
  public:
@@ -97,28 +98,16 @@ class UringPoller final : public Poller {
     }
     // Quirk h: SQ slot i always holds SQE i, so publishing the tail is all a submit needs.
     for (unsigned i = 0; i < ring_.sq.ring_entries; ++i) ring_.sq.array[i] = i;
-    fifo_.resize(kMinSlots);
-    rearm_.reserve(kMinSlots);
+    rearm_.reserve(kMinRearm);
   }
   ~UringPoller() override { io_uring_queue_exit(&ring_); }
 
   void add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const unsigned mask = to_poll_mask(interest);
-    const auto ufd = static_cast<std::size_t>(fd);
-    if (ufd >= slot_of_fd_.size())
-      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, kName, "fd is already registered");
-    std::uint32_t index = 0;
-    if (!free_.empty()) {
-      index = free_.back();
-      free_.pop_back();
-    } else {
-      index = static_cast<std::uint32_t>(slots_.size());
-      slots_.emplace_back();
-      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
-      if (slots_.size() > rearm_.capacity()) rearm_.reserve(2 * slots_.size());
-    }
+    slots_.check_not_registered(fd, kName);
+    const Index index = slots_.acquire();
+    if (slots_.size() > rearm_.capacity()) rearm_.reserve(2 * slots_.size());
     Slot& s = slots_[index];
     // Keep gen (stale CQEs of a former user stay stale), in_rearm and queued (the lists may
     // still hold this index: quirk c).
@@ -128,73 +117,67 @@ class UringPoller final : public Poller {
     s.live = true;
     s.pending = 0;
     s.error = false;
-    slot_of_fd_[ufd] = static_cast<int>(index);
+    slots_.map(fd, index);
     arm(index);
   }
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, kName, "modify: fd is not registered");
+    const Index index = slots_.registered(fd, kName, "modify");
     const unsigned mask = to_poll_mask(interest);
-    Slot& s = slots_[static_cast<std::size_t>(index)];
+    Slot& s = slots_[index];
     // Remove + add (quirk c): a poll update would fail with ENOENT for a one-shot poll that
     // has just completed, leaving nothing armed.
-    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    if (s.armed) remove_poll(s, index);
     ++s.gen;
     s.token = token;
     s.mask = mask;
     s.pending = 0;
     s.error = false;
-    arm(static_cast<std::uint32_t>(index));
+    arm(index);
   }
 
   void remove(int fd) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, kName, "remove: fd is not registered");
-    Slot& s = slots_[static_cast<std::size_t>(index)];
-    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    const Index index = slots_.registered(fd, kName, "remove");
+    Slot& s = slots_[index];
+    if (s.armed) remove_poll(s, index);
     ++s.gen;
     s.live = false;
     s.fd = -1;
     s.pending = 0;
     s.error = false;
-    slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
-    free_.push_back(static_cast<std::uint32_t>(index));
+    slots_.unmap(fd);
+    slots_.release(index);
   }
 
   int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
     rearm_completed();
-    const bool bounded = timeout.count() > 0;
-    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
-    std::chrono::nanoseconds left = timeout;
-    for (;;) {
+    int failed = 0;
+    detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       const unsigned to_submit = flush_sq();
-      const bool idle = fifo_count_ == 0 && io_uring_cq_ready(&ring_) == 0;
-      const unsigned min_complete = (idle && timeout.count() != 0) ? 1 : 0;
+      const bool idle = !slots_.has_ready() && io_uring_cq_ready(&ring_) == 0;
+      const unsigned min_complete = (idle && left.count() != 0) ? 1 : 0;
       if (to_submit > 0 || min_complete > 0 || cq_overflowed()) {
         const int rc =
-            enter(to_submit, min_complete, bounded && min_complete > 0 ? &left : nullptr);
-        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+            enter(to_submit, min_complete, left.count() > 0 && min_complete > 0 ? &left : nullptr);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+          failed = rc;
+          return true;
+        }
         reap();
-        if (rc == -EINTR) break;
+        if (rc == -EINTR) return true;
       } else {
         reap();
       }
-      if (fifo_count_ > 0 || timeout.count() == 0) break;
-      if (bounded) {
-        left = deadline - Clock::now();
-        if (left.count() <= 0) break;
-      }
-    }
-    return deliver(events);
+      return slots_.has_ready();
+    });
+    return failed != 0 ? failed : deliver(events);
   }
 
  private:
   static constexpr unsigned kSqEntries = 4096;
   static constexpr unsigned kCqEntries = 16384;
-  static constexpr std::size_t kMinSlots = 64;
-  static constexpr int kNoSlot = -1;
+  static constexpr std::size_t kMinRearm = 64;
   static constexpr std::uint64_t kIgnore = ~0ULL;  // POLL_REMOVE's own CQE
 
   struct Slot {
@@ -209,6 +192,8 @@ class UringPoller final : public Poller {
     bool in_rearm = false;  // on rearm_
     bool queued = false;    // on the FIFO
   };
+  using Slots = detail::SlotTable<Slot>;
+  using Index = Slots::Index;
 
   static unsigned to_poll_mask(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
@@ -216,11 +201,6 @@ class UringPoller final : public Poller {
     if ((interest & kReadable) != 0) mask |= POLLIN;
     if ((interest & kWritable) != 0) mask |= POLLOUT;
     return mask;
-  }
-
-  [[nodiscard]] int slot_of(int fd) const {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return kNoSlot;
-    return slot_of_fd_[static_cast<std::size_t>(fd)];
   }
 
   static std::uint64_t user_data(std::uint32_t index, std::uint32_t gen) {
@@ -343,11 +323,7 @@ class UringPoller final : public Poller {
     } else {
       s.pending |= static_cast<unsigned>(res);
     }
-    if (!s.queued) {
-      s.queued = true;
-      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = index;
-      ++fifo_count_;
-    }
+    slots_.push_ready(index);
   }
 
   void rearm_completed() noexcept {
@@ -366,11 +342,8 @@ class UringPoller final : public Poller {
 
   int deliver(std::span<Event> events) noexcept {
     std::size_t n = 0;
-    while (n < events.size() && fifo_count_ > 0) {
-      Slot& s = slots_[fifo_[fifo_head_]];
-      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
-      --fifo_count_;
-      s.queued = false;
+    while (n < events.size() && slots_.has_ready()) {
+      Slot& s = slots_.pop_ready();
       if (!s.live || (s.pending == 0 && !s.error)) continue;
       events[n++] = Event{.token = s.token,
                           .readable = (s.pending & POLLIN) != 0,
@@ -383,23 +356,9 @@ class UringPoller final : public Poller {
     return static_cast<int>(n);
   }
 
-  void grow_fifo(std::size_t size) {
-    std::vector<std::uint32_t> bigger(size);
-    for (std::size_t i = 0; i < fifo_count_; ++i) {
-      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
-    }
-    fifo_.swap(bigger);
-    fifo_head_ = 0;
-  }
-
   bool multishot_;
   io_uring ring_{};
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_;
-  std::vector<int> slot_of_fd_ = std::vector<int>(1024, kNoSlot);
-  std::vector<std::uint32_t> fifo_;  // the user-space ready list: slot indices
-  std::size_t fifo_head_ = 0;
-  std::size_t fifo_count_ = 0;
+  Slots slots_;                       // its FIFO is the user-space ready list (quirk b)
   std::vector<std::uint32_t> rearm_;  // slots whose poll completed for good
 };
 
