@@ -42,11 +42,11 @@
 //     add().
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <memory>
 #include <string_view>
 #include <system_error>
 
+#include "backends/detail/uring.hpp"
 #include "backends/poller.hpp"
 
 #if POLLBENCH_HAVE_LIBURING
@@ -69,30 +69,12 @@ namespace {
 
 constexpr std::string_view kName = "io_uring";
 
-void check_not_disabled() {
-  const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
-  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") {
-    throw_errno(ENOSYS, kName, "io_uring disabled by POLLBENCH_DISABLE_IO_URING");
-  }
-}
-
 #if POLLBENCH_HAVE_LIBURING
 
 class UringPoller final : public Poller {
  public:
   explicit UringPoller(bool multishot) : multishot_(multishot) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    params.cq_entries = kCqEntries;
-    int rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
-    if (rc == -EINVAL) {  // a kernel older than 5.18 (SUBMIT_ALL): CQSIZE alone
-      params = io_uring_params{};
-      params.flags = IORING_SETUP_CQSIZE;
-      params.cq_entries = kCqEntries;
-      rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
-    }
-    if (rc < 0) throw_errno(-rc, kName, "io_uring_queue_init_params");
-    if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
+    if ((detail::init_ring(ring_, kSqEntries, kCqEntries, kName) & IORING_FEAT_EXT_ARG) == 0) {
       io_uring_queue_exit(&ring_);
       throw_errno(ENOSYS, kName, "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
     }
@@ -365,7 +347,7 @@ class UringPoller final : public Poller {
 #endif  // POLLBENCH_HAVE_LIBURING
 
 std::unique_ptr<Poller> make_uring_poller(bool multishot) {
-  check_not_disabled();
+  detail::check_io_uring_enabled();
 #if POLLBENCH_HAVE_LIBURING
   return std::make_unique<UringPoller>(multishot);
 #else
