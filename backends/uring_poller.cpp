@@ -40,6 +40,14 @@
 //     tail itself and calls io_uring_enter directly, so every wait makes at most one syscall
 //     in the common case. No allocation on the wait path: the FIFO and the re-arm list grow in
 //     add().
+//  i) Closing a ring is finished by a kernel worker a few milliseconds later (5-50 ms here),
+//     which then interrupts every thread that used the ring (task work, TWA_SIGNAL). That
+//     thread's next blocking syscall is cut short: poll, ppoll and select restart by
+//     themselves, but epoll_wait returns EINTR — so after a uring poller is destroyed, another
+//     backend's blocking or bounded wait in the same thread can return 0 early, once (EINTR
+//     returns 0, as the contract allows). Waiting for the interrupt in the destructor would
+//     cost every destruction that long; a caller that needs a full wait waits again, or in a
+//     thread that has used no ring (as the conformance suite does).
 #include <algorithm>
 #include <cerrno>
 #include <memory>
