@@ -36,7 +36,7 @@
 namespace pollbench {
 namespace {
 
-constexpr std::string_view kName = "epoll_oneshot";
+constexpr std::string_view kName = "epoll";
 
 class EpollOneshotPoller final : public Poller {
  public:
@@ -103,14 +103,6 @@ class EpollOneshotPoller final : public Poller {
       }
     }
     return ready;
-  }
-
-  [[nodiscard]] std::string_view name() const noexcept override { return kName; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX,
-            .one_shot = true};
   }
 
  private:

@@ -46,12 +46,14 @@
 namespace pollbench {
 namespace {
 
+constexpr std::string_view kName = "epoll";
+
 enum class EpollMode : std::uint8_t { kLevel, kEdge, kExclusive };
 
 class EpollPoller final : public Poller {
  public:
   explicit EpollPoller(EpollMode mode) : mode_(mode), epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
-    if (epfd_ < 0) throw_errno(errno, name(), "epoll_create1");
+    if (epfd_ < 0) throw_errno(errno, kName, "epoll_create1");
     buffer_.resize(kMinBuffer);
   }
   ~EpollPoller() override { ::close(epfd_); }
@@ -69,7 +71,7 @@ class EpollPoller final : public Poller {
     // Quirk g.
     (void)epoll_events(interest);  // EINVAL before touching anything
     if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
-      throw_errno(errno, name(), "epoll_ctl(DEL) for modify");
+      throw_errno(errno, kName, "epoll_ctl(DEL) for modify");
     }
     try {
       ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD) for modify");
@@ -81,7 +83,7 @@ class EpollPoller final : public Poller {
 
   void remove(int fd) override {
     if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
-      throw_errno(errno, name(), "epoll_ctl(DEL)");
+      throw_errno(errno, kName, "epoll_ctl(DEL)");
     }
     --registered_;
   }
@@ -103,28 +105,11 @@ class EpollPoller final : public Poller {
     return ready;
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override {
-    switch (mode_) {
-      case EpollMode::kLevel:
-        return "epoll_lt";
-      case EpollMode::kEdge:
-        return "epoll_et";
-      case EpollMode::kExclusive:
-        return "epoll_exclusive";
-    }
-    return "epoll";
-  }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = mode_ == EpollMode::kEdge,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX};
-  }
-
  private:
   static constexpr std::size_t kMinBuffer = 64;
 
   [[nodiscard]] std::uint32_t epoll_events(Interest interest) const {
-    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, name(), "empty interest");
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     std::uint32_t events = 0;
     if ((interest & kReadable) != 0) events |= EPOLLIN;
     if ((interest & kWritable) != 0) events |= EPOLLOUT;
@@ -137,7 +122,7 @@ class EpollPoller final : public Poller {
     epoll_event ev{};
     ev.events = epoll_events(interest);
     ev.data.u64 = token;
-    if (::epoll_ctl(epfd_, op, fd, &ev) != 0) throw_errno(errno, name(), what);
+    if (::epoll_ctl(epfd_, op, fd, &ev) != 0) throw_errno(errno, kName, what);
   }
 
   EpollMode mode_;

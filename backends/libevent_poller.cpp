@@ -24,12 +24,12 @@
 //     epoll_lt. Over select, one closed fd fails the whole select() with EBADF and
 //     event_base_loop with -1, every time: wait() then finds the closed fds (F_GETFD, error
 //     path only) and reports them as error events, as the select backend does. Over poll,
-//     POLLNVAL becomes EV_READ: the fd is reported readable, not as an error — libevent_poll
-//     declares bad_fd_error = false.
+//     POLLNVAL becomes EV_READ: the fd is reported readable, not as an error — libevent_poll's
+//     registry row declares bad_fd_error = false.
 //  f) libevent's select backend grows its fd_sets past FD_SETSIZE, but a libevent built with
 //     _FORTIFY_SOURCE (Debian's is) aborts the process in FD_SET for an fd >= 1024 ("bit out
 //     of range 0 - FD_SETSIZE on fd_set"). add() refuses such fds with ERANGE, as select
-//     does; max_fd is FD_SETSIZE - 1 and the cost O(highest fd).
+//     does; libevent_select's row says max_fd FD_SETSIZE - 1 and cost O(highest fd).
 //  g) Timeouts: libevent's cached clock is CLOCK_MONOTONIC_COARSE unless
 //     EVENT_BASE_FLAG_PRECISE_TIMER, and a coarse clock can fire a timer early. The base is
 //     made precise, the timeout is a one-shot timer event (rounded up to libevent's
@@ -53,20 +53,26 @@
 #include <fcntl.h>
 #include <sys/select.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <mutex>
 #include <vector>
+
+#include "backends/detail/deadline.hpp"
+#include "backends/detail/slot_table.hpp"
 #endif
 
 namespace pollbench {
 namespace {
 
+constexpr std::string_view kName = "libevent";
+
+// The method libevent is forced to use; its name is libevent's (event_base_get_method).
+enum class Method : std::uint8_t { kEpoll, kPoll, kSelect };
+
 #if POLLBENCH_HAVE_LIBEVENT
 
-using Clock = std::chrono::steady_clock;
-
+// Every method libevent knows, the three of Method first.
 constexpr std::array<const char*, 7> kMethods = {"epoll",  "poll",   "select", "devpoll",
                                                  "kqueue", "evport", "win32"};
 
@@ -77,100 +83,88 @@ void silence_libevent() {
 
 class LibeventPoller final : public Poller {
  public:
-  LibeventPoller(std::string_view method, std::string_view name)
-      : name_(name), epoll_(method == "epoll") {
+  explicit LibeventPoller(Method method)
+      : epoll_(method == Method::kEpoll),
+        max_fd_(method == Method::kSelect ? FD_SETSIZE - 1 : INT_MAX) {
     silence_libevent();
+    const std::string_view wanted = kMethods[static_cast<std::size_t>(method)];
     event_config* cfg = event_config_new();
-    if (cfg == nullptr) throw_errno(ENOMEM, name_, "event_config_new");
+    if (cfg == nullptr) throw_errno(ENOMEM, kName, "event_config_new");
     for (const char* m : kMethods) {
-      if (method != m) event_config_avoid_method(cfg, m);
+      if (wanted != m) event_config_avoid_method(cfg, m);
     }
     event_config_set_flag(
         cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_IGNORE_ENV | EVENT_BASE_FLAG_PRECISE_TIMER);
     base_ = event_base_new_with_config(cfg);
     event_config_free(cfg);
-    if (base_ == nullptr) throw_errno(ENOSYS, name_, "event_base_new_with_config");
-    if (method != event_base_get_method(base_)) {
+    if (base_ == nullptr) throw_errno(ENOSYS, kName, "event_base_new_with_config");
+    if (wanted != event_base_get_method(base_)) {
       event_base_free(base_);
-      throw_errno(ENOSYS, name_, "event_base_get_method: not the method asked for");
+      throw_errno(ENOSYS, kName, "event_base_get_method: not the method asked for");
     }
     timer_ = evtimer_new(
         base_, [](evutil_socket_t, short, void*) {}, nullptr);
     if (timer_ == nullptr) {
       event_base_free(base_);
-      throw_errno(ENOMEM, name_, "evtimer_new");
+      throw_errno(ENOMEM, kName, "evtimer_new");
     }
-    fifo_.resize(kMinSlots);
   }
 
   ~LibeventPoller() override {
-    for (auto& s : slots_) {
-      if (s->ev != nullptr) event_free(s->ev);
+    for (Index i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].ev != nullptr) event_free(slots_[i].ev);
     }
     event_free(timer_);
     event_base_free(base_);
   }
 
   void add(int fd, Interest interest, std::uint64_t token) override {
-    if (fd < 0) throw_errno(EBADF, name_, "negative fd");
-    if (fd > max_fd()) throw_bad_fd_range(name_, fd, max_fd());  // quirk f
+    if (fd < 0) throw_errno(EBADF, kName, "negative fd");
+    if (fd > max_fd_) throw_bad_fd_range(kName, fd, max_fd_);  // quirk f
     const short what = to_libevent(interest);
-    const auto ufd = static_cast<std::size_t>(fd);
-    if (ufd >= slot_of_fd_.size())
-      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name_, "fd is already registered");
-    std::size_t index = 0;
-    if (!free_.empty()) {
-      index = free_.back();
-      free_.pop_back();
-    } else {
-      index = slots_.size();
-      slots_.push_back(std::make_unique<Slot>());
-      slots_.back()->owner = this;
-      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
-    }
-    Slot& s = *slots_[index];
+    slots_.check_not_registered(fd, kName);
+    const Index index = slots_.acquire();
+    Slot& s = slots_[index];
+    s.owner = this;
     s.ev = event_new(base_, fd, what, on_ready, &s);
     if (s.ev == nullptr) {
-      free_.push_back(index);
-      throw_errno(ENOMEM, name_, "event_new");
+      slots_.release(index);
+      throw_errno(ENOMEM, kName, "event_new");
     }
     errno = 0;
     if (event_add(s.ev, nullptr) != 0) {
       const int err = errno != 0 ? errno : EINVAL;  // quirk e: epoll_ctl's errno
       event_free(s.ev);
       s.ev = nullptr;
-      free_.push_back(index);
-      throw_errno(err, name_, "event_add");
+      slots_.release(index);
+      throw_errno(err, kName, "event_add");
     }
     s.fd = fd;
     s.token = token;
     s.what = 0;
-    slot_of_fd_[ufd] = static_cast<int>(index);
+    slots_.map(fd, index);
   }
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name_, "modify: fd is not registered");
+    const Index index = slots_.registered(fd, kName, "modify");
     const short what = to_libevent(interest);
-    Slot& s = *slots_[static_cast<std::size_t>(index)];
+    Slot& s = slots_[index];
     // libevent cannot change an added event's flags: delete, re-assign, add.
     event_del(s.ev);
     event_assign(s.ev, base_, fd, what, on_ready, &s);
     errno = 0;
     if (event_add(s.ev, nullptr) != 0) {
       const int err = errno != 0 ? errno : EINVAL;
-      drop(fd, static_cast<std::size_t>(index));
-      throw_errno(err, name_, "modify: event_add");
+      drop(fd, index);
+      throw_errno(err, kName, "modify: event_add");
     }
     s.token = token;
     s.what = 0;
   }
 
   void remove(int fd) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name_, "remove: fd is not registered");
-    drop(fd, static_cast<std::size_t>(index));
+    const Index index = slots_.registered(fd, kName, "remove");
+    drop(fd, index);
   }
 
   int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
@@ -181,11 +175,10 @@ class LibeventPoller final : public Poller {
     deliver_kept();  // quirk b
     if (out_count_ > 0) return static_cast<int>(out_count_);
 
-    const bool bounded = timeout.count() > 0;
-    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
-    std::chrono::nanoseconds left = timeout;
     const int flags = timeout.count() == 0 ? EVLOOP_ONCE | EVLOOP_NONBLOCK : EVLOOP_ONCE;
-    for (;;) {
+    int failed = 0;
+    detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
+      const bool bounded = left.count() > 0;
       if (bounded) {
         const std::int64_t us = (left.count() + 999) / 1000;
         const timeval tv{.tv_sec = static_cast<time_t>(us / 1'000'000),
@@ -194,13 +187,10 @@ class LibeventPoller final : public Poller {
       }
       const int rc = pass(flags);
       if (bounded) evtimer_del(timer_);
-      if (rc < 0) return rc;
-      if (out_count_ > 0 || timeout.count() == 0 || rc == 1) break;  // 1: nothing registered
-      if (bounded) {
-        left = deadline - Clock::now();
-        if (left.count() <= 0) break;
-      }
-    }
+      if (rc < 0) failed = rc;
+      return rc < 0 || out_count_ > 0 || rc == 1;  // 1: nothing registered
+    });
+    if (failed < 0) return failed;
     // Quirk c: libevent's epoll may have left ready fds out of that pass.
     while (epoll_ && pass_callbacks_ >= kEpollFirstBatch && pass_new_ > 0 &&
            out_count_ < out_.size()) {
@@ -210,21 +200,7 @@ class LibeventPoller final : public Poller {
     return static_cast<int>(out_count_);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false,
-            .wait_cost = epoll_ ? WaitCost::kPerReady : WaitCost::kPerRegistered,
-            .max_fd = max_fd(),
-            .bad_fd_error = name_ != "libevent_poll"};
-  }
-
-  [[nodiscard]] int max_fd() const noexcept {
-    return name_ == "libevent_select" ? FD_SETSIZE - 1 : INT_MAX;
-  }
-
  private:
-  static constexpr int kNoSlot = -1;
-  static constexpr std::size_t kMinSlots = 64;
   static constexpr std::size_t kEpollFirstBatch = 32;  // libevent's INITIAL_NEVENT
 
   struct Slot {
@@ -236,29 +212,27 @@ class LibeventPoller final : public Poller {
     bool queued = false;          // on the FIFO
     std::uint64_t seen_wait = 0;  // the wait that reported it last (quirk c)
     std::size_t out_index = 0;    // where, in that wait's events
+    std::uint32_t index = 0;      // in slots_ (set by slots_)
   };
+  using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // &Slot: callback arg
+  using Index = Slots::Index;
 
-  short to_libevent(Interest interest) const {
-    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, name_, "empty interest");
+  static short to_libevent(Interest interest) {
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     short what = EV_PERSIST;
     if ((interest & kReadable) != 0) what |= EV_READ;
     if ((interest & kWritable) != 0) what |= EV_WRITE;
     return what;
   }
 
-  [[nodiscard]] int slot_of(int fd) const {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return kNoSlot;
-    return slot_of_fd_[static_cast<std::size_t>(fd)];
-  }
-
-  void drop(int fd, std::size_t index) {
-    Slot& s = *slots_[index];
+  void drop(int fd, Index index) {
+    Slot& s = slots_[index];
     event_free(s.ev);  // event_del included
     s.ev = nullptr;
     s.fd = -1;
     s.what = 0;  // a FIFO entry, if any, is skipped
-    slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
-    free_.push_back(index);
+    slots_.unmap(fd);
+    slots_.release(index);
   }
 
   static void on_ready(evutil_socket_t, short what, void* arg) {
@@ -297,19 +271,12 @@ class LibeventPoller final : public Poller {
       return;
     }
     s.what = static_cast<short>(s.what | what);
-    if (!s.queued) {
-      s.queued = true;
-      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = &s;
-      ++fifo_count_;
-    }
+    slots_.push_ready(s.index);
   }
 
   void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && fifo_count_ > 0) {
-      Slot& s = *fifo_[fifo_head_];
-      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
-      --fifo_count_;
-      s.queued = false;
+    while (out_count_ < out_.size() && slots_.has_ready()) {
+      Slot& s = slots_.pop_ready();
       if (s.what == 0) continue;  // removed or modified since
       s.seen_wait = wait_seq_;
       s.out_index = out_count_;
@@ -326,33 +293,19 @@ class LibeventPoller final : public Poller {
   // Quirk e, select only: the error path after select(2) failed with EBADF.
   std::size_t report_closed_fds() noexcept {
     std::size_t n = 0;
-    for (const auto& s : slots_) {
-      if (n == out_.size()) break;
-      if (s->fd < 0 || ::fcntl(s->fd, F_GETFD) != -1 || errno != EBADF) continue;
-      out_[n++] = Event{.token = s->token, .error = true};
+    for (Index i = 0; i < slots_.size() && n < out_.size(); ++i) {
+      const Slot& s = slots_[i];
+      if (s.fd < 0 || ::fcntl(s.fd, F_GETFD) != -1 || errno != EBADF) continue;
+      out_[n++] = Event{.token = s.token, .error = true};
     }
     return n;
   }
 
-  void grow_fifo(std::size_t size) {
-    std::vector<Slot*> bigger(size);
-    for (std::size_t i = 0; i < fifo_count_; ++i) {
-      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
-    }
-    fifo_.swap(bigger);
-    fifo_head_ = 0;
-  }
-
-  std::string_view name_;
   event_base* base_ = nullptr;
   event* timer_ = nullptr;
-  std::vector<std::unique_ptr<Slot>> slots_;  // stable addresses: the callbacks' argument
-  std::vector<std::size_t> free_;
-  std::vector<int> slot_of_fd_ = std::vector<int>(1024, kNoSlot);
-  std::vector<Slot*> fifo_;  // events that did not fit (quirk b)
-  std::size_t fifo_head_ = 0;
-  std::size_t fifo_count_ = 0;
+  Slots slots_;  // its FIFO: the events that did not fit (quirk b)
   bool epoll_;
+  int max_fd_;  // quirk f
   std::span<Event> out_;
   std::size_t out_count_ = 0;
   std::uint64_t wait_seq_ = 0;
@@ -362,25 +315,25 @@ class LibeventPoller final : public Poller {
 
 #endif  // POLLBENCH_HAVE_LIBEVENT
 
-std::unique_ptr<Poller> make_libevent_poller(std::string_view method, std::string_view name) {
+std::unique_ptr<Poller> make_libevent_poller(Method method) {
 #if POLLBENCH_HAVE_LIBEVENT
-  return std::make_unique<LibeventPoller>(method, name);
+  return std::make_unique<LibeventPoller>(method);
 #else
   (void)method;
-  throw_errno(ENOSYS, name, "built without libevent (install libevent-dev and re-run cmake)");
+  throw_errno(ENOSYS, kName, "built without libevent (install libevent-dev and re-run cmake)");
 #endif
 }
 
 }  // namespace
 
 std::unique_ptr<Poller> make_libevent_epoll_poller() {
-  return make_libevent_poller("epoll", "libevent_epoll");
+  return make_libevent_poller(Method::kEpoll);
 }
 std::unique_ptr<Poller> make_libevent_poll_poller() {
-  return make_libevent_poller("poll", "libevent_poll");
+  return make_libevent_poller(Method::kPoll);
 }
 std::unique_ptr<Poller> make_libevent_select_poller() {
-  return make_libevent_poller("select", "libevent_select");
+  return make_libevent_poller(Method::kSelect);
 }
 
 }  // namespace pollbench

@@ -9,7 +9,7 @@
 //     closed fd is refused at add() with EBADF, but registration costs libuv three syscalls.
 //  b) libuv queues epoll_ctl calls and abort()s the process if one fails: an fd closed after
 //     add() and before the next wait brings the whole process down. This backend cannot
-//     prevent that without an extra syscall per add, so it declares
+//     prevent that without an extra syscall per add, so its registry row declares
 //     survives_close_while_registered = false. Remove before close.
 //  c) A uv_poll_t can only be freed after uv_close's callback, which runs inside uv_run.
 //     remove() stops and closes the handle; the slot returns to the free list when the loop
@@ -48,9 +48,10 @@
 #if POLLBENCH_HAVE_LIBUV
 #include <uv.h>
 
-#include <algorithm>
 #include <chrono>
-#include <vector>
+
+#include "backends/detail/deadline.hpp"
+#include "backends/detail/slot_table.hpp"
 #endif
 
 namespace pollbench {
@@ -59,8 +60,6 @@ namespace {
 constexpr std::string_view kName = "libuv";
 
 #if POLLBENCH_HAVE_LIBUV
-
-using Clock = std::chrono::steady_clock;
 
 // Quirk h.
 [[maybe_unused]] const bool kLibuvGlobalsReady = [] {
@@ -75,12 +74,11 @@ class LibuvPoller final : public Poller {
     const int rc = uv_loop_init(&loop_);
     if (rc < 0) throw_errno(-rc, kName, "uv_loop_init");
     uv_timer_init(&loop_, &timer_);
-    fifo_.resize(kMinSlots);
   }
 
   ~LibuvPoller() override {
-    for (auto& s : slots_) {
-      if (s->state == State::kLive) uv_close(handle(*s), on_closed);
+    for (Index i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].state == State::kLive) uv_close(handle(slots_[i]), on_closed);
     }
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);  // runs the close callbacks, then nothing is active
@@ -90,63 +88,52 @@ class LibuvPoller final : public Poller {
   void add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const int events = to_uv_events(interest);
-    const auto ufd = static_cast<std::size_t>(fd);
-    if (ufd >= slot_of_fd_.size())
-      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, kName, "fd is already registered");
-    Slot* s = nullptr;
-    if (!free_.empty()) {
-      s = free_.back();
-      free_.pop_back();
-    } else {
-      slots_.push_back(std::make_unique<Slot>());
-      s = slots_.back().get();
-      s->owner = this;
-      s->poll.data = s;
-      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
-    }
-    int rc = uv_poll_init(&loop_, &s->poll, fd);  // quirk a
+    slots_.check_not_registered(fd, kName);
+    const Index index = slots_.acquire();
+    Slot& s = slots_[index];
+    s.owner = this;
+    int rc = uv_poll_init(&loop_, &s.poll, fd);  // quirk a
     if (rc < 0) {
-      free_.push_back(s);
+      slots_.release(index);
       throw_errno(-rc, kName, "uv_poll_init");
     }
-    s->poll.data = s;
-    rc = uv_poll_start(&s->poll, events, on_poll);
+    s.poll.data = &s;
+    rc = uv_poll_start(&s.poll, events, on_poll);
     if (rc < 0) {
-      s->state = State::kClosing;
+      s.state = State::kClosing;
       ++closing_;
-      uv_close(handle(*s), on_closed);
+      uv_close(handle(s), on_closed);
       throw_errno(-rc, kName, "uv_poll_start");
     }
-    s->state = State::kLive;
-    s->fd = fd;
-    s->token = token;
-    s->what = 0;
-    s->error = false;
-    slot_of_fd_[ufd] = s;
+    s.state = State::kLive;
+    s.fd = fd;
+    s.token = token;
+    s.what = 0;
+    s.error = false;
+    slots_.map(fd, index);
   }
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
-    Slot* s = slot_of(fd);
-    if (s == nullptr) throw_errno(ENOENT, kName, "modify: fd is not registered");
+    const Index index = slots_.registered(fd, kName, "modify");
     const int events = to_uv_events(interest);
-    const int rc = uv_poll_start(&s->poll, events, on_poll);  // restarts with the new events
+    Slot& s = slots_[index];
+    const int rc = uv_poll_start(&s.poll, events, on_poll);  // restarts with the new events
     if (rc < 0) throw_errno(-rc, kName, "uv_poll_start");
-    s->token = token;
-    s->what = 0;
-    s->error = false;
+    s.token = token;
+    s.what = 0;
+    s.error = false;
   }
 
   void remove(int fd) override {
-    Slot* s = slot_of(fd);
-    if (s == nullptr) throw_errno(ENOENT, kName, "remove: fd is not registered");
-    uv_poll_stop(&s->poll);
-    s->state = State::kClosing;
-    s->what = 0;  // a FIFO entry, if any, is skipped
-    s->error = false;
-    slot_of_fd_[static_cast<std::size_t>(fd)] = nullptr;
+    const Index index = slots_.registered(fd, kName, "remove");
+    Slot& s = slots_[index];
+    uv_poll_stop(&s.poll);
+    s.state = State::kClosing;
+    s.what = 0;  // a FIFO entry, if any, is skipped
+    s.error = false;
+    slots_.unmap(fd);
     ++closing_;
-    uv_close(handle(*s), on_closed);
+    uv_close(handle(s), on_closed);
     if (closing_ >= kMaxClosing) {  // quirk c
       out_ = {};
       out_count_ = 0;
@@ -161,14 +148,12 @@ class LibuvPoller final : public Poller {
     deliver_kept();  // quirk e
     if (out_count_ > 0) return static_cast<int>(out_count_);
 
-    if (timeout.count() == 0) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      return static_cast<int>(out_count_);
-    }
-    const bool bounded = timeout.count() > 0;
-    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
-    std::chrono::nanoseconds left = timeout;
-    for (;;) {
+    detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
+      if (left.count() == 0) {
+        uv_run(&loop_, UV_RUN_NOWAIT);
+        return true;
+      }
+      const bool bounded = left.count() > 0;
       if (bounded) {
         const auto ms = static_cast<std::uint64_t>((left.count() + 999'999) / 1'000'000);
         uv_update_time(&loop_);
@@ -176,25 +161,12 @@ class LibuvPoller final : public Poller {
       }
       const int alive = uv_run(&loop_, UV_RUN_ONCE);
       if (bounded) uv_timer_stop(&timer_);
-      if (out_count_ > 0 || alive == 0) break;  // 0: nothing registered (timer stopped)
-      if (bounded) {
-        left = deadline - Clock::now();
-        if (left.count() <= 0) break;
-      }
-    }
+      return out_count_ > 0 || alive == 0;  // 0: nothing registered (timer stopped)
+    });
     return static_cast<int>(out_count_);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override { return kName; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX,
-            .survives_close_while_registered = false};
-  }
-
  private:
-  static constexpr std::size_t kMinSlots = 64;
   static constexpr std::size_t kMaxClosing = 1024;
 
   enum class State : std::uint8_t { kFree, kLive, kClosing };
@@ -205,12 +177,13 @@ class LibuvPoller final : public Poller {
     State state = State::kFree;
     int fd = -1;
     std::uint64_t token = 0;
-    int what = 0;         // UV_* kept for the next wait (quirk e)
-    bool error = false;   // kept with it
-    bool queued = false;  // on the FIFO
+    int what = 0;             // UV_* kept for the next wait (quirk e)
+    bool error = false;       // kept with it
+    bool queued = false;      // on the FIFO
+    std::uint32_t index = 0;  // in slots_ (set by slots_)
   };
-
-  static constexpr Slot* kNoSlot = nullptr;
+  using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // handles live in slots
+  using Index = Slots::Index;
 
   static uv_handle_t* handle(Slot& s) { return reinterpret_cast<uv_handle_t*>(&s.poll); }
 
@@ -220,11 +193,6 @@ class LibuvPoller final : public Poller {
     if ((interest & kReadable) != 0) events |= UV_READABLE | UV_DISCONNECT;
     if ((interest & kWritable) != 0) events |= UV_WRITABLE;
     return events;
-  }
-
-  [[nodiscard]] Slot* slot_of(int fd) const {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return nullptr;
-    return slot_of_fd_[static_cast<std::size_t>(fd)];
   }
 
   // Quirk g: a timer already due when uv_run starts fires before the poll phase, and
@@ -238,7 +206,7 @@ class LibuvPoller final : public Poller {
     s->state = State::kFree;
     s->fd = -1;
     --self.closing_;
-    self.free_.push_back(s);  // capacity: see grow_fifo (no allocation in uv_run)
+    self.slots_.release(s->index);  // never allocates inside uv_run
   }
 
   static void on_poll(uv_poll_t* h, int status, int events) {
@@ -254,19 +222,12 @@ class LibuvPoller final : public Poller {
     }
     s.what |= what;
     s.error = s.error || error;
-    if (!s.queued) {
-      s.queued = true;
-      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = &s;
-      ++fifo_count_;
-    }
+    slots_.push_ready(s.index);
   }
 
   void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && fifo_count_ > 0) {
-      Slot& s = *fifo_[fifo_head_];
-      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
-      --fifo_count_;
-      s.queued = false;
+    while (out_count_ < out_.size() && slots_.has_ready()) {
+      Slot& s = slots_.pop_ready();
       if (s.state != State::kLive || (s.what == 0 && !s.error)) continue;
       out_[out_count_++] = make_event(s.token, s.what, s.error);
       s.what = 0;
@@ -282,25 +243,9 @@ class LibuvPoller final : public Poller {
                  .error = error};
   }
 
-  // Also keeps free_ able to hold every slot, so on_closed never allocates inside uv_run.
-  void grow_fifo(std::size_t size) {
-    std::vector<Slot*> bigger(size);
-    for (std::size_t i = 0; i < fifo_count_; ++i) {
-      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
-    }
-    fifo_.swap(bigger);
-    fifo_head_ = 0;
-    free_.reserve(size);
-  }
-
   uv_loop_t loop_{};
   uv_timer_t timer_{};
-  std::vector<std::unique_ptr<Slot>> slots_;  // stable addresses: handles live in them
-  std::vector<Slot*> free_;
-  std::vector<Slot*> slot_of_fd_ = std::vector<Slot*>(1024, kNoSlot);
-  std::vector<Slot*> fifo_;  // events that did not fit (quirk e)
-  std::size_t fifo_head_ = 0;
-  std::size_t fifo_count_ = 0;
+  Slots slots_;  // its FIFO: the events that did not fit (quirk e)
   std::size_t closing_ = 0;
   std::span<Event> out_;
   std::size_t out_count_ = 0;

@@ -90,11 +90,6 @@ class PollPoller final : public Poller {
     return static_cast<int>(n);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override { return "poll"; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = false, .wait_cost = WaitCost::kPerRegistered, .max_fd = INT_MAX};
-  }
-
  private:
   static constexpr int kNoSlot = -1;
 

@@ -7,14 +7,14 @@
 
 namespace pollbench {
 
-void throw_errno(int err, std::string_view backend, std::string_view what) {
-  throw std::system_error(err, std::generic_category(), fmt::format("{}: {}", backend, what));
+void throw_errno(int err, std::string_view mechanism, std::string_view what) {
+  throw std::system_error(err, std::generic_category(), fmt::format("{}: {}", mechanism, what));
 }
 
-void throw_bad_fd_range(std::string_view backend, int fd, int max_fd) {
+void throw_bad_fd_range(std::string_view mechanism, int fd, int max_fd) {
   throw std::system_error(ERANGE, std::generic_category(),
                           fmt::format("{}: fd {} is above the largest fd this backend accepts ({})",
-                                      backend, fd, max_fd));
+                                      mechanism, fd, max_fd));
 }
 
 int timeout_to_ms(std::chrono::nanoseconds timeout) noexcept {

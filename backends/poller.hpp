@@ -3,7 +3,9 @@
 // A Poller watches file descriptors for readiness and reports it, the way select(2), poll(2),
 // epoll(7) and their successors do. The contract below is what the conformance suite
 // (tests/conformance_test.cpp) checks for every row of the registry, so a backend that follows
-// it is tested with no extra code.
+// it is tested with no extra code. A backend's name and Capabilities (below) are not the
+// Poller's to say: they live in its registry row (backends/registry.hpp) and nowhere else, and
+// "capabilities" below means that row's.
 //
 // Registration
 //   add(fd, interest, token)     start watching fd. `interest` is a non-empty combination of
@@ -13,7 +15,7 @@
 //                                  EINVAL  interest is empty
 //                                  EBADF   fd is negative, or — only where the mechanism itself
 //                                          checks it at registration (epoll_ctl) — not open
-//                                  ERANGE  fd is above capabilities().max_fd (select: FD_SETSIZE)
+//                                  ERANGE  fd is above capabilities.max_fd (select: FD_SETSIZE)
 //   modify(fd, interest, token)  replace fd's interest and token. ENOENT if fd is not registered;
 //                                EINVAL for an empty interest.
 //   remove(fd)                   stop watching fd. ENOENT if fd is not registered.
@@ -33,7 +35,7 @@
 //                                nothing ready never returns before its timeout has elapsed.
 //                                wait() never allocates, logs or throws: it is the timed path.
 //   Delivery
-//     level-triggered (capabilities().edge_triggered == false): every wait reports each fd
+//     level-triggered (capabilities.edge_triggered == false): every wait reports each fd
 //       that is ready now. If more fds are ready than `events` holds, the rest are reported
 //       by later waits as long as they stay ready.
 //     edge-triggered: an fd is reported once per change to ready; unread data is not reported
@@ -42,14 +44,15 @@
 //   Event flags: readable / writable follow the interest; hangup is set when the peer closed
 //   (a backend that cannot tell reports the fd readable, and read() returns 0); error is set
 //   for a socket error or an fd that is not open (see Registration) — unless
-//   capabilities().bad_fd_error is false: that backend cannot tell and reports it readable.
+//   capabilities.bad_fd_error is false: that backend cannot tell and reports it readable.
 //
 // Closing an fd that is still registered is a caller error (as with every one of these
 // mechanisms) but never crashes a later wait: epoll drops the fd by itself, poll and select
 // report it with `error` until it is removed. Remove before close. (A backend that cannot
-// promise this says so with capabilities().survives_close_while_registered == false.)
+// promise this says so with capabilities.survives_close_while_registered == false.)
 //
-// Setup errors (creating the poller) throw std::system_error naming the syscall.
+// Setup errors (creating the poller) throw std::system_error naming the mechanism and the
+// syscall; the caller knows which row it asked for.
 #pragma once
 
 #include <chrono>
@@ -109,14 +112,13 @@ class Poller {
   virtual void modify(int fd, Interest interest, std::uint64_t token) = 0;
   virtual void remove(int fd) = 0;
   virtual int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept = 0;
-
-  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
-  [[nodiscard]] virtual Capabilities capabilities() const noexcept = 0;
 };
 
-// Shared by the backends so that every one words its errors the same way.
-[[noreturn]] void throw_errno(int err, std::string_view backend, std::string_view what);
-[[noreturn]] void throw_bad_fd_range(std::string_view backend, int fd, int max_fd);
+// Shared by the backends so that every one words its errors the same way:
+// "<mechanism>: <what>: <strerror>", the mechanism as the user knows it ("epoll", "io_uring",
+// "libevent"), not a registry row's name.
+[[noreturn]] void throw_errno(int err, std::string_view mechanism, std::string_view what);
+[[noreturn]] void throw_bad_fd_range(std::string_view mechanism, int fd, int max_fd);
 
 // Timeout conversions that round up, so a wait never returns before its timeout.
 // Negative stays negative (block), zero stays zero.

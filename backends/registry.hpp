@@ -1,6 +1,7 @@
 // The registry: every backend pollbench knows, in preference order (best first), like
 // libevent's eventops table. Tests, benchmarks and `pollbench list` iterate over it, so a new
-// row is tested and measured with no other change.
+// row is tested and measured with no other change. A row is the one place a backend's name and
+// capabilities are written: the Poller it makes does not repeat them.
 #pragma once
 
 #include <memory>

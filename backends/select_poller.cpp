@@ -111,12 +111,6 @@ class SelectPoller final : public Poller {
     return static_cast<int>(n);
   }
 
-  [[nodiscard]] std::string_view name() const noexcept override { return "select"; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {
-        .edge_triggered = false, .wait_cost = WaitCost::kPerRegistered, .max_fd = FD_SETSIZE - 1};
-  }
-
  private:
   static void check_fd(int fd) {
     if (fd < 0) throw_errno(EBADF, "select", "negative fd");

@@ -40,13 +40,21 @@
 //     tail itself and calls io_uring_enter directly, so every wait makes at most one syscall
 //     in the common case. No allocation on the wait path: the FIFO and the re-arm list grow in
 //     add().
+//  i) Closing a ring is finished by a kernel worker a few milliseconds later (5-50 ms here),
+//     which then interrupts every thread that used the ring (task work, TWA_SIGNAL). That
+//     thread's next blocking syscall is cut short: poll, ppoll and select restart by
+//     themselves, but epoll_wait returns EINTR — so after a uring poller is destroyed, another
+//     backend's blocking or bounded wait in the same thread can return 0 early, once (EINTR
+//     returns 0, as the contract allows). Waiting for the interrupt in the destructor would
+//     cost every destruction that long; a caller that needs a full wait waits again, or in a
+//     thread that has used no ring (as the conformance suite does).
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <memory>
 #include <string_view>
 #include <system_error>
 
+#include "backends/detail/uring.hpp"
 #include "backends/poller.hpp"
 
 #if POLLBENCH_HAVE_LIBURING
@@ -59,67 +67,37 @@
 #include <csignal>
 #include <cstring>
 #include <vector>
+
+#include "backends/detail/deadline.hpp"
+#include "backends/detail/slot_table.hpp"
 #endif
 
 namespace pollbench {
 namespace {
 
-constexpr std::string_view kOneshot = "uring_oneshot";
-constexpr std::string_view kMultishot = "uring_multishot";
-
-void check_not_disabled(std::string_view name) {
-  const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
-  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") {
-    throw_errno(ENOSYS, name, "io_uring disabled by POLLBENCH_DISABLE_IO_URING");
-  }
-}
+constexpr std::string_view kName = "io_uring";
 
 #if POLLBENCH_HAVE_LIBURING
-
-using Clock = std::chrono::steady_clock;
 
 class UringPoller final : public Poller {
  public:
   explicit UringPoller(bool multishot) : multishot_(multishot) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    params.cq_entries = kCqEntries;
-    int rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
-    if (rc == -EINVAL) {  // a kernel older than 5.18 (SUBMIT_ALL): CQSIZE alone
-      params = io_uring_params{};
-      params.flags = IORING_SETUP_CQSIZE;
-      params.cq_entries = kCqEntries;
-      rc = io_uring_queue_init_params(kSqEntries, &ring_, &params);
-    }
-    if (rc < 0) throw_errno(-rc, name(), "io_uring_queue_init_params");
-    if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
+    if ((detail::init_ring(ring_, kSqEntries, kCqEntries, kName) & IORING_FEAT_EXT_ARG) == 0) {
       io_uring_queue_exit(&ring_);
-      throw_errno(ENOSYS, name(), "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
+      throw_errno(ENOSYS, kName, "io_uring without IORING_FEAT_EXT_ARG (needs Linux 5.11)");
     }
     // Quirk h: SQ slot i always holds SQE i, so publishing the tail is all a submit needs.
     for (unsigned i = 0; i < ring_.sq.ring_entries; ++i) ring_.sq.array[i] = i;
-    fifo_.resize(kMinSlots);
-    rearm_.reserve(kMinSlots);
+    rearm_.reserve(kMinRearm);
   }
   ~UringPoller() override { io_uring_queue_exit(&ring_); }
 
   void add(int fd, Interest interest, std::uint64_t token) override {
-    if (fd < 0) throw_errno(EBADF, name(), "negative fd");
+    if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const unsigned mask = to_poll_mask(interest);
-    const auto ufd = static_cast<std::size_t>(fd);
-    if (ufd >= slot_of_fd_.size())
-      slot_of_fd_.resize(std::max(ufd + 1, 2 * slot_of_fd_.size()), kNoSlot);
-    if (slot_of_fd_[ufd] != kNoSlot) throw_errno(EEXIST, name(), "fd is already registered");
-    std::uint32_t index = 0;
-    if (!free_.empty()) {
-      index = free_.back();
-      free_.pop_back();
-    } else {
-      index = static_cast<std::uint32_t>(slots_.size());
-      slots_.emplace_back();
-      if (slots_.size() > fifo_.size()) grow_fifo(2 * fifo_.size());
-      if (slots_.size() > rearm_.capacity()) rearm_.reserve(2 * slots_.size());
-    }
+    slots_.check_not_registered(fd, kName);
+    const Index index = slots_.acquire();
+    if (slots_.size() > rearm_.capacity()) rearm_.reserve(2 * slots_.size());
     Slot& s = slots_[index];
     // Keep gen (stale CQEs of a former user stay stale), in_rearm and queued (the lists may
     // still hold this index: quirk c).
@@ -129,83 +107,67 @@ class UringPoller final : public Poller {
     s.live = true;
     s.pending = 0;
     s.error = false;
-    slot_of_fd_[ufd] = static_cast<int>(index);
+    slots_.map(fd, index);
     arm(index);
   }
 
   void modify(int fd, Interest interest, std::uint64_t token) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name(), "modify: fd is not registered");
+    const Index index = slots_.registered(fd, kName, "modify");
     const unsigned mask = to_poll_mask(interest);
-    Slot& s = slots_[static_cast<std::size_t>(index)];
+    Slot& s = slots_[index];
     // Remove + add (quirk c): a poll update would fail with ENOENT for a one-shot poll that
     // has just completed, leaving nothing armed.
-    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    if (s.armed) remove_poll(s, index);
     ++s.gen;
     s.token = token;
     s.mask = mask;
     s.pending = 0;
     s.error = false;
-    arm(static_cast<std::uint32_t>(index));
+    arm(index);
   }
 
   void remove(int fd) override {
-    const int index = slot_of(fd);
-    if (index == kNoSlot) throw_errno(ENOENT, name(), "remove: fd is not registered");
-    Slot& s = slots_[static_cast<std::size_t>(index)];
-    if (s.armed) remove_poll(s, static_cast<std::uint32_t>(index));
+    const Index index = slots_.registered(fd, kName, "remove");
+    Slot& s = slots_[index];
+    if (s.armed) remove_poll(s, index);
     ++s.gen;
     s.live = false;
     s.fd = -1;
     s.pending = 0;
     s.error = false;
-    slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
-    free_.push_back(static_cast<std::uint32_t>(index));
+    slots_.unmap(fd);
+    slots_.release(index);
   }
 
   int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
     rearm_completed();
-    const bool bounded = timeout.count() > 0;
-    const Clock::time_point deadline = bounded ? Clock::now() + timeout : Clock::time_point{};
-    std::chrono::nanoseconds left = timeout;
-    for (;;) {
+    int failed = 0;
+    detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       const unsigned to_submit = flush_sq();
-      const bool idle = fifo_count_ == 0 && io_uring_cq_ready(&ring_) == 0;
-      const unsigned min_complete = (idle && timeout.count() != 0) ? 1 : 0;
+      const bool idle = !slots_.has_ready() && io_uring_cq_ready(&ring_) == 0;
+      const unsigned min_complete = (idle && left.count() != 0) ? 1 : 0;
       if (to_submit > 0 || min_complete > 0 || cq_overflowed()) {
         const int rc =
-            enter(to_submit, min_complete, bounded && min_complete > 0 ? &left : nullptr);
-        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+            enter(to_submit, min_complete, left.count() > 0 && min_complete > 0 ? &left : nullptr);
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+          failed = rc;
+          return true;
+        }
         reap();
-        if (rc == -EINTR) break;
+        if (rc == -EINTR) return true;
       } else {
         reap();
       }
-      if (fifo_count_ > 0 || timeout.count() == 0) break;
-      if (bounded) {
-        left = deadline - Clock::now();
-        if (left.count() <= 0) break;
-      }
-    }
-    return deliver(events);
-  }
-
-  [[nodiscard]] std::string_view name() const noexcept override {
-    return multishot_ ? kMultishot : kOneshot;
-  }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return {.edge_triggered = multishot_,
-            .wait_cost = WaitCost::kPerReady,
-            .max_fd = INT_MAX,
-            .one_shot = !multishot_};
+      return slots_.has_ready();
+    });
+    return failed != 0 ? failed : deliver(events);
   }
 
  private:
   static constexpr unsigned kSqEntries = 4096;
   static constexpr unsigned kCqEntries = 16384;
-  static constexpr std::size_t kMinSlots = 64;
-  static constexpr int kNoSlot = -1;
+  static constexpr std::size_t kMinRearm = 64;
   static constexpr std::uint64_t kIgnore = ~0ULL;  // POLL_REMOVE's own CQE
 
   struct Slot {
@@ -220,18 +182,15 @@ class UringPoller final : public Poller {
     bool in_rearm = false;  // on rearm_
     bool queued = false;    // on the FIFO
   };
+  using Slots = detail::SlotTable<Slot>;
+  using Index = Slots::Index;
 
   static unsigned to_poll_mask(Interest interest) {
-    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, "io_uring", "empty interest");
+    if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     unsigned mask = 0;
     if ((interest & kReadable) != 0) mask |= POLLIN;
     if ((interest & kWritable) != 0) mask |= POLLOUT;
     return mask;
-  }
-
-  [[nodiscard]] int slot_of(int fd) const {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= slot_of_fd_.size()) return kNoSlot;
-    return slot_of_fd_[static_cast<std::size_t>(fd)];
   }
 
   static std::uint64_t user_data(std::uint32_t index, std::uint32_t gen) {
@@ -270,7 +229,7 @@ class UringPoller final : public Poller {
   // Throws before changing anything if no SQE can be had, so the poll stays as it was.
   void remove_poll(Slot& s, std::uint32_t index) {
     io_uring_sqe* sqe = get_sqe();
-    if (sqe == nullptr) throw_errno(EBUSY, name(), "io_uring_enter: submission queue full");
+    if (sqe == nullptr) throw_errno(EBUSY, kName, "io_uring_enter: submission queue full");
     io_uring_prep_poll_remove(sqe, user_data(index, s.gen));
     io_uring_sqe_set_data64(sqe, kIgnore);
     s.armed = false;
@@ -354,11 +313,7 @@ class UringPoller final : public Poller {
     } else {
       s.pending |= static_cast<unsigned>(res);
     }
-    if (!s.queued) {
-      s.queued = true;
-      fifo_[(fifo_head_ + fifo_count_) % fifo_.size()] = index;
-      ++fifo_count_;
-    }
+    slots_.push_ready(index);
   }
 
   void rearm_completed() noexcept {
@@ -377,11 +332,8 @@ class UringPoller final : public Poller {
 
   int deliver(std::span<Event> events) noexcept {
     std::size_t n = 0;
-    while (n < events.size() && fifo_count_ > 0) {
-      Slot& s = slots_[fifo_[fifo_head_]];
-      fifo_head_ = (fifo_head_ + 1) % fifo_.size();
-      --fifo_count_;
-      s.queued = false;
+    while (n < events.size() && slots_.has_ready()) {
+      Slot& s = slots_.pop_ready();
       if (!s.live || (s.pending == 0 && !s.error)) continue;
       events[n++] = Event{.token = s.token,
                           .readable = (s.pending & POLLIN) != 0,
@@ -394,35 +346,21 @@ class UringPoller final : public Poller {
     return static_cast<int>(n);
   }
 
-  void grow_fifo(std::size_t size) {
-    std::vector<std::uint32_t> bigger(size);
-    for (std::size_t i = 0; i < fifo_count_; ++i) {
-      bigger[i] = fifo_[(fifo_head_ + i) % fifo_.size()];
-    }
-    fifo_.swap(bigger);
-    fifo_head_ = 0;
-  }
-
   bool multishot_;
   io_uring ring_{};
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_;
-  std::vector<int> slot_of_fd_ = std::vector<int>(1024, kNoSlot);
-  std::vector<std::uint32_t> fifo_;  // the user-space ready list: slot indices
-  std::size_t fifo_head_ = 0;
-  std::size_t fifo_count_ = 0;
+  Slots slots_;                       // its FIFO is the user-space ready list (quirk b)
   std::vector<std::uint32_t> rearm_;  // slots whose poll completed for good
 };
 
 #endif  // POLLBENCH_HAVE_LIBURING
 
 std::unique_ptr<Poller> make_uring_poller(bool multishot) {
-  const std::string_view name = multishot ? kMultishot : kOneshot;
-  check_not_disabled(name);
+  detail::check_io_uring_enabled();
 #if POLLBENCH_HAVE_LIBURING
   return std::make_unique<UringPoller>(multishot);
 #else
-  throw_errno(ENOSYS, name, "built without liburing (install liburing-dev and re-run cmake)");
+  (void)multishot;
+  throw_errno(ENOSYS, kName, "built without liburing (install liburing-dev and re-run cmake)");
 #endif
 }
 

@@ -14,8 +14,10 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "backends/registry.hpp"
@@ -44,7 +46,7 @@ class Conformance : public ::testing::TestWithParam<const Backend*> {
     const Backend& backend = *GetParam();
     if (auto why = unavailable_reason(backend)) GTEST_SKIP() << backend.name << ": " << *why;
     poller_ = backend.make();
-    caps_ = poller_->capabilities();
+    caps_ = backend.capabilities;
   }
 
   void TearDown() override {
@@ -79,6 +81,21 @@ class Conformance : public ::testing::TestWithParam<const Backend*> {
     return buf;
   }
 
+  // wait_events() for a wait that blocks, in a thread of its own, and how long it took. The
+  // kernel interrupts every thread that used an io_uring some milliseconds after the ring is
+  // closed, and epoll_wait then returns EINTR (uring_poller.cpp, quirk i): a new thread has
+  // used no ring, so no earlier test can cut its wait short.
+  std::pair<std::vector<Event>, steady_clock::duration> blocking_wait(nanoseconds timeout) {
+    std::pair<std::vector<Event>, steady_clock::duration> result;
+    std::thread waiter([&] {
+      const auto start = steady_clock::now();
+      result.first = wait_events(timeout);
+      result.second = steady_clock::now() - start;
+    });
+    waiter.join();
+    return result;
+  }
+
   static std::set<std::uint64_t> tokens(const std::vector<Event>& events) {
     std::set<std::uint64_t> out;
     for (const Event& e : events) {
@@ -107,18 +124,6 @@ int error_code_of(const std::function<void()>& f) {
     return e.code().value();
   }
   return 0;
-}
-
-TEST_P(Conformance, NameAndCapabilitiesMatchTheRegistryRow) {
-  const Backend& row = *GetParam();
-  EXPECT_EQ(poller_->name(), row.name);
-  EXPECT_EQ(caps_.edge_triggered, row.capabilities.edge_triggered);
-  EXPECT_EQ(caps_.wait_cost, row.capabilities.wait_cost);
-  EXPECT_EQ(caps_.max_fd, row.capabilities.max_fd);
-  EXPECT_EQ(caps_.one_shot, row.capabilities.one_shot);
-  EXPECT_EQ(caps_.bad_fd_error, row.capabilities.bad_fd_error);
-  EXPECT_EQ(caps_.survives_close_while_registered,
-            row.capabilities.survives_close_while_registered);
 }
 
 TEST_P(Conformance, NothingRegisteredTimeoutZeroReturnsZero) {
@@ -288,7 +293,7 @@ TEST_P(Conformance, BlockingWaitIsWokenByAWriteFromAnotherThread) {
     std::this_thread::sleep_for(milliseconds(20));
     pool.make_ready(42);
   });
-  const auto events = wait_events(nanoseconds(-1));
+  const auto events = blocking_wait(nanoseconds(-1)).first;
   writer.join();
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].token, token_of(42));
@@ -298,9 +303,7 @@ TEST_P(Conformance, PositiveTimeoutWithNothingReadyReturnsZeroNoEarlierThanTheTi
   register_pool(16);
   // 1.5 ms checks that sub-resolution timeouts are rounded up, not truncated to 1 ms.
   for (nanoseconds timeout : {nanoseconds(1'500'000), nanoseconds(milliseconds(30))}) {
-    const auto start = steady_clock::now();
-    const auto events = wait_events(timeout);
-    const auto elapsed = steady_clock::now() - start;
+    const auto [events, elapsed] = blocking_wait(timeout);
     EXPECT_TRUE(events.empty());
     EXPECT_GE(elapsed, timeout) << "returned early";  // a lower bound only: the machine is shared
   }
@@ -458,10 +461,12 @@ TEST(Differential, EveryBackendReportsTheSameReadySetEveryRound) {
   const int fds_at_start = count_open_fds();
   {
     std::vector<std::unique_ptr<Poller>> pollers;
+    std::vector<std::string_view> names;
     int max_fd = INT_MAX;
     for (const Backend& b : backends()) {
       if (unavailable_reason(b)) continue;
       pollers.push_back(b.make());
+      names.push_back(b.name);
       max_fd = std::min(max_fd, b.capabilities.max_fd);
     }
     ASSERT_GE(pollers.size(), 2U);
@@ -478,12 +483,12 @@ TEST(Differential, EveryBackendReportsTheSameReadySetEveryRound) {
       const auto active = random_subset(pool.size(), k, rng());
       for (std::size_t i : active) ASSERT_TRUE(pool.make_ready(i));
       const std::set<std::uint64_t> expected(active.begin(), active.end());
-      for (auto& p : pollers) {
-        const int n = p->wait(buf, kNow);
-        ASSERT_GE(n, 0) << p->name();
+      for (std::size_t p = 0; p < pollers.size(); ++p) {
+        const int n = pollers[p]->wait(buf, kNow);
+        ASSERT_GE(n, 0) << names[p];
         std::set<std::uint64_t> got;
         for (int i = 0; i < n; ++i) got.insert(buf[static_cast<std::size_t>(i)].token);
-        ASSERT_EQ(got, expected) << p->name() << " in round " << round;
+        ASSERT_EQ(got, expected) << names[p] << " in round " << round;
       }
       for (std::size_t i : active) ASSERT_EQ(pool.drain(i), 1U);
     }

@@ -52,10 +52,6 @@ class ProbePoller final : public Poller {
     }
     return inner_->wait(events, timeout);
   }
-  [[nodiscard]] std::string_view name() const noexcept override { return inner_->name(); }
-  [[nodiscard]] Capabilities capabilities() const noexcept override {
-    return inner_->capabilities();
-  }
 
  private:
   std::unique_ptr<Poller> inner_;
@@ -74,8 +70,6 @@ class FailingPoller final : public Poller {
   int wait(std::span<Event> /*events*/, std::chrono::nanoseconds /*timeout*/) noexcept override {
     return -EBADF;
   }
-  [[nodiscard]] std::string_view name() const noexcept override { return "failing"; }
-  [[nodiscard]] Capabilities capabilities() const noexcept override { return {}; }
 };
 
 std::unique_ptr<Poller> make_failing() {

@@ -1,5 +1,6 @@
-// pollbench-list: prints the registry — every backend, whether it runs here (and why not), and
-// its capabilities. `./pollbench list` runs this.
+// pollbench-list: prints the registry — every backend, whether it runs here (and why not), its
+// capabilities, and what its cost is set against: its raw floor (raw/<mechanism>, the bare
+// syscall loop) or, for a library, the mechanism row it wraps. `./pollbench list` runs this.
 #include <fmt/format.h>
 
 #include <climits>
@@ -10,17 +11,19 @@
 
 int main() {
   using pollbench::WaitCost;
-  fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {}\n", "backend", "available", "trigger",
-             "wait cost", "max fd", "description");
+  fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {:<14} {}\n", "backend", "available", "trigger",
+             "wait cost", "max fd", "baseline", "description");
   for (const pollbench::Backend& b : pollbench::backends()) {
     const auto reason = pollbench::unavailable_reason(b);
     const auto& caps = b.capabilities;
     const std::string trigger = fmt::format("{}{}", caps.edge_triggered ? "edge" : "level",
                                             caps.one_shot ? ", 1-shot" : "");
-    fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {}\n", b.name, reason ? "no" : "yes", trigger,
-               caps.wait_cost == WaitCost::kPerReady ? "O(ready)" : "O(registered)",
+    std::string baseline = b.raw_floor.empty() ? "" : fmt::format("raw/{}", b.raw_floor);
+    if (!b.wraps.empty()) baseline += fmt::format("{}{}", baseline.empty() ? "" : ",", b.wraps);
+    fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {:<14} {}\n", b.name, reason ? "no" : "yes",
+               trigger, caps.wait_cost == WaitCost::kPerReady ? "O(ready)" : "O(registered)",
                caps.max_fd == INT_MAX ? std::string("-") : fmt::format("{}", caps.max_fd),
-               b.description);
+               baseline.empty() ? "-" : baseline, b.description);
     if (!caps.bad_fd_error) {
       fmt::print("{:<16} caveat: reports an fd that is not open as readable, not as an error\n",
                  "");
