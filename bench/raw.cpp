@@ -30,6 +30,7 @@
 #include <liburing.h>
 #endif
 
+#include "backends/detail/uring.hpp"
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
@@ -60,12 +61,6 @@ struct RawEpoll final : RawFixture {
   UniqueFd epfd;
   std::vector<epoll_event> ready;
 };
-
-// POLLBENCH_DISABLE_IO_URING=<anything but empty or 0> turns io_uring off, as for the backends.
-bool io_uring_disabled() noexcept {
-  const char* off = std::getenv("POLLBENCH_DISABLE_IO_URING");
-  return off != nullptr && *off != '\0' && std::string_view(off) != "0";
-}
 
 #if POLLBENCH_HAVE_LIBURING
 
@@ -105,20 +100,7 @@ std::unique_ptr<RawFixture> make_raw_uring(const FdPool& pool, std::size_t n) {
   const auto sq_entries = static_cast<unsigned>(std::min<std::size_t>(std::bit_ceil(n), 4096));
   const auto cq_entries =
       static_cast<unsigned>(std::clamp<std::size_t>(std::bit_ceil(2 * n), 64, 65536));
-  io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-  params.cq_entries = cq_entries;
-  int rc = io_uring_queue_init_params(sq_entries, &f->ring, &params);
-  if (rc == -EINVAL) {  // before Linux 5.18 (SUBMIT_ALL): CQSIZE alone
-    params = io_uring_params{};
-    params.flags = IORING_SETUP_CQSIZE;
-    params.cq_entries = cq_entries;
-    rc = io_uring_queue_init_params(sq_entries, &f->ring, &params);
-  }
-  if (rc < 0) {
-    throw std::system_error(-rc, std::generic_category(),
-                            "uring_poll: io_uring is unavailable here: io_uring_queue_init_params");
-  }
+  pollbench::detail::init_ring(f->ring, sq_entries, cq_entries, "uring_poll");
   f->ring_ready = true;
   f->rearm.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -126,7 +108,7 @@ std::unique_ptr<RawFixture> make_raw_uring(const FdPool& pool, std::size_t n) {
       throw std::system_error(EBUSY, std::generic_category(), "uring_poll: io_uring_submit");
     }
   }
-  rc = io_uring_submit_and_get_events(&f->ring);
+  const int rc = io_uring_submit_and_get_events(&f->ring);
   if (rc < 0) {
     throw std::system_error(-rc, std::generic_category(), "uring_poll: io_uring_submit");
   }
@@ -319,7 +301,7 @@ void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std
   const std::string_view who = to_string(mechanism);
   const int max_fd = mechanism == RawMechanism::kSelect ? FD_SETSIZE - 1 : INT_MAX;
   const FdPool* pool = nullptr;
-  if (mechanism == RawMechanism::kUringPoll && io_uring_disabled()) {
+  if (mechanism == RawMechanism::kUringPoll && pollbench::detail::io_uring_disabled()) {
     state.SkipWithError("uring_poll: io_uring disabled by POLLBENCH_DISABLE_IO_URING");
     return;
   }
