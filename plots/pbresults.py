@@ -30,13 +30,16 @@ GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "thr
 GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 
 # Counters every benchmark row carries that are not measurements: where the repetition ran
-# (sched_getcpu() at its start and end, and whether they differ). They are never a metric.
-CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated")
+# (sched_getcpu() at its start and end, and whether they differ) and its place in the
+# execution order (exec_order: Google Benchmark writes rows grouped, not in the order they ran).
+# They are never a metric.
+CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated", "exec_order")
 # Row fields of the merged results.json that say which process made a repetition.
 PROCESS_FIELD = "pollbench_process"
 REGISTRY_KEY = "pollbench_registry"
 SCENARIOS_KEY = "pollbench_scenarios"
 DRIFT_KEY = "pollbench_sentinel_drift"
+READINGS_KEY = "pollbench_sentinel_ns_per_roundtrip"
 # Above this sentinel drift the reports warn that the machine was not quiet.
 DRIFT_WARNING = 0.10
 
@@ -507,26 +510,74 @@ def load_many(paths: list) -> Run:
 
 
 def sentinel_drift(run: Run):
-    """(drift, [(label, median ns)]) of the noise sentinel, or None if it was not run.
+    """(drift, [(label, median ns)]) of the noise sentinel, or None if it cannot be told.
 
-    drift = the pipeline's `pollbench_sentinel_drift` when the context has it (it sees the
-    execution order of the sentinel's repetitions across processes), else max/min - 1 of the
-    sentinel's medians taken at different points of the sweep (`sentinel/.../at:<k>`).
+    drift = max/min - 1 of the sentinel's medians at different points in time. The pipeline
+    records it (`pollbench_sentinel_drift`, with the medians in
+    `pollbench_sentinel_ns_per_roundtrip`) from the readings of `sentinel_readings`, which
+    know the execution order; a file without it that was interleaved in one process cannot
+    say when its rows ran (None); an older, uninterleaved file gives the medians of its
+    `sentinel/.../at:<k>` rows, taken at different points of the sweep.
     """
     points = []
-    for b in run.select("sentinel"):
-        med = b.median("ns_per_roundtrip")
-        if med is None:
-            med = b.median("real_time_ns")
-        if med:
-            points.append((str(b.name.get("at", b.name.key)), med))
+    for item in str(run.context.get(READINGS_KEY, "")).split(","):
+        label, _, value = item.rpartition(":")
+        try:
+            points.append((label, float(value)))
+        except ValueError:
+            pass
+    if len(points) < 2:
+        points = []
+        for b in run.select("sentinel"):
+            med = b.median("ns_per_roundtrip")
+            if med is None:
+                med = b.median("real_time_ns")
+            if med:
+                points.append((str(b.name.get("at", b.name.key)), med))
     try:
         given = float(run.context[DRIFT_KEY])
     except (KeyError, TypeError, ValueError):
         given = None
     if given is not None and math.isfinite(given):
         return given, points if len(points) >= 2 else []
-    if len(points) < 2:
+    if run.meta("pollbench_interleaving") == "random" or len(points) < 2:
         return None
     meds = [m for _, m in points]
     return max(meds) / min(meds) - 1.0, points
+
+
+# A process's sentinel repetitions, in the order they ran, are split into these parts.
+SENTINEL_PARTS = ("early", "middle", "late")
+
+
+def sentinel_readings(rows: list) -> dict:
+    """{label: median ns_per_roundtrip} of the sentinel's repetitions at points in time.
+
+    The processes ran one after another, so each is a point in time: "p0", "p1", ... Google
+    Benchmark 1.7.1 reports all repetitions of a row together when the row's last one ends,
+    so under interleaving a process's rows do not say when each repetition ran; where every
+    sentinel row carries its `exec_order` (its place in the process's execution order), a
+    process is split further into its early, middle and late repetitions: "p0-early", ...
+    """
+    readings = {}
+    for row in rows:
+        if row.get("run_type", "iteration") != "iteration" or row.get("error_occurred"):
+            continue
+        if parse_name(row.get("run_name") or row.get("name", "")).scenario != "sentinel":
+            continue
+        value = row.get("ns_per_roundtrip")
+        if isinstance(value, (int, float)) and value > 0:
+            order = row.get("exec_order")
+            readings.setdefault(int(row.get("pollbench_process", 0)), []).append(
+                (order if isinstance(order, (int, float)) else None, float(value)))
+    medians = {}
+    for p, values in sorted(readings.items()):
+        parts = len(SENTINEL_PARTS)
+        if all(order is not None for order, _ in values) and len(values) >= 2 * parts:
+            values.sort(key=lambda reading: reading[0])
+            for i, part in enumerate(SENTINEL_PARTS):
+                chunk = values[i * len(values) // parts:(i + 1) * len(values) // parts]
+                medians[f"p{p}-{part}"] = statistics.median(v for _, v in chunk)
+        else:
+            medians[f"p{p}"] = statistics.median(v for _, v in values)
+    return medians

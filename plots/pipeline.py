@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pbresults import parse_name  # noqa: E402
+from pbresults import DRIFT_KEY, READINGS_KEY, sentinel_readings  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
@@ -50,7 +49,6 @@ MIN_WARMUP_TIME = 0
 DEFAULT_CPU = "none"
 
 # The summary warns when the noise sentinel's medians moved more than this during a run.
-SENTINEL_DRIFT_WARNING = 0.10
 
 # Niceness of the benchmark processes unless POLLBENCH_NICE says otherwise (0: as is).
 DEFAULT_NICE = -20
@@ -370,53 +368,16 @@ def merge(docs: list, repetitions: int, names: list | None = None) -> dict:
 
 # --- the noise sentinel ---------------------------------------------------------------------
 
-# A process's sentinel repetitions, in the order they ran, are split into these parts.
-SENTINEL_PARTS = ("early", "middle", "late")
-
-
-def sentinel_readings(rows: list) -> dict:
-    """{label: median ns_per_roundtrip} of the sentinel's repetitions at points in time.
-
-    The processes ran one after another, so each is a point in time: "p0", "p1", ... Google
-    Benchmark 1.7.1 reports all repetitions of a row together when the row's last one ends,
-    so under interleaving a process's rows do not say when each repetition ran; where every
-    sentinel row carries its `exec_order` (its place in the process's execution order), a
-    process is split further into its early, middle and late repetitions: "p0-early", ...
-    """
-    readings = {}
-    for row in rows:
-        if row.get("run_type", "iteration") != "iteration" or row.get("error_occurred"):
-            continue
-        if parse_name(row.get("run_name") or row.get("name", "")).scenario != "sentinel":
-            continue
-        value = row.get("ns_per_roundtrip")
-        if isinstance(value, (int, float)) and value > 0:
-            order = row.get("exec_order")
-            readings.setdefault(int(row.get("pollbench_process", 0)), []).append(
-                (order if isinstance(order, (int, float)) else None, float(value)))
-    medians = {}
-    for p, values in sorted(readings.items()):
-        parts = len(SENTINEL_PARTS)
-        if all(order is not None for order, _ in values) and len(values) >= 2 * parts:
-            values.sort(key=lambda reading: reading[0])
-            for i, part in enumerate(SENTINEL_PARTS):
-                chunk = values[i * len(values) // parts:(i + 1) * len(values) // parts]
-                medians[f"p{p}-{part}"] = statistics.median(v for _, v in chunk)
-        else:
-            medians[f"p{p}"] = statistics.median(v for _, v in values)
-    return medians
-
-
 def add_sentinel(doc: dict) -> None:
     medians = sentinel_readings(doc["benchmarks"])
     if not medians:
         return
     context = doc["context"]
-    context["pollbench_sentinel_ns_per_roundtrip"] = ",".join(
+    context[READINGS_KEY] = ",".join(
         f"{label}:{v:.1f}" for label, v in medians.items())
     if len(medians) >= 2:
         low, high = min(medians.values()), max(medians.values())
-        context["pollbench_sentinel_drift"] = f"{(high - low) / low:.3f}"
+        context[DRIFT_KEY] = f"{(high - low) / low:.3f}"
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -22,8 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import analysis as an  # noqa: E402
-from pbresults import UNKNOWN, ResultsError, load_many, sentinel_drift  # noqa: E402
-from pipeline import SENTINEL_DRIFT_WARNING  # noqa: E402
+from pbresults import DRIFT_WARNING, ResultsError, load_many, sentinel_drift  # noqa: E402
 
 EXIT_DATA, EXIT_USAGE = 1, 2
 
@@ -86,33 +85,10 @@ def table_lines(run) -> list:
     return lines
 
 
-def run_drift(run):
-    """(drift, [(label, median ns)]) of the noise sentinel, or None: as `./pollbench run`
-    recorded it in the context (over the processes, or the sentinel's positions in a file
-    of one process), else from the sentinel rows (a file of `./pollbench bench`)."""
-    text = run.meta("pollbench_sentinel_drift")
-    if text == UNKNOWN:
-        # Interleaved in one process, the sentinel's rows do not say when they ran.
-        if run.meta("pollbench_interleaving") == "random":
-            return None
-        return sentinel_drift(run)
-    points = []
-    for item in run.meta("pollbench_sentinel_ns_per_roundtrip").split(","):
-        label, _, value = item.rpartition(":")
-        try:
-            points.append((label, float(value)))
-        except ValueError:
-            pass
-    try:
-        return float(text), points
-    except ValueError:
-        return sentinel_drift(run)
-
-
 def notes_lines(run) -> list:
     out = []
-    drift = run_drift(run)
-    if drift is not None and drift[0] > SENTINEL_DRIFT_WARNING:
+    drift = sentinel_drift(run)
+    if drift is not None and drift[0] > DRIFT_WARNING:
         pts = ", ".join(f"{label}: {an.fmt_ns(v)} ns" for label, v in drift[1])
         out.append(f"WARNING: the noise sentinel drifted {100 * drift[0]:.0f}% during the run "
                    f"({pts}); the machine was not quiet, compare numbers with care")
