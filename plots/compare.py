@@ -99,6 +99,17 @@ class Comparison:
     def flagged(self) -> list:
         return [r for r in self.rows if r.verdict in ("slower", "faster")]
 
+    def spread(self) -> tuple:
+        """(median, 90th percentile) of |B/A - 1| over every compared row: in an A/A test (two
+        runs of one build) how far apart two runs land, whatever is flagged."""
+        dev = sorted(abs(r.ratio - 1) for r in self.rows)
+        return dev[len(dev) // 2], dev[min(len(dev) - 1, math.ceil(0.9 * len(dev)) - 1)]
+
+    def spread_line(self) -> str:
+        med, p90 = self.spread()
+        return (f"|B/A - 1| over all {len(self.rows)} rows: median {100 * med:.1f}%, "
+                f"90th percentile {100 * p90:.1f}%")
+
 
 def _fmt_cv(v) -> str:
     return an.fmt_pct(v) if v is not None else "?"
@@ -133,7 +144,7 @@ def table_lines(c: Comparison) -> list:
     out += [f"WARNING: {w}" for w in noise_warnings(c)]
     out += ["", f"{len(c.rows)} compared, {len(f)} differ beyond noise "
                 f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
-                f"{sum(r.verdict == 'faster' for r in f)} faster in B)"]
+                f"{sum(r.verdict == 'faster' for r in f)} faster in B)", c.spread_line()]
     for label, keys in (("only in A", c.only_a), ("only in B", c.only_b)):
         if keys:
             out.append(f"{label} ({len(keys)}): " + ", ".join(keys))
@@ -163,7 +174,7 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
         lines.append("")
     lines += [f"{len(c.rows)} rows compared; **{len(f)} differ beyond noise** "
               f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
-              f"{sum(r.verdict == 'faster' for r in f)} faster in B).", ""]
+              f"{sum(r.verdict == 'faster' for r in f)} faster in B); {c.spread_line()}.", ""]
     if chart_stem:
         lines += [f"![B/A ratios]({chart_stem}.png)", "", f"[SVG]({chart_stem}.svg)", ""]
     lines += ["| benchmark | metric | A | B | B/A | 99% interval | CV A | CV B | verdict |",

@@ -176,3 +176,18 @@ def test_the_two_row_command_line(tmp_path):
     p = subprocess.run(cmd[:4] + [path, "dispatch/nothing/fds:1/active:1"], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 1 and "no data for dispatch/nothing/fds:1/active:1" in p.stderr
+
+
+def test_the_spread_of_b_over_a_is_the_median_and_90th_percentile_of_every_row(tmp_path):
+    # Every row of B is exactly 1.05 x A's but one, 1.5 x: the median |B/A - 1| is 5% whatever
+    # the outlier, and the 90th percentile reaches it only when it is among the top tenth.
+    def doc(scale, outlier):
+        d = gbfake.Doc(reps=3, processes=3, process_noise=0.0, seed=4, noise=0.0)
+        for i, n in enumerate((16, 64, 256, 1024, 4096)):
+            factor = outlier if i == 4 else scale
+            d.add(f"dispatch/poll/fds:{n}/active:1", {"ns_per_event": 100.0 * n * factor})
+        return load(write_json(tmp_path / f"{scale}-{outlier}.json", d.json()))
+    c = Comparison(doc(1.0, 1.0), doc(1.05, 1.5))
+    med, p90 = c.spread()
+    assert med == pytest.approx(0.05) and p90 == pytest.approx(0.5)
+    assert "median 5.0%, 90th percentile 50.0%" in c.spread_line()
