@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/registry.hpp"
@@ -274,14 +276,23 @@ std::vector<int> affinity_of(pid_t tid) {
   return cpus;
 }
 
-// The threads of this process other than the calling one.
-std::vector<pid_t> other_threads() {
+// The threads of this process other than the calling one and those in `before`: a sanitizer
+// runs threads of its own (ThreadSanitizer starts its background thread with the first thread
+// the process creates, so take `before` with threads_before_a_rig()).
+std::vector<pid_t> other_threads(const std::vector<pid_t>& before = {}) {
   std::vector<pid_t> tids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
     const pid_t tid = std::stoi(entry.path().filename().string());
-    if (tid != ::gettid()) tids.push_back(tid);
+    if (tid != ::gettid() && std::find(before.begin(), before.end(), tid) == before.end()) {
+      tids.push_back(tid);
+    }
   }
   return tids;
+}
+
+std::vector<pid_t> threads_before_a_rig() {
+  std::thread([] {}).join();
+  return other_threads();
 }
 
 // The benchmark's thread may be pinned to one CPU when it creates a rig: the waiters must go
@@ -293,9 +304,10 @@ TEST(HerdRig, WaitersRunOnTheCpusTheyAreGiven) {
   const ScopedPin pin(allowed.front());
   const FdPool pool(2);
   for (const bool shared : {false, true}) {
+    const std::vector<pid_t> before = threads_before_a_rig();
     auto rig = shared ? HerdRig::shared_epoll(pool, 0, 3, false, target)
                       : HerdRig::per_waiter(pool, 0, 3, find_backend("poll")->make, target);
-    const std::vector<pid_t> tids = other_threads();
+    const std::vector<pid_t> tids = other_threads(before);
     ASSERT_EQ(tids.size(), 3U);
     for (const pid_t tid : tids) EXPECT_EQ(affinity_of(tid), target) << "shared=" << shared;
     rig->reset(4);
@@ -309,8 +321,9 @@ TEST(HerdRig, WaitersWithoutCpusRunWhereTheirCreatorMay) {
   ASSERT_FALSE(allowed.empty());
   const ScopedPin pin(allowed.front());
   const FdPool pool(2);
+  const std::vector<pid_t> before = threads_before_a_rig();
   const auto rig = HerdRig::per_waiter(pool, 0, 2, find_backend("poll")->make);
-  const std::vector<pid_t> tids = other_threads();
+  const std::vector<pid_t> tids = other_threads(before);
   ASSERT_EQ(tids.size(), 2U);
   for (const pid_t tid : tids) EXPECT_EQ(affinity_of(tid), std::vector<int>{allowed.front()});
 }
