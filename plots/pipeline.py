@@ -256,6 +256,9 @@ def process_command(bench: str, opts: Options, repetitions: int, out: str) -> li
             "--benchmark_display_aggregates_only=true"]
 
 
+QUIET_CONTEXT = ("pollbench_registry:", "pollbench_scenarios:")
+
+
 class ProcessRunner:
     """Runs the processes one after another; remembers the live child for the signal path."""
 
@@ -268,7 +271,15 @@ class ProcessRunner:
             os.setpriority(os.PRIO_PROCESS, 0, self.prio)
 
     def run(self, command: list) -> int:
-        self.child = subprocess.Popen(command, preexec_fn=self._lower_nice)
+        self.child = subprocess.Popen(command, preexec_fn=self._lower_nice,
+                                      stderr=subprocess.PIPE, text=True, errors="replace")
+        # Google Benchmark prints the context on stderr before the first row; the two JSON
+        # values (the registry and the scenarios) are one long line each, there for the file,
+        # not for a reader of the progress.
+        for line in self.child.stderr:
+            if not line.startswith(QUIET_CONTEXT):
+                sys.stderr.write(line)
+                sys.stderr.flush()
         status = self.child.wait()
         self.child = None
         return status
