@@ -159,12 +159,17 @@ void drop_fixture() noexcept {
   g_fixture_row = {};
 }
 
-PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
-                                     const FdPool& pool, std::size_t n, std::size_t a) {
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend, std::size_t n,
+                                     std::size_t a, const FdPool*& pool) {
+  if (!check_available(state, backend) ||
+      !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
+    return nullptr;
+  }
+  const FdPool& fds = *pool;
   return row_fixture<PollerRowFixture>(state, [&] {
     auto f = std::make_unique<PollerRowFixture>();
     f->poller = backend.make();
-    for (std::size_t i = 0; i < n; ++i) f->poller->add(pool.polled_fd(i), kReadable, i);
+    for (std::size_t i = 0; i < n; ++i) f->poller->add(fds.polled_fd(i), kReadable, i);
     f->events.resize(n);
     f->active = spread_subset(n, a);
     return f;

@@ -113,14 +113,15 @@ T* row_fixture(benchmark::State& state, Make&& make) {
 // The row fixture of the scenarios that drive one Poller from one thread (dispatch, chain):
 // the first n polled fds registered for reading with their index as token, an event buffer
 // with room for all n (so one wait can collect every active fd), and the A active pairs
-// spread evenly. nullptr if the row was skipped.
+// spread evenly. Checks first that the backend runs here and that the pool holds the row
+// (check_available, acquire_pool); nullptr if the row was skipped, else `pool` is set.
 struct PollerRowFixture final : Fixture {
   std::unique_ptr<Poller> poller;
   std::vector<Event> events;
   std::vector<std::size_t> active;
 };
-PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend,
-                                     const FdPool& pool, std::size_t n, std::size_t a);
+PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend, std::size_t n,
+                                     std::size_t a, const FdPool*& pool);
 
 using Clock = std::chrono::steady_clock;
 

@@ -16,11 +16,7 @@ namespace pollbench::bench {
 
 void run_dispatch(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a) {
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
-    return;
-  }
-  auto* fx = poller_row_fixture(state, backend, *pool, n, a);
+  auto* fx = poller_row_fixture(state, backend, n, a, pool);
   if (fx == nullptr) return;
 
   Poller& poller = *fx->poller;
