@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 
 import analysis as an
+import scenarios
 import stats
 from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
 
@@ -246,7 +247,8 @@ def draw_chart(c: Comparison):
     seen = {}
     for ax, (title, rows) in zip(axes, panels):
         ax.axhline(1.0, color="0.3", linewidth=1.0)
-        for backend in c.a.registry.order(dict.fromkeys(r.backend for r in rows)):
+        slot = scenarios.slot_of(rows[0].scenario)
+        for backend in c.a.registry.order(dict.fromkeys(r.backend for r in rows), slot):
             mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
             color, marker = charts.style(c.a, backend)
             label = f"raw {backend}" if mine[0].scenario == "raw" else backend

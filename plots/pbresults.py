@@ -24,6 +24,8 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
+import scenarios
+
 # Segments Google Benchmark itself appends to a name (e.g. ->Repetitions(3) adds
 # "/repeats:3"); they are not benchmark parameters and must not split one benchmark in two.
 GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "threads"}
@@ -127,18 +129,19 @@ class Registry:
         limited = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 31 - 1
         return v if limited else None
 
-    def rank(self, name: str):
-        """Sort key: registry rows in preference order, each raw mechanism right after the
-        first row it is the floor of, then any other name (e.g. a raw timeout path) by name."""
-        if name in self.by_name:
+    def rank(self, name: str, slot: str = "row"):
+        """Sort key of a name of the namespace `slot` (scenarios.Scenario.slot): registry rows
+        in preference order, each raw mechanism right after the first row it is the floor of,
+        then any other name (e.g. a raw timeout path) by name."""
+        if slot == "row" and name in self.by_name:
             return (self.names.index(name), 0, "")
-        row = self.row_of_raw(name)
+        row = self.row_of_raw(name) if slot == "raw" else None
         if row is not None:
             return (self.names.index(row), 1, "")
         return (len(self.names), 0, name)
 
-    def order(self, names) -> list:
-        return sorted(names, key=self.rank)
+    def order(self, names, slot: str = "row") -> list:
+        return sorted(names, key=lambda name: self.rank(name, slot))
 
     def style_order(self) -> list:
         """Every name that gets a colour: the rows in preference order (raw mechanisms share
@@ -355,12 +358,13 @@ class Run:
         return out
 
     def backends(self, scenario: str) -> list:
-        """Backends (or raw mechanisms) with data in a scenario, in registry order."""
+        """Backends (or raw mechanisms, or the scenario's own names) with data in a
+        scenario, in registry order."""
         seen = []
         for b in self.benches.values():
             if b.scenario == scenario and b.ok and b.backend not in seen:
                 seen.append(b.backend)
-        return self.registry.order(seen)
+        return self.registry.order(seen, scenarios.slot_of(scenario))
 
     def failed(self) -> list:
         return [b for b in self.benches.values() if not b.ok]

@@ -31,6 +31,10 @@ class Scenario:
     part_of: str | None = None  # its rows are shown by that scenario's sections and charts
     table: bool = True         # with no section showing it: a plain table of its rows
     scaling_fit: bool = False  # fit log(cost) against log(N) at 1 active fd
+    # What the name's second segment is: "row" a registry row, "raw" a raw mechanism (a row's
+    # raw_floor), "path" a name of the scenario's own (a raw timeout path, the sentinel's
+    # probe). Each is its own namespace: a registry row may share a raw timeout path's name.
+    slot: str = "row"
 
 
 SCENARIOS = [
@@ -45,7 +49,7 @@ SCENARIOS = [
                                "chart_library_over_mechanism")),
              sections=("dispatch_section", "library_section"), scaling_fit=True),
     # raw/<mechanism>: the same loop on the bare syscall, shown beside its dispatch rows.
-    Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True),
+    Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True, slot="raw"),
     Scenario("chain", (COST,),
              charts=(ChartSpec("chain", "chain (libevent bench.c workload)", "chart_chain"),),
              sections=("chain_section",), scaling_fit=True),
@@ -70,9 +74,9 @@ SCENARIOS = [
     Scenario("timeout", ("late_p50_ns", "late_p99_ns"),
              charts=(ChartSpec("timeout", "Timeout accuracy", "chart_timeout"),),
              sections=("timeout_section",)),
-    Scenario("raw_timeout", ("late_p50_ns", "late_p99_ns"), part_of="timeout"),
+    Scenario("raw_timeout", ("late_p50_ns", "late_p99_ns"), part_of="timeout", slot="path"),
     # The noise sentinel: the warning at the top of summary.md, no table of its own.
-    Scenario("sentinel", ("ns_per_roundtrip",), table=False),
+    Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]
 
 BY_NAME = {s.name: s for s in SCENARIOS}
@@ -80,6 +84,12 @@ BY_NAME = {s.name: s for s in SCENARIOS}
 
 def get(name: str) -> Scenario | None:
     return BY_NAME.get(name)
+
+
+def slot_of(name: str) -> str:
+    """The namespace of a scenario's second name segment; "row" for an unknown scenario."""
+    s = BY_NAME.get(name)
+    return s.slot if s else "row"
 
 
 def all_charts() -> list:

@@ -6,6 +6,7 @@ import pytest
 
 charts = pytest.importorskip("charts")  # needs matplotlib; ./pollbench test provides it
 
+import analysis as an  # noqa: E402
 import gbfake  # noqa: E402
 from pbresults import Registry  # noqa: E402
 
@@ -29,9 +30,19 @@ def test_styles_follow_the_registry_order_and_stay_fixed():
 
 
 def test_every_row_of_the_real_registry_gets_a_distinct_style():
-    st = charts.Styles(Registry(gbfake.REGISTRY), extra={"ppoll", "epoll_pwait2"})
-    names = [r["name"] for r in gbfake.REGISTRY] + ["ppoll", "epoll_pwait2"]
+    # The raw timeout paths are drawn under their labels ("raw ppoll"), so a registry row may
+    # share a path's name and still look different.
+    paths = [an.RAW_TIMEOUT_LABEL.format(p) for p in ("ppoll", "epoll_pwait2")]
+    registry = gbfake.REGISTRY + [dict(gbfake.REGISTRY[0], name="ppoll", raw_floor="")]
+    st = charts.Styles(Registry(registry), extra=set(paths))
+    names = [r["name"] for r in registry] + paths
     assert len({st(n) for n in names}) == len(names)
+
+
+def test_a_row_named_like_a_raw_timeout_path_keeps_each_in_its_own_order():
+    registry = Registry(gbfake.REGISTRY + [dict(gbfake.REGISTRY[0], name="ppoll", raw_floor="")])
+    assert registry.order(["ppoll", "epoll_pwait2"], "path") == ["epoll_pwait2", "ppoll"]
+    assert registry.order(["ppoll", "poll"], "row") == ["poll", "ppoll"]
 
 
 def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):

@@ -183,10 +183,14 @@ def test_the_registry_comes_from_the_context(tmp_path):
     assert reg.row_of_raw("uring_poll") == "uring_multishot"
     assert reg.wraps("libuv") == "epoll_lt" and reg.wraps("poll") is None
     assert reg.max_fd("select") == 1023 and reg.max_fd("poll") is None
-    # Preference order, each raw mechanism right after its row, other names last.
+    # Preference order, each raw mechanism in the place of the row it is the floor of, other
+    # names last; rows and raw mechanisms are separate namespaces.
     assert run.backends("raw") == ["epoll", "poll", "select"]
-    assert reg.order(["select", "poll", "epoll", "epoll_et", "epoll_lt", "zz"]) == \
-        ["epoll_lt", "epoll", "epoll_et", "poll", "select", "zz"]
+    assert reg.order(["select", "poll", "epoll_et", "epoll_lt", "zz"]) == \
+        ["epoll_lt", "epoll_et", "poll", "select", "zz"]
+    assert reg.order(["select", "poll", "uring_poll", "epoll", "zz"], "raw") == \
+        ["epoll", "uring_poll", "poll", "select", "zz"]
+    assert reg.order(["epoll", "epoll_lt"]) == ["epoll_lt", "epoll"]
 
 
 def test_a_renamed_or_new_backend_needs_no_code(tmp_path):
