@@ -35,7 +35,7 @@ namespace pb = pollbench::bench;
 
 // The scenarios, in the order their rows are registered (and run, when the repetitions are not
 // interleaved), with a sentinel row before the first, between every two and after the last.
-constexpr std::array<void (*)(const pb::Sweep&, const pb::Rows&), 6> kScenarios{
+constexpr std::array kScenarios{
     pb::register_dispatch,  // and raw
     pb::register_chain,    pb::register_churn, pb::register_wakeup,
     pb::register_herd,     // and herd_shared
