@@ -2,8 +2,10 @@
 
 A row is flagged as a real difference only when its 99% interval of B/A excludes 1
 (stats.difference): the per-process medians of each run, on a log scale, are the samples
-of Student's t interval (variance pooled over both runs), so the variation between
-processes — which repetitions inside one process cannot show — is part of the noise. When a side has a single process the
+of Student's t interval (variance pooled over both runs, and for a row quieter than the other
+rows of its scenario and metric moderated with theirs: stats.Prior), so the variation between
+processes — which repetitions inside one process cannot show — is part of the noise. When a
+side has a single process the
 repetitions are the samples and the row says so ("1 process": between-process noise
 unknown, the interval is too narrow). With a single repetition on a side the noise is
 unknown and the row is marked "?", never flagged.
@@ -30,7 +32,8 @@ from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
 
 RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Student's t "
         "on the log of each process's median (the process is the unit, so between-process "
-        "noise counts); a side with one process falls back to its repetitions")
+        "noise counts), a row quieter than the other rows of its scenario and metric "
+        "moderated with theirs; a side with one process falls back to its repetitions")
 
 
 @dataclass
@@ -55,12 +58,15 @@ class Row:
         return self.b / self.a
 
 
-def difference_of(a: Bench, b: Bench, metric: str) -> stats.Difference | None:
+def difference_of(a: Bench, b: Bench, metric: str,
+                  prior: stats.Prior | None = None) -> stats.Difference | None:
     """B against A for any two rows and a metric: the ratio of their medians, its interval and
-    whether it is flagged (stats.difference). None when a side has no value."""
+    whether it is flagged (stats.difference; with a `prior`, e.g. Comparison.prior() of the
+    two runs, the interval is moderated as compare's own rows are). None when a side has no
+    value."""
     if a.values(metric) is None or b.values(metric) is None:
         return None
-    return stats.difference(a.by_process(metric), b.by_process(metric))
+    return stats.difference(a.by_process(metric), b.by_process(metric), prior=prior)
 
 
 class Comparison:
@@ -68,20 +74,28 @@ class Comparison:
         self.a, self.b = a, b
         self.rows: list = []
         shared = [k for k in a.benches if k in b.benches]
+        pairs = []
         for key in shared:
             ba, bb = a.benches[key], b.benches[key]
             if not (ba.ok and bb.ok):
                 continue
             for metric in an.metrics_of(ba.scenario, ba):
-                ma, mb = ba.median(metric), bb.median(metric)
-                if not ma or not mb:
-                    continue
-                d = difference_of(ba, bb, metric)
-                self.rows.append(Row(key, ba.scenario, ba.backend, metric, ba.name.get("fds"),
-                                     ba.name.get("active"), ma, mb, ba.cv(metric),
-                                     bb.cv(metric), d.verdict if d else "?",
-                                     d.low if d else None, d.high if d else None,
-                                     d.basis if d else ""))
+                if ba.median(metric) and bb.median(metric):
+                    pairs.append((key, ba, bb, metric))
+        # What every row of a scenario and metric says about their noise, for each row's
+        # moderated interval (stats.Prior).
+        variances = {}
+        for _, ba, bb, metric in pairs:
+            variances.setdefault((ba.scenario, metric), []).append(
+                stats.row_variance(ba.by_process(metric), bb.by_process(metric)))
+        self.priors = {k: stats.prior_of(v) for k, v in variances.items()}
+        for key, ba, bb, metric in pairs:
+            d = difference_of(ba, bb, metric, self.prior(ba.scenario, metric))
+            self.rows.append(Row(key, ba.scenario, ba.backend, metric, ba.name.get("fds"),
+                                 ba.name.get("active"), ba.median(metric), bb.median(metric),
+                                 ba.cv(metric), bb.cv(metric), d.verdict if d else "?",
+                                 d.low if d else None, d.high if d else None,
+                                 d.basis if d else ""))
         # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
         self.only_a = [k for k in a.benches if k not in b.benches]
         self.only_b = [k for k in b.benches if k not in a.benches]
@@ -96,6 +110,9 @@ class Comparison:
         if not self.rows:
             raise ResultsError(b.path, f"nothing in common with {a.path} "
                                "(no benchmark has data in both runs)")
+
+    def prior(self, scenario: str, metric: str) -> stats.Prior | None:
+        return self.priors.get((scenario, metric))
 
     def flagged(self) -> list:
         return [r for r in self.rows if r.verdict in ("slower", "faster")]

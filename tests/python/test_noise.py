@@ -191,3 +191,44 @@ def test_the_spread_of_b_over_a_is_the_median_and_90th_percentile_of_every_row(t
     med, p90 = c.spread()
     assert med == pytest.approx(0.05) and p90 == pytest.approx(0.5)
     assert "median 5.0%, 90th percentile 50.0%" in c.spread_line()
+
+
+def mixed_group(rng, quiet, noisy, scale_first=1.0):
+    """Rows of one scenario and metric in two runs: `quiet` rows with 2% process noise, then
+    `noisy` ones with 10%; the first row of B is `scale_first` times A's."""
+    rows = []
+    for i in range(quiet + noisy):
+        sd = 0.02 if i < quiet else 0.10
+        rows.append((one_run(rng, 3, 3, sd, 0.02),
+                     one_run(rng, 3, 3, sd, 0.02, scale_first if i == 0 else 1.0)))
+    return rows, stats.prior_of([stats.row_variance(a, b) for a, b in rows])
+
+
+def test_the_prior_keeps_the_noisy_rows_of_a_mixed_group_at_the_promised_rate():
+    rng = random.Random(11)
+    flagged = {"quiet": 0, "noisy": 0}
+    for _ in range(150):
+        rows, prior = mixed_group(rng, 20, 20)
+        for i, (a, b) in enumerate(rows):
+            flagged["quiet" if i < 20 else "noisy"] += stats.difference(a, b, prior=prior).flagged
+    assert flagged["noisy"] <= 0.02 * 150 * 20 and flagged["quiet"] <= 0.02 * 150 * 20
+
+
+def test_the_prior_narrows_a_quiet_rows_interval_and_finds_more():
+    rng = random.Random(12)
+    with_prior = without = 0
+    for _ in range(300):
+        rows, prior = mixed_group(rng, 30, 10, scale_first=1.08)
+        a, b = rows[0]
+        with_prior += stats.difference(a, b, prior=prior).flagged
+        without += stats.difference(a, b).flagged
+    assert with_prior > without
+
+
+def test_a_prior_needs_three_rows_and_a_single_process_side_ignores_it():
+    assert stats.prior_of([(0.01, 4), None, (0.02, 4)]) is None
+    prior = stats.prior_of([(0.01, 4), (0.02, 4), (0.03, 4)])
+    assert prior == stats.Prior(0.02, 4)
+    one = {0: [100.0, 101.0, 99.0]}
+    many = {0: [100.0], 1: [102.0], 2: [98.0]}
+    assert stats.difference(one, many, prior=prior).basis == "repetitions"
