@@ -194,8 +194,8 @@ def warnings_section(run: Run) -> list:
                     "process (its CPU, its neighbours), not the code.", ""]
         else:
             out += [f"Between processes (the {run.processes()} processes of this run): the "
-                    f"median row's per-process medians spread {an.fmt_pct(spread)}{also}, "
-                    f"under the {SPREAD_WARNING:.0%} warning level.", ""]
+                    f"median row's per-process medians spread {an.fmt_pct(spread)}, under the "
+                    f"{SPREAD_WARNING:.0%} warning level{also}.", ""]
     return out
 
 
