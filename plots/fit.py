@@ -1,7 +1,7 @@
 """Scaling fits: the slope of log(cost) against log(N), with a 95% confidence interval.
 
 A slope of ~1 means cost grows linearly with N (O(N)), ~0 means it does not grow (O(1)).
-Standard library only: the t quantile comes from a table, not from scipy.
+Standard library only: the t quantile comes from stats.py's table, not from scipy.
 """
 
 from __future__ import annotations
@@ -9,26 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# Two-sided 95% quantiles of Student's t (t_{0.975, df}) for df = 1..30, from the standard
-# table; beyond 30 we interpolate linearly in 1/df between the usual anchors, which is
-# accurate to the third decimal (t is very nearly linear in 1/df there).
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-_T975_TAIL = [(30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980), (math.inf, 1.960)]
-
+import stats
 
 def t975(df: int) -> float:
     """t quantile for a two-sided 95% interval with df degrees of freedom (df >= 1)."""
-    if df < 1:
-        raise ValueError("need at least one degree of freedom")
-    if df <= 30:
-        return _T975[df - 1]
-    for (d0, t0), (d1, t1) in zip(_T975_TAIL, _T975_TAIL[1:]):
-        if df <= d1:
-            x, x0, x1 = 1 / df, 1 / d0, (0.0 if math.isinf(d1) else 1 / d1)
-            return t0 + (t1 - t0) * (x - x0) / (x1 - x0)
-    return 1.960
+    return stats.t_quantile(0.95, df)
 
 
 @dataclass(frozen=True)
