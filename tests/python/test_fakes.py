@@ -23,9 +23,6 @@ def real_names():
     """Every name of the full and the quick sweep."""
     names = _names() | _names("--pollbench_quick")
     assert names, "pollbench-bench --benchmark_list_tests listed nothing"
-    if any(n.startswith(("timeout/ppoll/", "timeout/epoll_pwait2/")) for n in names):
-        pytest.skip("this pollbench-bench still names the bare timeout paths timeout/<path>; "
-                    "the raw_timeout/<path> scenario comes with the name builder")
     return names
 
 
