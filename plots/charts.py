@@ -9,9 +9,7 @@ embeds whatever was drawn, in descriptor order.
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 
 import matplotlib
 
@@ -23,7 +21,7 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, NullFormatter,  # noqa
 
 import analysis as an  # noqa: E402
 import scenarios  # noqa: E402
-from pbresults import Run  # noqa: E402
+from pbresults import Run, atomic_write  # noqa: E402
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.
@@ -617,26 +615,6 @@ def chart_specs() -> list:
 
 
 # --- writing --------------------------------------------------------------------------------
-
-def atomic_write(path: str, write) -> None:
-    """Call write(tmp_path) for a temporary file next to `path`, then rename it into place,
-    so a reader (or a crash) never sees a half-written file."""
-    d = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
-    os.close(fd)
-    try:
-        write(tmp)
-        if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":  # the tests' full disk
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
 
 def save_figure(fig, out_dir: str, stem: str) -> list:
     paths = []

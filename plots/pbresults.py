@@ -18,10 +18,12 @@ per-process medians give the between-process spread.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import statistics
+import tempfile
 from dataclasses import dataclass, field
 
 import scenarios
@@ -546,8 +548,13 @@ def sentinel_drift(run: Run):
         return given, points if len(points) >= 2 else []
     if run.meta("pollbench_interleaving") == "random" or len(points) < 2:
         return None
-    meds = [m for _, m in points]
-    return max(meds) / min(meds) - 1.0, points
+    return drift_of([m for _, m in points]), points
+
+
+def drift_of(medians) -> float:
+    """The sentinel's drift: (max - min) / min of its medians at different points in time."""
+    medians = list(medians)
+    return max(medians) / min(medians) - 1.0
 
 
 # A process's sentinel repetitions, in the order they ran, are split into these parts.
@@ -585,3 +592,25 @@ def sentinel_readings(rows: list) -> dict:
         else:
             medians[f"p{p}"] = statistics.median(v for _, v in values)
     return medians
+
+
+def atomic_write(path: str, write) -> None:
+    """Call write(tmp_path) for a temporary file next to `path`, then rename it into place,
+    so a reader (or a crash, or Ctrl-C) never sees a half-written file. Every file pollbench
+    writes goes through here. POLLBENCH_SIMULATE_ENOSPC=1 fails it as a full disk would
+    (the tests' bad-input matrix)."""
+    d = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    os.close(fd)
+    try:
+        write(tmp)
+        if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

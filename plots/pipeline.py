@@ -17,7 +17,6 @@ which need matplotlib (skipped with a note without it).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -30,7 +29,8 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pbresults import DRIFT_KEY, READINGS_KEY, sentinel_readings  # noqa: E402
+from pbresults import (DRIFT_KEY, READINGS_KEY, atomic_write, drift_of,  # noqa: E402
+                       sentinel_readings)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
@@ -47,8 +47,6 @@ MIN_WARMUP_TIME = 0
 
 # The CPUs the timed thread is pinned to unless --cpu says otherwise ("none": not pinned).
 DEFAULT_CPU = "none"
-
-# The summary warns when the noise sentinel's medians moved more than this during a run.
 
 # Niceness of the benchmark processes unless POLLBENCH_NICE says otherwise (0: as is).
 DEFAULT_NICE = -20
@@ -387,40 +385,24 @@ def add_sentinel(doc: dict) -> None:
     context[READINGS_KEY] = ",".join(
         f"{label}:{v:.1f}" for label, v in medians.items())
     if len(medians) >= 2:
-        low, high = min(medians.values()), max(medians.values())
-        context[DRIFT_KEY] = f"{(high - low) / low:.3f}"
+        context[DRIFT_KEY] = f"{drift_of(medians.values()):.3f}"
 
 
 # --- writing --------------------------------------------------------------------------------
 
 def write_results(doc: dict, path: str) -> None:
-    """results.json complete or not at all: a temporary name, renamed when written.
-    POLLBENCH_SIMULATE_ENOSPC=1 makes the write fail half-way (the tests' full disk)."""
-    staged = os.path.join(os.path.dirname(path), ".results.json.partial")
+    """results.json complete or not at all (pbresults.atomic_write)."""
     text = json.dumps(doc, indent=2) + "\n"
     try:
-        with open(staged, "w", encoding="utf-8") as f:
-            if os.environ.get("POLLBENCH_SIMULATE_ENOSPC") == "1":
-                f.write(text[: len(text) // 2])
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-            f.write(text)
-        os.replace(staged, path)
+        atomic_write(path, lambda tmp: _write_file(tmp, text))
     except OSError as e:
-        if os.path.exists(staged):
-            os.remove(staged)
         raise RunError(f"{path}: cannot write the results ({e.strerror or e}); "
                        "nothing written") from None
 
 
-def write_text(path: str, text: str) -> None:
-    staged = path + ".partial"
-    try:
-        with open(staged, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(staged, path)
-    finally:
-        if os.path.exists(staged):
-            os.remove(staged)
+def _write_file(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def nothing_measured(doc: dict, path: str):
@@ -450,7 +432,7 @@ def report(path: str, run_dir: str) -> None:
     print()
     print(text, end="", flush=True)
     try:
-        write_text(os.path.join(run_dir, "summary.txt"), text)
+        atomic_write(os.path.join(run_dir, "summary.txt"), lambda tmp: _write_file(tmp, text))
     except OSError as e:
         note(f"run: cannot write summary.txt ({e.strerror or e}); results are complete")
     try:
