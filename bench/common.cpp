@@ -131,12 +131,17 @@ const CpuPlacement& cpu_placement() noexcept {
   return g_placement;
 }
 
-bool check_available(benchmark::State& state, const Backend& backend) {
+const std::optional<std::string>& probed_unavailable(const Backend& backend) {
   static std::map<std::string_view, std::optional<std::string>> probed;
   auto it = probed.find(backend.name);
   if (it == probed.end()) it = probed.emplace(backend.name, unavailable_reason(backend)).first;
-  if (!it->second) return true;
-  const std::string reason = fmt::format("{} is unavailable here: {}", backend.name, *it->second);
+  return it->second;
+}
+
+bool check_available(benchmark::State& state, const Backend& backend) {
+  const std::optional<std::string>& unavailable = probed_unavailable(backend);
+  if (!unavailable) return true;
+  const std::string reason = fmt::format("{} is unavailable here: {}", backend.name, *unavailable);
   state.SkipWithError(reason.c_str());
   return false;
 }

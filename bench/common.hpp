@@ -65,6 +65,9 @@ const CpuPlacement& cpu_placement() noexcept;
 
 // Skips the row if `backend` cannot run on this machine (probed once per backend).
 bool check_available(benchmark::State& state, const Backend& backend);
+// Why `backend` cannot run here, or nullopt: registry.hpp's unavailable_reason, probed once per
+// process (the probe constructs the backend) and shared by check_available and the context.
+const std::optional<std::string>& probed_unavailable(const Backend& backend);
 
 // The fixture of the row that runs now.
 struct Fixture {

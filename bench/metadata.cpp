@@ -172,7 +172,7 @@ std::string_view to_string(WaitCost cost) noexcept {
 std::string registry_json(const Rows& measured) {
   std::string out = "[";
   for (const Backend& b : backends()) {
-    const std::optional<std::string> unavailable = unavailable_reason(b);
+    const std::optional<std::string>& unavailable = probed_unavailable(b);
     const Capabilities& c = b.capabilities;
     const bool is_measured = std::find(measured.begin(), measured.end(), &b) != measured.end();
     out += fmt::format(
