@@ -17,8 +17,11 @@
 //     no syscall.
 //  d) An fd closed while registered is dropped by epoll by itself: its pending re-arm then
 //     fails with ENOENT or EBADF, which wait() ignores (it has nothing to report), and remove()
-//     fails with EBADF, as for epoll_lt.
-//  e) EPOLLHUP and EPOLLERR are reported whatever the interest, and also disarm the fd.
+//     fails with EBADF, as for epoll_lt, and keeps the fd's slot: while a dup keeps the file
+//     open, epoll still holds the registration and reports the closed number (in data.fd),
+//     which must still map to its token — once, since the re-arm fails (EBADF) from then on.
+//  e) EPOLLHUP and EPOLLERR are reported whatever the interest, and also disarm the fd. Read
+//     interest asks for EPOLLRDHUP too, so a half-close sets hangup (as in epoll_poller.cpp).
 //  f) Like epoll_lt, at most maxevents entries are copied out per wait and the rest stay on the
 //     ready list; the buffer and the re-arm list grow in add(), so wait() never allocates.
 //  g) The timeout is in milliseconds; nanoseconds are rounded up so a wait never returns
@@ -47,7 +50,7 @@ class EpollOneshotPoller final : public Poller {
   }
   ~EpollOneshotPoller() override { ::close(epfd_); }
 
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const std::uint32_t events = to_epoll_events(interest);
     ctl(EPOLL_CTL_ADD, fd, events, "epoll_ctl(ADD)");
@@ -60,7 +63,7 @@ class EpollOneshotPoller final : public Poller {
     }
   }
 
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     const std::uint32_t events = to_epoll_events(interest);
     ctl(EPOLL_CTL_MOD, fd, events, "epoll_ctl(MOD)");   // also re-arms
     Slot& slot = slots_[static_cast<std::size_t>(fd)];  // MOD succeeded: fd is in the table
@@ -69,20 +72,20 @@ class EpollOneshotPoller final : public Poller {
     slot.in_rearm = false;
   }
 
-  void remove(int fd) override {
-    const int rc = ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
-    const int err = errno;
-    // Success, or EBADF for an fd closed while registered (epoll dropped it already, quirk d):
-    // either way the fd is no longer watched.
-    if ((rc == 0 || err == EBADF) && fd >= 0 && static_cast<std::size_t>(fd) < slots_.size() &&
+  void do_remove(int fd) override {
+    if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
+      // EBADF: closed while registered (quirk d). The slot keeps the token: while a dup keeps
+      // the file open, epoll still reports this fd number.
+      throw_errno(errno, kName, "epoll_ctl(DEL)");
+    }
+    if (static_cast<std::size_t>(fd) < slots_.size() &&
         slots_[static_cast<std::size_t>(fd)].registered) {
       slots_[static_cast<std::size_t>(fd)] = Slot{};
       --registered_;
     }
-    if (rc != 0) throw_errno(err, kName, "epoll_ctl(DEL)");
   }
 
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     const std::size_t max = std::min(events.size(), buffer_.size());
     if (max == 0) return 0;
     rearm_reported();
@@ -92,11 +95,12 @@ class EpollOneshotPoller final : public Poller {
     for (int i = 0; i < ready; ++i) {
       const epoll_event& e = buffer_[static_cast<std::size_t>(i)];
       Slot& slot = slots_[static_cast<std::size_t>(e.data.fd)];
-      events[static_cast<std::size_t>(i)] = Event{.token = slot.token,
-                                                  .readable = (e.events & EPOLLIN) != 0,
-                                                  .writable = (e.events & EPOLLOUT) != 0,
-                                                  .hangup = (e.events & EPOLLHUP) != 0,
-                                                  .error = (e.events & EPOLLERR) != 0};
+      events[static_cast<std::size_t>(i)] =
+          Event{.token = slot.token,
+                .readable = (e.events & EPOLLIN) != 0,
+                .writable = (e.events & EPOLLOUT) != 0,
+                .hangup = (e.events & (EPOLLHUP | EPOLLRDHUP)) != 0,
+                .error = (e.events & EPOLLERR) != 0};
       if (!slot.in_rearm) {  // quirk a: disarmed now, re-armed by the next wait
         slot.in_rearm = true;
         rearm_.push_back(e.data.fd);  // capacity reserved in add(): no allocation
@@ -118,7 +122,7 @@ class EpollOneshotPoller final : public Poller {
   static std::uint32_t to_epoll_events(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     std::uint32_t events = EPOLLONESHOT;
-    if ((interest & kReadable) != 0) events |= EPOLLIN;
+    if ((interest & kReadable) != 0) events |= EPOLLIN | EPOLLRDHUP;
     if ((interest & kWritable) != 0) events |= EPOLLOUT;
     return events;
   }

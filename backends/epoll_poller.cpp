@@ -13,9 +13,14 @@
 //     These come straight from the kernel, so registration costs exactly one syscall.
 //  b) epoll watches the open file description, not the fd number. Closing the last fd that
 //     refers to it drops the registration by itself (a later remove() fails with EBADF);
-//     while a dup() of it is open, events keep coming for the closed number. Remove before
-//     close.
-//  c) EPOLLHUP and EPOLLERR are always reported, whatever the interest.
+//     while a dup() of it is open, events keep coming for the closed number, and nothing can
+//     remove it: EPOLL_CTL_DEL needs the closed number (EBADF), and the dup's number is
+//     another key (ENOENT). The token is reported while the file is ready — visible to the
+//     caller, never a hidden spin. Remove before close.
+//  c) EPOLLHUP and EPOLLERR are always reported, whatever the interest. EPOLLHUP means both
+//     directions are shut; a half-close (the peer's shutdown(SHUT_WR), or a TCP peer's close:
+//     a FIN) only sets EPOLLRDHUP, and only if asked for: read interest asks for it, so that
+//     hangup is set for a half-close too.
 //  d) epoll_wait copies at most maxevents ready entries out; the rest stay on the ready list
 //     (edge-triggered ones are not lost, level-triggered ones are re-queued at the tail), so
 //     a small event array is served over several waits without loss or repetition. The
@@ -29,7 +34,9 @@
 //     ENOENT (unknown fd) and EBADF (closed fd) as MOD would; if the ADD fails after the DEL
 //     succeeded, the fd is no longer registered and the error is thrown.
 //  h) EPOLLEXCLUSIVE may only be combined with EPOLLIN, EPOLLOUT, EPOLLWAKEUP and EPOLLET:
-//     with EPOLLONESHOT it is EINVAL at EPOLL_CTL_ADD (so there is no one-shot exclusive row).
+//     with EPOLLONESHOT it is EINVAL at EPOLL_CTL_ADD (so there is no one-shot exclusive row),
+//     and so is EPOLLRDHUP — epoll_exclusive cannot see a half-close (its row says hangup =
+//     false: a half-closed socket is reported readable, read() returns 0).
 //  i) Which exclusive waiters are woken is the kernel's choice: "one or more". Every instance
 //     still gets the event on its ready list, so a waiter that was not woken finds it at its
 //     next wait: nothing is lost.
@@ -58,12 +65,12 @@ class EpollPoller final : public Poller {
   }
   ~EpollPoller() override { ::close(epfd_); }
 
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD)");
     if (++registered_ > buffer_.size()) buffer_.resize(2 * buffer_.size());
   }
 
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     if (mode_ != EpollMode::kExclusive) {
       ctl(EPOLL_CTL_MOD, fd, interest, token, "epoll_ctl(MOD)");
       return;
@@ -81,14 +88,14 @@ class EpollPoller final : public Poller {
     }
   }
 
-  void remove(int fd) override {
+  void do_remove(int fd) override {
     if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
       throw_errno(errno, kName, "epoll_ctl(DEL)");
     }
     --registered_;
   }
 
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     const std::size_t max = std::min(events.size(), buffer_.size());
     if (max == 0) return 0;
     const int ready =
@@ -96,11 +103,12 @@ class EpollPoller final : public Poller {
     if (ready < 0) return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < ready; ++i) {
       const epoll_event& e = buffer_[static_cast<std::size_t>(i)];
-      events[static_cast<std::size_t>(i)] = Event{.token = e.data.u64,
-                                                  .readable = (e.events & EPOLLIN) != 0,
-                                                  .writable = (e.events & EPOLLOUT) != 0,
-                                                  .hangup = (e.events & EPOLLHUP) != 0,
-                                                  .error = (e.events & EPOLLERR) != 0};
+      events[static_cast<std::size_t>(i)] =
+          Event{.token = e.data.u64,
+                .readable = (e.events & EPOLLIN) != 0,
+                .writable = (e.events & EPOLLOUT) != 0,
+                .hangup = (e.events & (EPOLLHUP | EPOLLRDHUP)) != 0,
+                .error = (e.events & EPOLLERR) != 0};
     }
     return ready;
   }
@@ -112,6 +120,7 @@ class EpollPoller final : public Poller {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     std::uint32_t events = 0;
     if ((interest & kReadable) != 0) events |= EPOLLIN;
+    if ((interest & kReadable) != 0 && mode_ != EpollMode::kExclusive) events |= EPOLLRDHUP;
     if ((interest & kWritable) != 0) events |= EPOLLOUT;
     if (mode_ == EpollMode::kEdge) events |= EPOLLET;
     if (mode_ == EpollMode::kExclusive) events |= EPOLLEXCLUSIVE;  // quirk h

@@ -41,6 +41,14 @@
 //     backend grows its output fd_sets as fds grow. Both stop after warm-up; this file's own
 //     wait path does not allocate. libevent's warnings (to stderr, inside the loop) are
 //     silenced with event_set_log_callback.
+//  j) An fd closed while registered, while a dup keeps its file open: epoll keeps the
+//     registration (epoll_poller.cpp, quirk b), but libevent's event_del ignores the EBADF of
+//     its EPOLL_CTL_DEL and forgets the fd. From then on every epoll_wait returns at once with
+//     an fd libevent has no event for, and event_base_loop(EVLOOP_ONCE) spins until a timer
+//     ends it (a wait(100 ms) burns its 100 ms on the CPU; a wait(-1) never ends). Checking
+//     the fd in remove() would cost every remove a syscall that libevent users do not make, so
+//     libevent_epoll's row declares survives_close_while_file_open = false. Remove before
+//     close. (Over poll and select the registration is the fd number: nothing outlives it.)
 #include <cerrno>
 #include <memory>
 #include <string_view>
@@ -118,7 +126,7 @@ class LibeventPoller final : public Poller {
     event_base_free(base_);
   }
 
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     if (fd > max_fd_) throw_bad_fd_range(kName, fd, max_fd_);  // quirk f
     const short what = to_libevent(interest);
@@ -145,7 +153,7 @@ class LibeventPoller final : public Poller {
     slots_.map(fd, index);
   }
 
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     const Index index = slots_.registered(fd, kName, "modify");
     const short what = to_libevent(interest);
     Slot& s = slots_[index];
@@ -162,12 +170,12 @@ class LibeventPoller final : public Poller {
     s.what = 0;
   }
 
-  void remove(int fd) override {
+  void do_remove(int fd) override {
     const Index index = slots_.registered(fd, kName, "remove");
     drop(fd, index);
   }
 
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
     out_ = events;
     out_count_ = 0;

@@ -6,7 +6,9 @@
 //  b) An fd that is not open is not an error for poll(2): it comes back as POLLNVAL in
 //     revents, every call, until removed. It is reported as an error event.
 //  c) POLLHUP and POLLERR are reported whatever was asked for; a peer close on a socket
-//     usually arrives as POLLIN|POLLHUP, so the event carries both readable and hangup.
+//     usually arrives as POLLIN|POLLHUP, so the event carries both readable and hangup. A
+//     half-close (shutdown(SHUT_WR) by the peer, a TCP FIN) is POLLRDHUP only, reported only
+//     when asked for (Linux, _GNU_SOURCE): read interest asks for it.
 //  d) The kernel copies and walks the whole pollfd array on every call: O(registered). The
 //     array is kept persistent and dense (swap-remove, fd→slot index) so at least user space
 //     adds nothing per wait, and add/remove are O(1).
@@ -30,7 +32,7 @@ class PollPoller final : public Poller {
  public:
   PollPoller() { slot_of_fd_.assign(1024, kNoSlot); }
 
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, "poll", "negative fd");
     const short events = to_poll_events(interest);
     const auto ufd = static_cast<std::size_t>(fd);
@@ -42,14 +44,14 @@ class PollPoller final : public Poller {
     tokens_.push_back(token);
   }
 
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     const int slot = slot_of(fd);
     if (slot == kNoSlot) throw_errno(ENOENT, "poll", "modify: fd is not registered");
     fds_[static_cast<std::size_t>(slot)].events = to_poll_events(interest);
     tokens_[static_cast<std::size_t>(slot)] = token;
   }
 
-  void remove(int fd) override {
+  void do_remove(int fd) override {
     const int slot = slot_of(fd);
     if (slot == kNoSlot) throw_errno(ENOENT, "poll", "remove: fd is not registered");
     const auto s = static_cast<std::size_t>(slot);
@@ -64,7 +66,7 @@ class PollPoller final : public Poller {
     slot_of_fd_[static_cast<std::size_t>(fd)] = kNoSlot;
   }
 
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     const int ready = ::poll(fds_.data(), fds_.size(), timeout_to_ms(timeout));
     if (ready < 0) return errno == EINTR ? 0 : -errno;
     const std::size_t count = fds_.size();
@@ -82,7 +84,7 @@ class PollPoller final : public Poller {
         events[n++] = Event{.token = tokens_[i],
                             .readable = (p.revents & POLLIN) != 0,
                             .writable = (p.revents & POLLOUT) != 0,
-                            .hangup = (p.revents & POLLHUP) != 0,
+                            .hangup = (p.revents & (POLLHUP | POLLRDHUP)) != 0,
                             .error = (p.revents & (POLLERR | POLLNVAL)) != 0};
       }
       if (++i == count) i = 0;
@@ -96,7 +98,7 @@ class PollPoller final : public Poller {
   static short to_poll_events(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, "poll", "empty interest");
     short events = 0;
-    if ((interest & kReadable) != 0) events |= POLLIN;
+    if ((interest & kReadable) != 0) events |= POLLIN | POLLRDHUP;
     if ((interest & kWritable) != 0) events |= POLLOUT;
     return events;
   }

@@ -25,10 +25,15 @@ std::unique_ptr<Poller> make_select_poller();
 
 namespace {
 
-constexpr Capabilities kLevelPerReady{false, WaitCost::kPerReady, INT_MAX};
-constexpr Capabilities kEdgePerReady{true, WaitCost::kPerReady, INT_MAX};
+constexpr Capabilities kLevelPerReady{.edge_triggered = false, .wait_cost = WaitCost::kPerReady};
+constexpr Capabilities kEdgePerReady{.edge_triggered = true, .wait_cost = WaitCost::kPerReady};
 constexpr Capabilities kLevelPerReadyOneShot{
     .edge_triggered = false, .wait_cost = WaitCost::kPerReady, .one_shot = true};
+// select's sets say nothing of hangup or socket errors; max_fd: FD_SET past FD_SETSIZE.
+constexpr Capabilities kSelect{.wait_cost = WaitCost::kPerRegistered,
+                               .max_fd = FD_SETSIZE - 1,
+                               .socket_error = false,
+                               .hangup = false};
 
 constexpr std::array kBackends{
     Backend{"epoll_lt", "epoll(7), level-triggered: ready list, O(ready) per wait", kLevelPerReady,
@@ -39,7 +44,8 @@ constexpr std::array kBackends{
             kLevelPerReadyOneShot, make_epoll_oneshot_poller},
     Backend{"epoll_exclusive",
             "epoll(7) with EPOLLEXCLUSIVE: one waiter woken per event across instances, LT",
-            kLevelPerReady, make_epoll_exclusive_poller},
+            Capabilities{.wait_cost = WaitCost::kPerReady, .hangup = false},
+            make_epoll_exclusive_poller},
     Backend{"uring_oneshot",
             "io_uring IORING_OP_POLL_ADD, re-armed per completion: level-like, 1 SQE per event",
             kLevelPerReadyOneShot, make_uring_oneshot_poller},
@@ -47,21 +53,35 @@ constexpr std::array kBackends{
             "io_uring multishot poll: one CQE per wakeup, edge-like, re-armed only if it ends",
             kEdgePerReady, make_uring_multishot_poller, "uring_poll"},
     Backend{"poll", "poll(2): persistent pollfd array, O(registered) per wait",
-            Capabilities{false, WaitCost::kPerRegistered, INT_MAX}, make_poll_poller, "poll"},
+            Capabilities{.wait_cost = WaitCost::kPerRegistered}, make_poll_poller, "poll"},
     Backend{"select", "select(2): fd_set bitmaps, O(highest fd) per wait, fds < FD_SETSIZE",
-            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1}, make_select_poller,
-            "select"},
+            kSelect, make_select_poller, "select"},
     Backend{"libevent_epoll", "libevent 2.1 event_base over epoll: persistent events, LT",
-            kLevelPerReady, make_libevent_epoll_poller, "", "epoll_lt"},
+            Capabilities{.wait_cost = WaitCost::kPerReady,
+                         .survives_close_while_file_open = false,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
+            make_libevent_epoll_poller, "", "epoll_lt"},
     Backend{"libevent_poll", "libevent 2.1 event_base over poll: persistent events",
-            Capabilities{.bad_fd_error = false}, make_libevent_poll_poller, "", "poll"},
+            Capabilities{.bad_fd_error = false,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
+            make_libevent_poll_poller, "", "poll"},
     Backend{"libevent_select", "libevent 2.1 event_base over select: fds < FD_SETSIZE",
-            Capabilities{false, WaitCost::kPerRegistered, FD_SETSIZE - 1},
+            Capabilities{.wait_cost = WaitCost::kPerRegistered,
+                         .max_fd = FD_SETSIZE - 1,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
             make_libevent_select_poller, "", "select"},
     Backend{"libuv", "libuv 1.x uv_loop_t with one uv_poll_t per fd (epoll underneath)",
             Capabilities{.edge_triggered = false,
                          .wait_cost = WaitCost::kPerReady,
-                         .survives_close_while_registered = false},
+                         .survives_close_while_registered = false,
+                         .survives_close_while_file_open = false,
+                         .signal_ends_wait = false},
             make_libuv_poller, "", "epoll_lt"},
 };
 

@@ -31,7 +31,7 @@
 //  f) Reaping needs no syscall: wait(0) with nothing to submit and CQEs already in the ring
 //     reads them from shared memory. Otherwise one io_uring_enter submits, runs the completions
 //     and (timeout != 0) waits, with the timeout in an IORING_ENTER_EXT_ARG timespec:
-//     nanosecond resolution, never early. -ETIME and -EINTR return 0.
+//     nanosecond resolution, never early. -ETIME and -EINTR return 0 (but see quirk k).
 //  g) The CQ can overflow when many fds complete between waits (the kernel keeps the extra
 //     CQEs and sets IORING_SQ_CQ_OVERFLOW): wait() flushes them with another io_uring_enter.
 //     A multishot poll the kernel had to end (no F_MORE, e.g. -ECANCELED) is re-armed at the
@@ -48,6 +48,25 @@
 //     returns 0, as the contract allows). Waiting for the interrupt in the destructor would
 //     cost every destruction that long; a caller that needs a full wait waits again, or in a
 //     thread that has used no ring (as the conformance suite does).
+//  j) A poll request belongs to the task (thread) whose io_uring_enter submitted it. When that
+//     thread exits, the kernel cancels its requests: each completes with -ECANCELED and no
+//     IORING_CQE_F_MORE, and nothing is armed any more. So a poller that outlives the thread
+//     that last waited on it (a benchmark rig's waiter, a thread pool) would report nothing
+//     until its next wait re-armed — a bounded wait sleeping its whole timeout over ready
+//     data, a blocking one forever, and a wait(0) would miss an fd that is ready now. Every
+//     step of a wait (not only its start) re-arms what completed, and a step that reaped
+//     cancelled polls and nothing to report re-arms and submits them at once (one more
+//     io_uring_enter, on that path only: a re-armed poll on a ready fd completes inline).
+//     The cancellation itself is finished by a kernel worker a moment after the thread has
+//     gone (seen: a wait(0) right after the join found no CQE yet, under load): until its
+//     CQEs arrive the poller cannot know, and a wait(0) can come back empty. A bounded or
+//     blocking wait gets them and re-arms.
+//  k) io_uring_enter returns the number of SQEs it submitted, if any, even when its wait then
+//     ended with -EINTR or -ETIME: a signal during a wait that also submitted re-arms is
+//     invisible in the return value. A wait that submitted, asked for a completion and got
+//     none ended early for one of those two reasons: unbounded, it was a signal (return 0);
+//     bounded, the clock tells (before the timeout: a signal; else the deadline loop ends it).
+//     The clock is read only on that path.
 #include <algorithm>
 #include <cerrno>
 #include <memory>
@@ -92,7 +111,7 @@ class UringPoller final : public Poller {
   }
   ~UringPoller() override { io_uring_queue_exit(&ring_); }
 
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     if (fd < 0) throw_errno(EBADF, kName, "negative fd");
     const unsigned mask = to_poll_mask(interest);
     slots_.check_not_registered(fd, kName);
@@ -111,7 +130,7 @@ class UringPoller final : public Poller {
     arm(index);
   }
 
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     const Index index = slots_.registered(fd, kName, "modify");
     const unsigned mask = to_poll_mask(interest);
     Slot& s = slots_[index];
@@ -126,7 +145,7 @@ class UringPoller final : public Poller {
     arm(index);
   }
 
-  void remove(int fd) override {
+  void do_remove(int fd) override {
     const Index index = slots_.registered(fd, kName, "remove");
     Slot& s = slots_[index];
     if (s.armed) remove_poll(s, index);
@@ -139,25 +158,32 @@ class UringPoller final : public Poller {
     slots_.release(index);
   }
 
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    rearm_completed();
     int failed = 0;
     detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
+      rearm_completed();  // quirk j: every step, not only the first
       const unsigned to_submit = flush_sq();
       const bool idle = !slots_.has_ready() && io_uring_cq_ready(&ring_) == 0;
       const unsigned min_complete = (idle && left.count() != 0) ? 1 : 0;
-      if (to_submit > 0 || min_complete > 0 || cq_overflowed()) {
-        const int rc =
-            enter(to_submit, min_complete, left.count() > 0 && min_complete > 0 ? &left : nullptr);
-        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-          failed = rc;
-          return true;
-        }
-        reap();
-        if (rc == -EINTR) return true;
-      } else {
-        reap();
+      if (to_submit == 0 && min_complete == 0 && !cq_overflowed()) {
+        reap_and_rearm_cancelled();
+        return slots_.has_ready();
+      }
+      const bool bounded = min_complete > 0 && left.count() > 0;
+      // Quirk k: only a wait that also submits can lose its -EINTR.
+      const bool may_lose_eintr = min_complete > 0 && to_submit > 0;
+      const auto start = (bounded && may_lose_eintr) ? Clock::now() : Clock::time_point{};
+      const int rc = enter(to_submit, min_complete, bounded ? &left : nullptr);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+        failed = rc;
+        return true;
+      }
+      const unsigned reaped = reap_and_rearm_cancelled();
+      if (rc == -EINTR) return true;
+      if (may_lose_eintr && rc >= 0 && reaped == 0) {
+        // Nothing completed, yet the wait ended: a signal, or (bounded) the timeout.
+        return !bounded || Clock::now() - start < left;
       }
       return slots_.has_ready();
     });
@@ -169,6 +195,7 @@ class UringPoller final : public Poller {
   static constexpr unsigned kCqEntries = 16384;
   static constexpr std::size_t kMinRearm = 64;
   static constexpr std::uint64_t kIgnore = ~0ULL;  // POLL_REMOVE's own CQE
+  using Clock = std::chrono::steady_clock;
 
   struct Slot {
     int fd = -1;
@@ -188,7 +215,7 @@ class UringPoller final : public Poller {
   static unsigned to_poll_mask(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     unsigned mask = 0;
-    if ((interest & kReadable) != 0) mask |= POLLIN;
+    if ((interest & kReadable) != 0) mask |= POLLIN | POLLRDHUP;
     if ((interest & kWritable) != 0) mask |= POLLOUT;
     return mask;
   }
@@ -284,7 +311,9 @@ class UringPoller final : public Poller {
   }
 
   // Every CQE into the pending masks and the FIFO (quirk b), overflow included (quirk g).
-  void reap() noexcept {
+  // Returns how many CQEs it read.
+  unsigned reap() noexcept {
+    unsigned total = 0;
     for (;;) {
       unsigned head = 0;
       unsigned seen = 0;
@@ -294,8 +323,24 @@ class UringPoller final : public Poller {
         ++seen;
       }
       io_uring_cq_advance(&ring_, seen);
-      if (!cq_overflowed() || enter(0, 0, nullptr) < 0 || io_uring_cq_ready(&ring_) == 0) return;
+      total += seen;
+      if (!cq_overflowed() || enter(0, 0, nullptr) < 0 || io_uring_cq_ready(&ring_) == 0) {
+        return total;
+      }
     }
+  }
+
+  // Quirk j: polls the kernel cancelled (their thread exited) are re-armed at once, so that
+  // even a wait(0) sees an fd that is ready now. Only on that path: one more io_uring_enter.
+  unsigned reap_and_rearm_cancelled() noexcept {
+    unsigned reaped = reap();
+    if (cancelled_ && !slots_.has_ready()) {
+      cancelled_ = false;
+      rearm_completed();
+      const unsigned to_submit = flush_sq();
+      if (to_submit > 0 && enter(to_submit, 0, nullptr) >= 0) reaped += reap();
+    }
+    return reaped;
   }
 
   void on_cqe(std::uint64_t ud, int res, unsigned flags) noexcept {
@@ -307,7 +352,10 @@ class UringPoller final : public Poller {
     if (!s.live || s.gen != gen) return;  // quirk c
     // One-shot, or a multishot poll that ended: re-armed by the next wait.
     if ((flags & IORING_CQE_F_MORE) == 0) schedule_rearm(index);
-    if (res == -ECANCELED) return;
+    if (res == -ECANCELED) {  // quirk j
+      cancelled_ = true;
+      return;
+    }
     if (res < 0) {
       s.error = true;
     } else {
@@ -338,7 +386,7 @@ class UringPoller final : public Poller {
       events[n++] = Event{.token = s.token,
                           .readable = (s.pending & POLLIN) != 0,
                           .writable = (s.pending & POLLOUT) != 0,
-                          .hangup = (s.pending & POLLHUP) != 0,
+                          .hangup = (s.pending & (POLLHUP | POLLRDHUP)) != 0,
                           .error = s.error || (s.pending & (POLLERR | POLLNVAL)) != 0};
       s.pending = 0;
       s.error = false;
@@ -347,6 +395,7 @@ class UringPoller final : public Poller {
   }
 
   bool multishot_;
+  bool cancelled_ = false;  // a poll was cancelled by the kernel since the last re-arm
   io_uring ring_{};
   Slots slots_;                       // its FIFO is the user-space ready list (quirk b)
   std::vector<std::uint32_t> rearm_;  // slots whose poll completed for good

@@ -39,14 +39,14 @@ std::atomic<int> g_ready_at_entry{0};
 class ProbePoller final : public Poller {
  public:
   explicit ProbePoller(std::unique_ptr<Poller> inner) : inner_(std::move(inner)) {}
-  void add(int fd, Interest interest, std::uint64_t token) override {
+  void do_add(int fd, Interest interest, std::uint64_t token) override {
     inner_->add(fd, interest, token);
   }
-  void modify(int fd, Interest interest, std::uint64_t token) override {
+  void do_modify(int fd, Interest interest, std::uint64_t token) override {
     inner_->modify(fd, interest, token);
   }
-  void remove(int fd) override { inner_->remove(fd); }
-  int wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
+  void do_remove(int fd) override { inner_->remove(fd); }
+  int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     const int now = inner_->wait(events, std::chrono::nanoseconds{0});
     if (now != 0) {
       g_ready_at_entry.fetch_add(1);
@@ -66,10 +66,10 @@ std::unique_ptr<Poller> make_probe_poll() {
 // A wait that always fails: the rig must report it and still join its threads.
 class FailingPoller final : public Poller {
  public:
-  void add(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
-  void modify(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
-  void remove(int /*fd*/) override {}
-  int wait(std::span<Event> /*events*/, std::chrono::nanoseconds /*timeout*/) noexcept override {
+  void do_add(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
+  void do_modify(int /*fd*/, Interest /*interest*/, std::uint64_t /*token*/) override {}
+  void do_remove(int /*fd*/) override {}
+  int do_wait(std::span<Event> /*events*/, std::chrono::nanoseconds /*timeout*/) noexcept override {
     return -EBADF;
   }
 };

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <string>
+#include <utility>
 
 #include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
@@ -24,12 +25,19 @@ int main() {
                trigger, caps.wait_cost == WaitCost::kPerReady ? "O(ready)" : "O(registered)",
                caps.max_fd == INT_MAX ? std::string("-") : fmt::format("{}", caps.max_fd),
                baseline.empty() ? "-" : baseline, b.description);
-    if (!caps.bad_fd_error) {
-      fmt::print("{:<16} caveat: reports an fd that is not open as readable, not as an error\n",
-                 "");
-    }
-    if (!caps.survives_close_while_registered) {
-      fmt::print("{:<16} caveat: closing an fd before remove() can abort the process\n", "");
+    // What the backend cannot do that the contract (backends/poller.hpp) otherwise promises.
+    const std::pair<bool, const char*> caveats[] = {
+        {caps.bad_fd_error, "reports an fd that is not open as readable, not as an error"},
+        {caps.survives_close_while_registered,
+         "closing an fd before remove() can abort the process"},
+        {caps.survives_close_while_file_open,
+         "closing an fd while a dup keeps its file open makes later waits spin"},
+        {caps.signal_ends_wait, "a signal does not end a wait (the library retries EINTR)"},
+        {caps.socket_error, "a socket error is reported as readable/writable, not as an error"},
+        {caps.hangup, "a peer's close or half-close is reported as readable, not as hangup"},
+    };
+    for (const auto& [promised, caveat] : caveats) {
+      if (!promised) fmt::print("{:<16} caveat: {}\n", "", caveat);
     }
     if (reason) fmt::print("{:<16} why not: {}\n", "", *reason);
   }
