@@ -23,6 +23,8 @@ from pbresults import Bench, Run
 SIGNAL_VIAS = ("signalfd", "selfpipe")
 VIA_LABEL = {"signalfd": "signalfd in the poller", "selfpipe": "self-pipe from the handler"}
 WAKE_KINDS = ("eventfd", "pipe", "socketpair")
+# use_when_sentences: a timerfd "pays off" where it is this many times more punctual (p50).
+FINER = 2.0
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -87,6 +89,12 @@ def _us(v) -> str:
 
 def _ns(v) -> str:
     return "–" if v is None else f"{v:,.0f}"
+
+
+def _range(values: list, fmt) -> str:
+    """'5.46–5.8' for the smallest and largest of `values`, one number when they print alike."""
+    lo, hi = fmt(min(values)), fmt(max(values))
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def _pair(b: Bench | None, lo: str = "p50_ns", hi: str = "p99_ns") -> str:
@@ -222,25 +230,36 @@ def use_when_sentences(run: Run) -> list:
     out = []
     rows = timer_rows(run)
     if rows:
-        finer = [(bk, b, own) for bk, t, b, own in rows
-                 if own is not None and _p(own, "late_p50_ns") and _p(b, "late_p50_ns")
-                 and _p(b, "late_p50_ns") < _p(own, "late_p50_ns")]
-        arms = [a for _, _, b, _ in rows if (a := _p(b, "arm_ns")) is not None]
         t = rows[0][1]
-        arm_words = (f"; it costs {_ns(min(arms))}–{_ns(max(arms))} ns of "
-                     "`timerfd_settime` per wait, on every pass of a busy loop") if arms else ""
+        paired = [(bk, b, own) for bk, tt, b, own in rows
+                  if tt == t and own is not None and _p(own, "late_p50_ns")
+                  and _p(b, "late_p50_ns")]
+        # A timerfd pays off where it is at least twice as punctual as the own timeout (a
+        # millisecond API rounding T up); elsewhere it only costs its arming.
+        finer = [(bk, b, own) for bk, b, own in paired
+                 if _p(b, "late_p50_ns") * FINER < _p(own, "late_p50_ns")]
+        level = [(bk, b, own) for bk, b, own in paired if (bk, b, own) not in finer]
+        arms = [a for _, _, b, _ in rows if (a := _p(b, "arm_ns")) is not None]
+        cost = f"{_range(arms, _ns)} ns of `timerfd_settime` per wait" if arms else \
+            "its arming"
+
+        def span(items, side):
+            return _range([_p(x[side], "late_p50_ns") for x in items], _us) + " µs"
+        parts = []
         if finer:
-            timerfd = [_p(b, "late_p50_ns") for _, b, _ in finer]
-            own = [_p(o, "late_p50_ns") for _, _, o in finer]
-            out.append("Timers finer than the wait's own timeout: a timerfd "
-                       f"({_names(bk for bk, _, _ in finer)} came back "
-                       f"{_us(min(timerfd))}–{_us(max(timerfd))} µs late at T = {t:,} µs "
-                       f"against {_us(min(own))}–{_us(max(own))} µs with their own "
-                       f"timeout){arm_words}.")
-        else:
-            out.append(f"Timers: a timerfd was no more punctual than the wait's own timeout "
-                       f"at T = {t:,} µs here{arm_words}, so the own timeout is the cheaper "
-                       "choice.")
+            parts.append(f"a timerfd on {_names(bk for bk, _, _ in finer)} (it came back "
+                         f"{span(finer, 1)} late at T = {t:,} µs, their own timeout "
+                         f"{span(finer, 2)})")
+        if level:
+            parts.append(f"{'; ' if finer else ''}{_names(bk for bk, _, _ in level)} "
+                         f"{'were' if len(level) > 1 else 'was'} as punctual with "
+                         f"{'their' if len(level) > 1 else 'its'} own timeout "
+                         f"({span(level, 2)}, timerfd {span(level, 1)}), so there a timerfd "
+                         "only costs")
+        if parts:
+            out.append(("Timers finer than a millisecond: " if finer else "Timers: ")
+                       + "".join(parts) + f"; arming one costs {cost}, on every pass of a "
+                       "busy loop.")
     sig = signal_table(run)
     wins = {}
     for bk, per in sig.items():
