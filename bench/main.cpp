@@ -39,7 +39,8 @@ constexpr std::array kScenarios{
     pb::register_dispatch,  // and raw
     pb::register_chain,    pb::register_churn, pb::register_wakeup,
     pb::register_herd,     // and herd_shared
-    pb::register_timeout,  // and raw_timeout
+    pb::register_timeout,  // and raw_timeout, timerfd
+    pb::register_signal,
 };
 
 // The registry rows this run measures: all of them unless --pollbench_backends chose.

@@ -14,6 +14,8 @@
 #include "backends/registry.hpp"
 #include "bench/rows.hpp"
 #include "bench/sweep.hpp"
+#include "harness/fd_pool.hpp"
+#include "harness/rigs.hpp"
 
 namespace pollbench::bench {
 
@@ -47,6 +49,11 @@ void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std
 // driver on one CPU or two; herd: one Poller per waiter; herd_shared: one epoll fd for all.
 void register_wakeup(const Sweep& sweep, const Rows& rows);
 void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, bool other_cpu);
+// wakeup/<row>/fds:<N>/cpu:other/wake:<eventfd|pipe|socketpair>: the N pool fds idle, the
+// waiter woken through a descriptor of that kind of its own.
+void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t n, FdKind kind);
+// The latency counters of a rig's samples (min_ns, p10_ns ... p999_ns, max_ns, samples).
+void set_latency_counters(benchmark::State& state, SampleSet& samples);
 // herd/<row> and herd_shared/<epoll_lt|epoll_et>.
 void register_herd(const Sweep& sweep, const Rows& rows);
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters);
@@ -57,5 +64,21 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
 enum class RawTimeout : std::uint8_t { kPpoll, kEpollPwait2 };
 std::string_view to_string(RawTimeout path) noexcept;
 void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us);
+// timerfd/<row>/us:<T>: a timerfd registered in the Poller, armed for T before each wait(-1);
+// registered by register_timeout for other_descriptor_rows and the first library row.
+void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t timeout_us);
+
+// The event loop's other descriptors (timerfd, signalfd, a self-pipe, a wake descriptor) are
+// measured on the rows a raw loop measures (raw_floor) that poll any fd number: these fds are
+// opened after the shared pool, so above FD_SETSIZE. In the order of `rows`.
+Rows other_descriptor_rows(const Rows& rows);
+// The first library row (wraps a mechanism row) in `rows` that polls any fd number, or nullptr.
+const Backend* first_library_row(const Rows& rows) noexcept;
+
+// signal/<row>/via:<signalfd|selfpipe>: send (kill) -> the waiter's return with the signal
+// identified, for other_descriptor_rows.
+void register_signal(const Sweep& sweep, const Rows& rows);
+void run_signal(benchmark::State& state, const Backend& backend, SignalVia via);
+std::string_view to_string(SignalVia via) noexcept;
 
 }  // namespace pollbench::bench

@@ -64,6 +64,9 @@ Sweep make_sweep(bool quick) {
     s.wakeup = {{16, true}};
     s.herd = {4};
     s.timeout_us = {50};
+    s.timerfd_us = {50};
+    s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
+    s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
@@ -83,6 +86,10 @@ Sweep make_sweep(bool quick) {
     s.wakeup = {{16, true}, {16, false}, {kLimited, true}, {top, true}};
     s.herd = {1, 2, 4, 8};
     s.timeout_us = {50, 1000, 10000};
+    // T = 50 µs only: where a millisecond API's rounding and a timerfd's nanoseconds differ.
+    s.timerfd_us = {50};
+    s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
+    s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     s.repetitions = 9;
     s.min_time = 0.03;
     s.min_warmup_time = 0.02;

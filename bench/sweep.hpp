@@ -6,7 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "harness/fd_pool.hpp"
+
 namespace pollbench::bench {
+
+// How the signal scenario's waiter learns of a signal: a signalfd in the Poller, or a pipe
+// written by the signal's handler.
+enum class SignalVia : std::uint8_t { kSignalFd, kSelfPipe };
 
 using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
 
@@ -24,6 +30,11 @@ struct Sweep {
   std::vector<std::pair<std::int64_t, bool>> wakeup;  // (N, cpu:other?), every backend
   std::vector<std::int64_t> herd;                     // W, herd and herd_shared
   std::vector<std::int64_t> timeout_us;               // T, timeout and raw_timeout
+  // The event loop's other descriptors (few rows: the sweep's time budget).
+  std::vector<std::int64_t> timerfd_us;  // T, timerfd/<row>
+  std::int64_t wake_fds = 16;            // N of wakeup/.../wake:<kind> (cpu:other)
+  std::vector<FdKind> wake_kinds;        // wakeup/.../wake:<kind>
+  std::vector<SignalVia> signal_vias;    // signal/<row>/via:<...>
   int repetitions;
   double min_time;         // seconds per repetition
   double min_warmup_time;  // seconds, before the first repetition of each row

@@ -3,6 +3,13 @@
 // CLOCK_MONOTONIC around the call. Every registry row goes through its own wait() (the
 // millisecond APIs round T up); raw_timeout/ppoll and raw_timeout/epoll_pwait2 are the bare
 // nanosecond-resolution syscalls for comparison.
+//
+// timerfd/<row>/us:T is the precise-timer loop's way (libevent's EVENT_BASE_FLAG_PRECISE_TIMER
+// on epoll): a timerfd registered beside the idle fd, armed for T (timerfd_settime, relative)
+// before each wait(-1); the wait returns when the timerfd is reported. Lateness as above, from
+// before the arming. Each repetition then measures what the arming costs a wait that returns
+// at once (a loop with events ready never sleeps): kArmPairs pairs of a wait(0) alone and
+// timerfd_settime + wait(0), alternating, each timed with CLOCK_MONOTONIC around it.
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -16,18 +23,35 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
+#include "harness/event_fds.hpp"
 #include "harness/rigs.hpp"
 
 namespace pollbench::bench {
 namespace {
 
 constexpr std::size_t kKeptSamples = 65536;
+// timerfd: the pairs of waits that measure the arming per repetition (about 1 ms).
+constexpr std::size_t kArmPairs = 1000;
+// timerfd: the tokens of the idle fd and the timer.
+constexpr std::uint64_t kIdleToken = 0;
+constexpr std::uint64_t kTimerToken = 1;
+// timerfd: the arming of the cost measurement, never reached while it runs.
+constexpr std::int64_t kFarDeadlineNs = 1'000'000'000;
 
 struct TimeoutFixture final : Fixture {
   std::unique_ptr<Poller> poller;  // registry rows
   std::vector<Event> events = std::vector<Event>(4);
   UniqueFd epfd;  // raw_timeout/epoll_pwait2
   SampleSet late{kKeptSamples};
+};
+
+struct TimerFdFixture final : Fixture {
+  std::unique_ptr<Poller> poller;
+  UniqueFd timer;
+  std::vector<Event> events = std::vector<Event>(4);
+  SampleSet late{kKeptSamples};
+  SampleSet idle_wait{kArmPairs};
+  SampleSet armed_wait{kArmPairs};
 };
 
 timespec to_timespec(std::int64_t ns) noexcept {
@@ -107,6 +131,109 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
   });
 }
 
+void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t timeout_us) {
+  const FdPool* pool = nullptr;
+  if (!check_available(state, backend) ||
+      !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
+    return;
+  }
+  auto* fx = row_fixture<TimerFdFixture>(state, [&] {
+    auto f = std::make_unique<TimerFdFixture>();
+    f->poller = backend.make();
+    f->poller->add(pool->polled_fd(0), kReadable, kIdleToken);
+    f->timer = make_timerfd();
+    f->poller->add(f->timer.get(), kReadable, kTimerToken);
+    return f;
+  });
+  if (fx == nullptr) return;
+  Poller& poller = *fx->poller;
+  const int timer = fx->timer.get();
+  const std::span<Event> events(fx->events);
+  const std::int64_t timeout_ns = timeout_us * 1000;
+  // What went wrong in the timed loop (reported after it): nothing may allocate in there.
+  const char* failure = nullptr;
+  int failure_err = 0;
+  const auto fail = [&](const char* why, int err) {
+    failure = why;
+    failure_err = err;
+  };
+  std::size_t interrupted = 0;
+  fx->late.clear();
+  for (auto _ : state) {
+    const std::int64_t start = monotonic_ns();
+    if (!arm_timerfd(timer, timeout_ns)) {
+      fail("timerfd_settime failed", errno);
+      break;
+    }
+    std::int64_t end = 0;
+    bool fired = false;
+    while (!fired) {
+      const int got = poller.wait(events, std::chrono::nanoseconds{-1});
+      end = monotonic_ns();
+      if (got < 0) {
+        fail("wait failed", -got);
+        break;
+      }
+      if (got == 0) {  // a signal (EINTR): wait again, as a loop does
+        ++interrupted;
+        continue;
+      }
+      for (const Event& e : events.first(static_cast<std::size_t>(got))) {
+        if (e.token != kTimerToken) {
+          fail("reported the idle fd although nothing was ready", 0);
+          break;
+        }
+        fired = read_timerfd(timer) > 0 || fired;
+      }
+      if (failure != nullptr) break;
+    }
+    if (failure != nullptr) break;
+    state.SetIterationTime(static_cast<double>(end - start) * 1e-9);
+    fx->late.add(end - start - timeout_ns);
+  }
+  if (failure == nullptr) {
+    // The arming's cost on a wait that returns at once, the two kinds alternating.
+    fx->idle_wait.clear();
+    fx->armed_wait.clear();
+    for (std::size_t i = 0; i < kArmPairs && failure == nullptr; ++i) {
+      const std::int64_t t0 = monotonic_ns();
+      const int idle = poller.wait(events, std::chrono::nanoseconds{0});
+      const std::int64_t t1 = monotonic_ns();
+      const bool armed = arm_timerfd(timer, kFarDeadlineNs);
+      const int got = poller.wait(events, std::chrono::nanoseconds{0});
+      const std::int64_t t2 = monotonic_ns();
+      if (!armed) {
+        fail("timerfd_settime failed", errno);
+      } else if (idle != 0 || got != 0) {
+        fail("a wait(0) with nothing ready reported an event or failed", 0);
+      }
+      fx->idle_wait.add(t1 - t0);
+      fx->armed_wait.add(t2 - t1);
+    }
+    arm_timerfd(timer, 0);
+  }
+  if (failure != nullptr) {
+    const std::string reason = failure_err == 0
+                                   ? fmt::format("{}: timerfd: {}", backend.name, failure)
+                                   : fmt::format("{}: timerfd: {}: {}", backend.name, failure,
+                                                 std::generic_category().message(failure_err));
+    state.SkipWithError(reason.c_str());
+    drop_fixture();
+    return;
+  }
+  SampleSet& late = fx->late;
+  set_counter(state, "late_p50_ns", static_cast<double>(late.percentile(0.50)));
+  set_counter(state, "late_p99_ns", static_cast<double>(late.percentile(0.99)));
+  set_counter(state, "late_max_ns", static_cast<double>(late.max()));
+  set_counter(state, "late_mean_ns", late.mean());
+  set_counter(state, "interrupted", static_cast<double>(interrupted));
+  const auto idle = static_cast<double>(fx->idle_wait.percentile(0.50));
+  const auto armed = static_cast<double>(fx->armed_wait.percentile(0.50));
+  set_counter(state, "wait0_ns", idle);
+  set_counter(state, "armed_wait0_ns", armed);
+  set_counter(state, "arm_ns", armed - idle);
+}
+
 void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t timeout_us) {
   const std::string_view who = to_string(path);
   const FdPool* pool = nullptr;
@@ -178,8 +305,22 @@ void register_timeout(const Sweep& sweep, const Rows& rows) {
           ->UseManualTime();
     }
   }
+  // timerfd/<row>: the other-descriptor rows and the first library row (a precise-timer loop
+  // is a library's choice: libevent's EVENT_BASE_FLAG_PRECISE_TIMER).
+  Rows timed_by_timerfd = other_descriptor_rows(rows);
+  if (const Backend* lib = first_library_row(rows)) timed_by_timerfd.push_back(lib);
+  for (const std::int64_t t : sweep.timerfd_us) {
+    for (const Backend* b : timed_by_timerfd) {
+      register_row(RowName("timerfd", b->name).add("us", t), 1, [b, t](benchmark::State& state) {
+        run_timerfd(state, *b, t);
+      })->UseManualTime();
+    }
+  }
   describe_scenario("timeout", fmt::format(R"({{"backends": {}, "us": {}}})", json_names(rows),
                                            json_list(sweep.timeout_us)));
+  describe_scenario("timerfd",
+                    fmt::format(R"({{"backends": {}, "us": {}}})", json_names(timed_by_timerfd),
+                                json_list(sweep.timerfd_us)));
   describe_scenario("raw_timeout", fmt::format(R"({{"paths": {}, "us": {}}})",
                                                json_list(path_names), json_list(sweep.timeout_us)));
 }

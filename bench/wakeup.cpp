@@ -32,6 +32,33 @@ void skip(benchmark::State& state, const std::string& reason) {
   state.SkipWithError(reason.c_str());
 }
 
+// wake:<kind>: the N pool fds stay idle (tokens from kIdleTokens); the driver writes to one
+// descriptor of its own, the loop's wake descriptor (token kWakeToken), as a loop is woken by
+// another thread: an eventfd counter (libuv's uv_async), a pipe or a socketpair byte.
+constexpr std::uint64_t kWakeToken = 0;
+constexpr std::uint64_t kIdleTokens = 1;
+
+class DescriptorWake final : public WakeSource {
+ public:
+  explicit DescriptorWake(const FdPool& wake) : wake_(wake) {}
+  bool wake(std::int64_t /*k*/) noexcept override { return wake_.make_ready(0); }
+  bool consume(const Event& event) noexcept override {
+    if (event.token != kWakeToken) return false;
+    return wake_.drain(0) > 0;
+  }
+  void drain() noexcept override { wake_.drain(0); }
+
+ private:
+  const FdPool& wake_;
+};
+
+// The wake descriptor outlives the rig that writes to it (members die in reverse order).
+struct WakeKindFixture final : Fixture {
+  std::unique_ptr<FdPool> wake;
+  std::unique_ptr<WakeupRig> rig;
+  SampleSet samples{kKeptSamples};
+};
+
 }  // namespace
 
 void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, bool other_cpu) {
@@ -84,6 +111,10 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     drop_fixture();  // joins the waiter
     return;
   }
+  set_latency_counters(state, samples);
+}
+
+void set_latency_counters(benchmark::State& state, SampleSet& samples) {
   set_counter(state, "min_ns", static_cast<double>(samples.min()));
   set_counter(state, "max_ns", static_cast<double>(samples.max()));
   for (const auto& [name, q] :
@@ -93,6 +124,61 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     set_counter(state, name, static_cast<double>(samples.percentile(q)));
   }
   set_counter(state, "samples", static_cast<double>(samples.count()));
+}
+
+void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t n, FdKind kind) {
+  // The pool is made (at its full size) before this row's wake descriptor, which therefore
+  // never takes one of the low fd numbers meant for the pool's polled ends.
+  const FdPool* pool = nullptr;
+  if (!check_available(state, backend) ||
+      !acquire_pool(state, n, 1, backend.capabilities.max_fd, backend.name, pool)) {
+    return;
+  }
+  const CpuPlacement& placement = cpu_placement();
+  if (placement.timed < 0 || placement.others.empty()) {
+    skip(state, fmt::format("cpu:other needs a second CPU: the timed thread is on CPU {} and no "
+                            "other CPU is listed or allowed",
+                            placement.timed));
+    return;
+  }
+  const int driver_cpu = placement.timed;
+  const int waiter_cpu = placement.others.front();
+  auto* fx = row_fixture<WakeKindFixture>(state, [&] {
+    auto f = std::make_unique<WakeKindFixture>();
+    f->wake = std::make_unique<FdPool>(1, kind);
+    auto poller = backend.make();
+    for (std::size_t i = 0; i < n; ++i) poller->add(pool->polled_fd(i), kReadable, kIdleTokens + i);
+    poller->add(f->wake->polled_fd(0), kReadable, kWakeToken);
+    f->rig = std::make_unique<WakeupRig>(std::move(poller),
+                                         std::make_unique<DescriptorWake>(*f->wake), waiter_cpu);
+    return f;
+  });
+  if (fx == nullptr) return;
+  std::optional<ScopedPin> pin;
+  try {
+    pin.emplace(driver_cpu);
+  } catch (const std::exception& e) {
+    skip(state, e.what());
+    return;
+  }
+  WakeupRig& rig = *fx->rig;
+  SampleSet& samples = fx->samples;
+  samples.clear();
+  for (auto _ : state) {
+    const std::int64_t ns = rig.sample();
+    if (ns < 0) {
+      skip(state, fmt::format("{} woken via {}: {}", backend.name, to_string(kind), rig.failure()));
+      break;
+    }
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+    samples.add(ns);
+  }
+  pin.reset();
+  if (state.error_occurred()) {
+    drop_fixture();  // joins the waiter
+    return;
+  }
+  set_latency_counters(state, samples);
 }
 
 void register_wakeup(const Sweep& sweep, const Rows& rows) {
@@ -108,8 +194,28 @@ void register_wakeup(const Sweep& sweep, const Rows& rows) {
     points +=
         fmt::format(R"({}[{}, "{}"])", points.empty() ? "" : ", ", n, other ? "other" : "same");
   }
-  describe_scenario("wakeup",
-                    fmt::format(R"({{"backends": {}, "points": [{}]}})", json_names(rows), points));
+  // wake:<kind>: the loop's own wake descriptor, on the first row a raw loop measures.
+  Rows woken;
+  if (const Rows floors = other_descriptor_rows(rows); !floors.empty()) woken = {floors.front()};
+  std::vector<std::string_view> kinds;
+  for (const FdKind kind : sweep.wake_kinds) kinds.push_back(to_string(kind));
+  for (const Backend* b : woken) {
+    for (const FdKind kind : sweep.wake_kinds) {
+      const auto un = static_cast<std::size_t>(sweep.wake_fds);
+      register_row(RowName("wakeup", b->name)
+                       .add("fds", sweep.wake_fds)
+                       .add("cpu", "other")
+                       .add("wake", to_string(kind)),
+                   un,
+                   [b, un, kind](benchmark::State& state) { run_wakeup_via(state, *b, un, kind); })
+          ->UseManualTime();
+    }
+  }
+  describe_scenario(
+      "wakeup",
+      fmt::format(R"({{"backends": {}, "points": [{}], "wake": {{"backends": {}, )"
+                  R"("fds": {}, "cpu": "other", "kinds": {}}}}})",
+                  json_names(rows), points, json_names(woken), sweep.wake_fds, json_list(kinds)));
 }
 
 }  // namespace pollbench::bench

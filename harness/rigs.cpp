@@ -247,10 +247,43 @@ std::int64_t SampleSet::percentile(double q) {
 
 // --- WakeupRig --------------------------------------------------------------------------------
 
+namespace {
+
+// The wakeup scenario's source: one byte written to the next of `targets`, pool pairs whose
+// polled ends the poller watches with their index as token.
+class PoolWake final : public WakeSource {
+ public:
+  PoolWake(const FdPool& pool, std::vector<std::size_t> targets)
+      : pool_(pool), targets_(std::move(targets)) {
+    if (targets_.empty()) throw_sys(EINVAL, "wakeup rig: no target fds");
+  }
+  bool wake(std::int64_t k) noexcept override {
+    const auto i = k < 0 ? 0 : static_cast<std::size_t>(k) % targets_.size();
+    return pool_.make_ready(targets_[i]);
+  }
+  bool consume(const Event& event) noexcept override {
+    pool_.drain(static_cast<std::size_t>(event.token));
+    return true;
+  }
+  void drain() noexcept override {
+    for (const std::size_t t : targets_) pool_.drain(t);
+  }
+
+ private:
+  const FdPool& pool_;
+  std::vector<std::size_t> targets_;
+};
+
+}  // namespace
+
 WakeupRig::WakeupRig(std::unique_ptr<Poller> poller, const FdPool& pool,
                      std::vector<std::size_t> targets, int waiter_cpu)
-    : poller_(std::move(poller)), pool_(pool), targets_(std::move(targets)), events_(64) {
-  if (targets_.empty()) throw_sys(EINVAL, "wakeup rig: no target fds");
+    : WakeupRig(std::move(poller), std::make_unique<PoolWake>(pool, std::move(targets)),
+                waiter_cpu) {}
+
+WakeupRig::WakeupRig(std::unique_ptr<Poller> poller, std::unique_ptr<WakeSource> source,
+                     int waiter_cpu)
+    : poller_(std::move(poller)), source_(std::move(source)), events_(64) {
   thread_ = std::thread([this] { waiter(); });
   try {
     const pid_t tid = await_tid(tid_);
@@ -270,6 +303,7 @@ WakeupRig::~WakeupRig() {
 void WakeupRig::waiter() noexcept {
   tid_.store(current_tid(), std::memory_order_release);
   await_release(go_);  // placed and watched before the first wait
+  source_->on_waiter_start();
   std::int64_t acked = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     armed_.store(acked, std::memory_order_release);
@@ -280,10 +314,12 @@ void WakeupRig::waiter() noexcept {
       wait_error_.store(got, std::memory_order_release);
       break;
     }
-    if (got == 0) continue;  // a signal
+    if (got == 0) continue;  // a signal (for a self-pipe: its handler has run; wait again)
+    bool identified = false;
     for (int i = 0; i < got; ++i) {
-      pool_.drain(static_cast<std::size_t>(events_[static_cast<std::size_t>(i)].token));
+      identified = source_->consume(events_[static_cast<std::size_t>(i)]) || identified;
     }
+    if (!identified) continue;
     const std::int64_t written = written_.load(std::memory_order_acquire);
     if (written == acked) continue;  // not the driver's byte: nothing to time
     return_ns_.store(now, std::memory_order_relaxed);
@@ -318,8 +354,8 @@ std::int64_t WakeupRig::sample() noexcept {
   }
   written_.store(k + 1, std::memory_order_release);
   const std::int64_t write_ns = monotonic_ns();
-  if (!pool_.make_ready(targets_[static_cast<std::size_t>(k) % targets_.size()])) {
-    fail("write to the target fd failed", errno);
+  if (!source_->wake(k)) {
+    fail("write to the target fd (or the wake signal) failed", errno);
     return -1;
   }
   deadline = write_ns + kPatienceNs;
@@ -329,7 +365,7 @@ std::int64_t WakeupRig::sample() noexcept {
       return -1;
     }
     if (monotonic_ns() > deadline) {
-      fail("the waiter's wait() did not return within 2 s of the write (lost event)");
+      fail("the waiter's wait() did not return within 2 s of the write or signal (lost event)");
       return -1;
     }
     ::sched_yield();
@@ -349,11 +385,11 @@ void WakeupRig::stop() noexcept {
   // A byte wakes the waiter (a new edge for edge-triggered backends); repeated in case the
   // waiter was between waits and re-entered after the first one was drained.
   while (!exited_.load(std::memory_order_acquire)) {
-    pool_.make_ready(targets_.front());
+    source_->wake(-1);
     sleep_ns(200'000);
   }
   thread_.join();
-  for (const std::size_t t : targets_) pool_.drain(t);
+  source_->drain();
 }
 
 // --- HerdRig ----------------------------------------------------------------------------------

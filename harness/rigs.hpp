@@ -110,6 +110,30 @@ class SampleSet {
 // How long a driver waits for its waiters before it declares the row failed.
 inline constexpr std::chrono::seconds kRigPatience{2};
 
+// What wakes a WakeupRig's waiter, and what the waiter does with the events it gets: a byte
+// written to a pool pair (the wakeup scenario), a signal sent to the process (the signal
+// scenario). wake() and consume() run on timed paths: no allocation, logging or throwing.
+class WakeSource {
+ public:
+  WakeSource() = default;
+  WakeSource(const WakeSource&) = delete;
+  WakeSource& operator=(const WakeSource&) = delete;
+  WakeSource(WakeSource&&) = delete;
+  WakeSource& operator=(WakeSource&&) = delete;
+  virtual ~WakeSource() = default;
+
+  // Driver, sample k (k < 0: the rig is stopping): makes the waiter's wait() return. false on
+  // failure, with errno set.
+  virtual bool wake(std::int64_t k) noexcept = 0;
+  // Waiter, for each event a wait() reported: consumes it (drains the fd) and says whether it
+  // was the driver's wake, identified (for a signal: its number read back).
+  virtual bool consume(const Event& event) noexcept = 0;
+  // Waiter thread, once, before its first wait (e.g. to unblock a signal in that thread).
+  virtual void on_waiter_start() noexcept {}
+  // After the waiter is joined: drops whatever the last wakes left pending.
+  virtual void drain() noexcept = 0;
+};
+
 class WakeupRig {
  public:
   // Starts the waiter thread on `poller` (fds already registered, tokens = pool indices),
@@ -117,6 +141,8 @@ class WakeupRig {
   // driver writes to in turn. Throws std::system_error if the thread cannot be placed.
   WakeupRig(std::unique_ptr<Poller> poller, const FdPool& pool, std::vector<std::size_t> targets,
             int waiter_cpu);
+  // The same with any wake source: `poller` watches what `source` wakes it through.
+  WakeupRig(std::unique_ptr<Poller> poller, std::unique_ptr<WakeSource> source, int waiter_cpu);
   WakeupRig(const WakeupRig&) = delete;
   WakeupRig& operator=(const WakeupRig&) = delete;
   WakeupRig(WakeupRig&&) = delete;
@@ -124,7 +150,8 @@ class WakeupRig {
   ~WakeupRig();
 
   // One measurement, from the driver thread: waits until the waiter sleeps in wait(), takes
-  // the time, writes one byte to the next target and waits for the waiter's timestamp.
+  // the time, wakes it (writes one byte to the next target) and waits for the waiter's
+  // timestamp: taken when wait() returns with the wake among its events (identified).
   // Returns return − write in ns, or −1 on failure (see failure()).
   std::int64_t sample() noexcept;
   [[nodiscard]] std::string failure() const;
@@ -135,8 +162,7 @@ class WakeupRig {
   bool fail(const char* why, int err = 0) noexcept;
 
   std::unique_ptr<Poller> poller_;
-  const FdPool& pool_;
-  std::vector<std::size_t> targets_;
+  std::unique_ptr<WakeSource> source_;
   std::vector<Event> events_;  // the waiter's
   std::unique_ptr<ThreadState> state_;
   std::thread thread_;

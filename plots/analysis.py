@@ -274,8 +274,9 @@ def wakeup_backends(run: Run) -> list:
 
 
 def wakeup_series(run: Run, backend: str, cpu, counter: str = "p50_ns") -> list:
-    """[(N, bench)] of a backend's wakeup rows at one placement."""
-    return series_over_fds(run, "wakeup", backend, counter, active=None, cpu=cpu)
+    """[(N, bench)] of a backend's wakeup rows at one placement (not the wake:<kind> rows,
+    woken through a descriptor of their own: loopfds.py shows those)."""
+    return series_over_fds(run, "wakeup", backend, counter, active=None, cpu=cpu, wake=None)
 
 
 def wakeup_cdf(bench: Bench) -> list:

@@ -22,6 +22,8 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, NullFormatter,  # noqa
 import analysis as an  # noqa: E402
 import scenarios  # noqa: E402
 from pbresults import Run, atomic_write  # noqa: E402
+# The event loop's other descriptors: their charts live in loopfds.py, found here by name.
+from loopfds import chart_signals, chart_timers, chart_wake_descriptors  # noqa: E402,F401
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.

@@ -75,6 +75,20 @@ SCENARIOS = [
              charts=(ChartSpec("timeout", "Timeout accuracy", "chart_timeout"),),
              sections=("timeout_section",)),
     Scenario("raw_timeout", ("late_p50_ns", "late_p99_ns"), part_of="timeout", slot="path"),
+    # The event loop's other descriptors (plots/loopfds.py). timerfd: lateness of a timerfd
+    # armed before each wait beside the wait's own timeout, and the arming's cost per wait.
+    Scenario("timerfd", ("late_p50_ns", "late_p99_ns", "arm_ns", "wait0_ns", "armed_wait0_ns"),
+             charts=(ChartSpec("timers", "Timers: timerfd against the wait's own timeout",
+                               "chart_timers"),),
+             sections=("timers_section",)),
+    # signal: send -> the waiter's return with the signal identified. Its descriptor also
+    # carries the wake-descriptor chart and section (the wakeup/.../wake:<kind> rows).
+    Scenario("signal", ("p50_ns", "p99_ns"),
+             charts=(ChartSpec("signals", "Signals: signalfd against a self-pipe",
+                               "chart_signals"),
+                     ChartSpec("wake_descriptors", "Wake-up descriptors: eventfd, pipe, "
+                               "socketpair", "chart_wake_descriptors")),
+             sections=("signal_section", "wake_descriptor_section")),
     # The noise sentinel: the warning at the top of summary.md, no table of its own.
     Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]

@@ -872,3 +872,133 @@ TEST(Differential, EveryBackendReportsTheSameReadySetEveryRound) {
 
 }  // namespace
 }  // namespace pollbench
+
+// --- The event loop's other descriptors: eventfd, timerfd, signalfd -------------------------
+// Every backend must report the descriptors a loop uses for wake-ups, timers and signals like
+// any other readable fd: a write to an eventfd from another thread, a timerfd's expiry (again
+// after each re-arm, so an edge- or completion-based backend sees every expiry), a signal sent
+// to the process while a signalfd is registered. The descriptors are harness/event_fds.hpp's,
+// which restore the signal mask and disposition they change; the last test checks that.
+#include <csignal>
+
+#include "harness/event_fds.hpp"
+
+namespace pollbench {
+namespace {
+
+// How long a blocking wait here may take before the descriptor counts as never reported.
+constexpr nanoseconds kEventPatience{milliseconds(2000)};
+
+// The kernel reports SA_RESTORER, which glibc's sigaction adds, once a disposition has been
+// set through it: not a difference.
+bool same_disposition(const struct sigaction& a, const struct sigaction& b) {
+  constexpr int kSaRestorer = 0x04000000;
+  return a.sa_handler == b.sa_handler && (a.sa_flags & ~kSaRestorer) == (b.sa_flags & ~kSaRestorer);
+}
+
+TEST_P(Conformance, AnEventFdWrittenByAnotherThreadIsReportedOnceDrained) {
+  FdPool wake(1, FdKind::kEventFd);
+  register_pool(16);
+  poller_->add(wake.polled_fd(0), kReadable, token_of(1000));
+  // Submitted from this thread, which outlives the waiter below: io_uring runs a poll's
+  // completion as task work of the thread that submitted it.
+  EXPECT_TRUE(wait_events(kNow).empty());
+  std::thread writer([&wake] {
+    std::this_thread::sleep_for(milliseconds(20));
+    wake.make_ready(0);
+    wake.make_ready(0);  // a counter: two writes are one readable fd
+  });
+  const auto events = blocking_wait(kEventPatience).first;
+  writer.join();
+  EXPECT_EQ(tokens(events), std::set<std::uint64_t>{token_of(1000)});
+  EXPECT_EQ(wake.drain(0), sizeof(std::uint64_t)) << "one 8-byte read empties the counter";
+  EXPECT_TRUE(wait_events(kNow).empty());
+  ASSERT_TRUE(wake.make_ready(0));  // written again: a new edge
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(1000)});
+  wake.drain(0);
+  poller_->remove(wake.polled_fd(0));
+}
+
+TEST_P(Conformance, ATimerFdIsReportedAtEveryExpiryAndNotBefore) {
+  register_pool(16);
+  const UniqueFd timer = make_timerfd();
+  poller_->add(timer.get(), kReadable, token_of(2000));
+  EXPECT_TRUE(wait_events(kNow).empty()) << "a disarmed timerfd is not readable";
+  for (int round = 0; round < 3; ++round) {  // re-armed after each expiry, as a loop does
+    constexpr nanoseconds kIn{milliseconds(5)};
+    const auto armed_at = steady_clock::now();
+    ASSERT_TRUE(arm_timerfd(timer.get(), kIn.count()));
+    const auto events = blocking_wait(kEventPatience).first;
+    const auto elapsed = steady_clock::now() - armed_at;
+    ASSERT_EQ(tokens(events), std::set<std::uint64_t>{token_of(2000)}) << "round " << round;
+    EXPECT_GE(elapsed, kIn) << "reported before it expired";  // a lower bound only
+    EXPECT_EQ(read_timerfd(timer.get()), 1) << "one expiry";
+    EXPECT_TRUE(wait_events(kNow).empty()) << "read: no longer readable";
+  }
+  poller_->remove(timer.get());
+}
+
+TEST_P(Conformance, ASignalSentToTheProcessIsReportedThroughASignalFd) {
+  register_pool(16);
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(kBenchSignal, nullptr, &before), 0);
+  {
+    // Blocked in this thread before the waiter thread exists (it inherits the mask), and a
+    // do-nothing handler in case a thread of the test runner does not block it.
+    const ScopedSignalMask blocked(SIG_BLOCK, kBenchSignal);
+    const ScopedSignalHandler safety(kBenchSignal, &ignore_signal);
+    const UniqueFd sigfd = make_signalfd(kBenchSignal);
+    poller_->add(sigfd.get(), kReadable, token_of(3000));
+    EXPECT_TRUE(wait_events(kNow).empty()) << "no signal pending yet";
+    std::thread sender([] {
+      std::this_thread::sleep_for(milliseconds(20));
+      send_signal(kBenchSignal);
+    });
+    const auto events = blocking_wait(kEventPatience).first;
+    sender.join();
+    EXPECT_EQ(tokens(events), std::set<std::uint64_t>{token_of(3000)});
+    EXPECT_EQ(read_signalfd(sigfd.get()), kBenchSignal) << "the signal's number, read back";
+    EXPECT_TRUE(wait_events(kNow).empty()) << "read: nothing pending";
+    poller_->remove(sigfd.get());
+    discard_pending(kBenchSignal);  // if a failure above left it pending
+  }
+  struct sigaction after {};
+  ASSERT_EQ(::sigaction(kBenchSignal, nullptr, &after), 0);
+  EXPECT_TRUE(same_disposition(before, after)) << "the disposition was not restored";
+  sigset_t mask;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, nullptr, &mask), 0);
+  EXPECT_FALSE(sigismember(&mask, kBenchSignal)) << "the mask was not restored";
+}
+
+// The self-pipe's handler writes the signal's number; the RAII pieces put back the
+// disposition and the mask, also when an exception leaves the scope that set them.
+TEST(EventFds, TheSelfPipeAndTheScopedSignalStateRestoreWhatTheyChanged) {
+  const int fds_at_start = count_open_fds();
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(kBenchSignal, nullptr, &before), 0);
+  {
+    const SelfPipe pipe(kBenchSignal);
+    EXPECT_THROW(SelfPipe{kBenchSignal}, std::system_error) << "one self-pipe per process";
+    ASSERT_TRUE(send_signal(kBenchSignal));  // not blocked here: the handler runs at once
+    EXPECT_EQ(pipe.read_signal(), kBenchSignal);
+    EXPECT_EQ(pipe.read_signal(), 0) << "one byte per signal";
+  }
+  struct sigaction after {};
+  ASSERT_EQ(::sigaction(kBenchSignal, nullptr, &after), 0);
+  EXPECT_TRUE(same_disposition(before, after));
+  try {
+    const ScopedSignalMask blocked(SIG_BLOCK, kBenchSignal);
+    const ScopedSignalHandler safety(kBenchSignal, &ignore_signal);
+    throw std::runtime_error("a failure while the signal is blocked");
+  } catch (const std::runtime_error&) {
+  }
+  ASSERT_EQ(::sigaction(kBenchSignal, nullptr, &after), 0);
+  EXPECT_TRUE(same_disposition(before, after));
+  sigset_t mask;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, nullptr, &mask), 0);
+  EXPECT_FALSE(sigismember(&mask, kBenchSignal));
+  EXPECT_EQ(count_open_fds(), fds_at_start);
+}
+
+}  // namespace
+}  // namespace pollbench

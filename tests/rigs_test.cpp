@@ -153,6 +153,57 @@ TEST(WakeupRig, OnTheDriversCpuToo) {
   for (int i = 0; i < 100; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
 }
 
+// Any wake source (the signal scenario's are a signal sent to the process): the rig calls
+// on_waiter_start on the waiter thread before its first wait, wake once per sample, consume
+// for what the waiter got, and drain once after joining it. The counts outlive the source,
+// which the rig owns.
+struct WakeCounts {
+  std::atomic<int> wakes{0};
+  std::atomic<int> consumed{0};
+  std::atomic<int> drains{0};
+  std::atomic<pid_t> waiter_tid{0};
+};
+
+class CountingWake final : public WakeSource {
+ public:
+  CountingWake(const FdPool& pool, WakeCounts& counts) : pool_(pool), counts_(counts) {}
+  bool wake(std::int64_t k) noexcept override {
+    if (k >= 0) counts_.wakes.fetch_add(1);
+    return pool_.make_ready(0);
+  }
+  bool consume(const Event& event) noexcept override {
+    counts_.consumed.fetch_add(1);
+    pool_.drain(static_cast<std::size_t>(event.token));
+    return event.token == 0;
+  }
+  void on_waiter_start() noexcept override { counts_.waiter_tid.store(::gettid()); }
+  void drain() noexcept override {
+    counts_.drains.fetch_add(1);
+    pool_.drain(0);
+  }
+
+ private:
+  const FdPool& pool_;
+  WakeCounts& counts_;
+};
+
+TEST(WakeupRig, TakesAnyWakeSource) {
+  const FdPool pool(2, FdKind::kEventFd);
+  WakeCounts counts;
+  {
+    auto poller = make_backend("epoll_lt");
+    poller->add(pool.polled_fd(0), kReadable, 0);
+    WakeupRig rig(std::move(poller), std::make_unique<CountingWake>(pool, counts), -1);
+    for (int i = 0; i < 100; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+    EXPECT_EQ(counts.wakes.load(), 100);
+    EXPECT_GE(counts.consumed.load(), 100);
+    EXPECT_NE(counts.waiter_tid.load(), 0);
+    EXPECT_NE(counts.waiter_tid.load(), ::gettid());
+    EXPECT_EQ(counts.drains.load(), 0);
+  }
+  EXPECT_EQ(counts.drains.load(), 1);
+}
+
 TEST(WakeupRig, AnUnusedRigStillJoinsItsWaiter) {
   const FdPool pool(kPairs);
   const WakeupRig rig(registered(make_backend("poll"), pool), pool, {3}, -1);

@@ -290,10 +290,42 @@ def timeout_late_ns(backend, t_us):
     return slack
 
 
+# The event loop's other descriptors (plots/loopfds.py): the rows the binary registers for them.
+TIMERFD_BACKENDS = ("epoll_lt", "uring_multishot", "poll")
+SIGNAL_BACKENDS = ("epoll_lt", "uring_multishot", "poll")
+WAKE_KINDS = {"eventfd": 9000.0, "pipe": 9500.0, "socketpair": 10500.0}  # p50 ns
+
+
+def add_loop_descriptors(d, timerfd_backends=TIMERFD_BACKENDS, signal_backends=SIGNAL_BACKENDS,
+                         wake_kinds=WAKE_KINDS):
+    """timerfd/<row>/us:50, signal/<row>/via:<signalfd|selfpipe> and
+    wakeup/epoll_lt/fds:16/cpu:other/wake:<kind> rows: a timerfd ~12 µs late whatever the
+    wait's own resolution, arming 450 ns per wait; a self-pipe 40% slower than a signalfd."""
+    for bk in timerfd_backends:
+        late = 12_000.0
+        wait0 = 40.0 if bk.startswith("uring") else 200.0
+        d.add(f"timerfd/{bk}/us:50/manual_time",
+              {"late_p50_ns": late, "late_p99_ns": 3 * late, "late_max_ns": 60 * late,
+               "late_mean_ns": 1.2 * late, "interrupted": 0.0, "wait0_ns": wait0,
+               "armed_wait0_ns": wait0 + 450.0, "arm_ns": 450.0},
+              real_time=50_000 + 1.2 * late)
+    for bk in signal_backends:
+        for via, p50 in (("signalfd", 12_000.0), ("selfpipe", 16_800.0)):
+            counters = {k: p50 * f for k, f in WAKEUP_SHAPE.items()}
+            counters["samples"] = 2048.0
+            d.add(f"signal/{bk}/via:{via}/manual_time", counters, real_time=1.3 * p50)
+    for kind, p50 in wake_kinds.items():
+        counters = {k: p50 * f for k, f in WAKEUP_SHAPE.items()}
+        counters["samples"] = 2048.0
+        d.add(f"wakeup/epoll_lt/fds:16/cpu:other/wake:{kind}/manual_time", counters,
+              real_time=1.3 * p50)
+    return d
+
+
 def add_latency(d, wakeup_backends=WAKEUP_BACKENDS, points=WAKEUP_POINTS, herd=True,
-                timeout=True):
+                timeout=True, loop_fds=True):
     """wakeup/herd/herd_shared/timeout/raw_timeout rows in the bench's format
-    (results/README.md)."""
+    (results/README.md), and (loop_fds) the timerfd, signal and wake-descriptor rows."""
     for n, cpu in points:
         for bk in wakeup_backends:
             name = f"wakeup/{bk}/fds:{n}/cpu:{cpu}/manual_time"
@@ -322,6 +354,8 @@ def add_latency(d, wakeup_backends=WAKEUP_BACKENDS, points=WAKEUP_POINTS, herd=T
                       {"late_p50_ns": late, "late_p99_ns": 1.3 * late + 20_000,
                        "late_max_ns": 2.0 * late + 40_000, "late_mean_ns": 1.05 * late},
                       real_time=t * 1000 + 1.05 * late)
+    if loop_fds:
+        add_loop_descriptors(d)
     return d
 
 

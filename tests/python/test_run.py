@@ -43,7 +43,14 @@ GRAMMAR = {
     "timeout": (("us",), "timeout", "manual_time"),
     "raw_timeout": (("us",), "raw_timeout", "manual_time"),
     "sentinel": (("at",), "sentinel", None),
+    "timerfd": (("us",), "registry", "manual_time"),
+    "signal": (("via",), "registry", "manual_time"),
 }
+# Parameters a scenario's rows may add after GRAMMAR's (wakeup's own wake descriptor), and the
+# parameters whose value is a word, with the words allowed.
+OPTIONAL_PARAMS = {"wakeup": ("wake",)}
+WORD_PARAMS = {"cpu": {"same", "other"}, "via": {"signalfd", "selfpipe"},
+               "wake": {"eventfd", "pipe", "socketpair"}}
 RAW_MECHANISMS = {"select", "poll", "epoll", "uring_poll"}
 RAW_TIMEOUT_PATHS = {"ppoll", "epoll_pwait2"}
 
@@ -56,12 +63,13 @@ def grammar_problem(name, registry, raw_timeout_scenario):
     keys, slot, suffix = GRAMMAR[parsed.scenario]
     if name != parsed.key + (f"/{suffix}" if suffix else ""):
         return "segments outside the grammar"
-    if tuple(k for k, _ in parsed.params) != keys:
+    got = tuple(k for k, _ in parsed.params)
+    if got != keys and got != keys + OPTIONAL_PARAMS.get(parsed.scenario, ("-",)):
         return f"parameters {parsed.params}, expected {keys}"
     for key, value in parsed.params:
-        if key == "cpu":
-            if value not in ("same", "other"):
-                return "cpu is neither same nor other"
+        if key in WORD_PARAMS:
+            if value not in WORD_PARAMS[key]:
+                return f"{key} is not one of {sorted(WORD_PARAMS[key])}"
         elif not isinstance(value, int) or value < 0:
             return f"{key} is not a whole number"
     # The bare timeout paths have their own scenario once raw_timeout exists.

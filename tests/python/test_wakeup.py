@@ -154,12 +154,12 @@ def test_groups_run_in_order_between_sentinels():
         for n in names:
             scenario = n.split("/")[0]
             scenario = {"raw": "dispatch", "herd_shared": "herd",
-                        "raw_timeout": "timeout"}.get(scenario, scenario)
+                        "raw_timeout": "timeout", "timerfd": "timeout"}.get(scenario, scenario)
             if not groups or groups[-1] != scenario:
                 groups.append(scenario)
         assert groups == ["sentinel", "dispatch", "sentinel", "chain", "sentinel", "churn",
                           "sentinel", "wakeup", "sentinel", "herd", "sentinel", "timeout",
-                          "sentinel"], args
+                          "sentinel", "signal", "sentinel"], args
 
 
 @needs_bench
