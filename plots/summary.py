@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 
+import advice
 import analysis as an
 import charts
 import scenarios
@@ -591,6 +592,7 @@ def charts_section(drawn: list) -> list:
 def render(run: Run, drawn: list) -> str:
     lines = [f"# pollbench results: {run.label}", "",
              f"{run.subtitle()}", ""]
+    lines += advice.section(run)
     lines += warnings_section(run)
     lines += machine_section(run)
     lines += run_section(run)
