@@ -168,7 +168,9 @@ def registered_per_ready(run: Run) -> list:
         text = f"{ref} is cheaper per event than {mech} beyond the noise {where}"
         if start < len(pts) - 1:
             text += f", and by {fmt_ratio(pts[-1][1])} at N = {an.fmt_n(last_n)}"
-        text += f"; {mech} ran up to N = {an.fmt_n(last_n)}{stop}" if stop else ""
+        own_last = an.series_over_fds(run, "dispatch", mech)[-1][0]
+        if stop:
+            text += f"; {mech}'s rows stop at N = {an.fmt_n(own_last)}{stop}"
         out.append(text + "." + rows_line(used))
     return out
 
@@ -413,11 +415,10 @@ def timeouts(run: Run) -> list:
             else:
                 text += f"{_names(lb for _, lb in fine)} {_span_us(fine)} µs late"
         text += " (p50)."
+        if rounded and fine:
+            text += (" A design that needs timeouts below a millisecond needs one of the rows "
+                     "that were not rounded.")
         out.append(text + rows_line(used))
-    if any(an.rounded_to_ms(t, v.median("late_p50_ns") or 0)
-           for per in table.values() for t, v in per.items()):
-        out.append("A design that needs timers finer than a millisecond needs one of the "
-                   "rows that was not rounded to a whole millisecond above.")
     return out
 
 
@@ -490,7 +491,9 @@ def noise_note(run: Run) -> str:
             "too narrow for differences between processes")
     text = ("A ratio X/Y is given with its 95% interval in brackets, from a bootstrap paired "
             f"by process ({unit}); \"beyond the noise\" means that interval excludes 1, "
-            "\"within the noise\" that it does not, whatever the medians say.")
+            "\"within the noise\" that it does not, whatever the medians say. At 95%, about "
+            "one comparison in twenty lands beyond the noise by chance: a row beyond it at one "
+            "or two of many N is no difference.")
     drift = sentinel_drift(run)
     if drift is not None and drift[0] > DRIFT_WARNING:
         text += (f" **The noise sentinel drifted {100 * drift[0]:.0f}% during this run**: "
@@ -512,7 +515,8 @@ def section(run: Run, heading: str = "##") -> list:
         else:
             sentences = generic(run, desc.name)
             if sentences:
-                items.append((desc.name, sentences))
+                title = desc.charts[0].title if desc.charts else desc.name
+                items.append((title, sentences))
     known = {d.name for d in scenarios.SCENARIOS}
     for scen in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):
         if scen not in known:
