@@ -301,16 +301,22 @@ def wakeup_latency(run: Run) -> list:
         for mech in mechanisms(run, "per_registered", "wakeup"):
             pts = pair_series(an.wakeup_series(run, mech, cpu), list(ref_rows.items()),
                               "p50_ns")
-            if len(pts) < 2:
+            if not pts:
                 continue
             (n0, r0, b0, d0), (n1, r1, b1, d1) = pts[0], pts[-1]
             where = f" ({_cpu_words(cpu)})" if cpu else ""
-            out.append(f"A blocked waiter{where}: {mech}'s p50 wakeup is {_us(b0.median('p50_ns'))} "
-                       f"µs with N = {an.fmt_n(n0)} ({fmt_ratio(r0)} {ref}) and "
-                       f"{_us(b1.median('p50_ns'))} µs with N = {an.fmt_n(n1)} "
-                       f"({fmt_ratio(r1)} {ref}'s {_us(d1.median('p50_ns'))} µs)."
-                       + rows_line([b0, b1, d0, d1]))
+            text = (f"A blocked waiter{where}: {mech}'s p50 wakeup is "
+                    f"{_us(b0.median('p50_ns'))} µs with N = {an.fmt_n(n0)} "
+                    f"({fmt_ratio(r0)} {ref}'s {_us(d0.median('p50_ns'))} µs{_noise_word(r0)}")
+            text += ")" if len(pts) == 1 else (
+                f") and {_us(b1.median('p50_ns'))} µs with N = {an.fmt_n(n1)} "
+                f"({fmt_ratio(r1)} {ref}'s {_us(d1.median('p50_ns'))} µs{_noise_word(r1)})")
+            out.append(text + "." + rows_line([b0, b1, d0, d1]))
     return out
+
+
+def _noise_word(r: an.Ratio) -> str:
+    return ", within the noise" if r.low is not None and beyond(r) == 0 else ""
 
 
 def _cpu_words(cpu) -> str:
