@@ -497,8 +497,8 @@ def noise_note(run: Run) -> str:
             "too narrow for differences between processes")
     text = ("A ratio X/Y is given with its 95% interval in brackets, from a bootstrap paired "
             f"by process ({unit}); \"beyond the noise\" means that interval excludes 1, "
-            "\"within the noise\" that it does not, whatever the medians say. At 95%, about "
-            "one comparison in twenty lands beyond the noise by chance: a row beyond it at one "
+            "\"within the noise\" that it does not, whatever the medians say. At 95%, one "
+            "comparison in twenty, on average, lands beyond the noise by chance: a row beyond it at one "
             "or two of many N is no difference.")
     drift = sentinel_drift(run)
     if drift is not None and drift[0] > DRIFT_WARNING:

@@ -145,16 +145,11 @@ def test_herd_of_one_w_is_columns_on_a_count_axis(tmp_path, monkeypatch):
     assert [t for t in ax.get_yticks() if 0 <= t <= 4] == [0, 1, 2, 3, 4]
 
 
-def test_herd_axis_has_a_tick_per_count_in_a_full_run():
-    from pbresults import Run  # noqa: F401
-    import json
-    import tempfile
+def test_herd_axis_has_a_tick_per_count_in_a_full_run(tmp_path):
+    from conftest import write_json
     from pbresults import load
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "r.json")
-        with open(path, "w") as f:
-            json.dump(gbfake.everything_run(), f)
-        ax = charts.chart_herd(load(path)).get_axes()[0]
+    run = load(write_json(tmp_path / "r.json", gbfake.everything_run()))
+    ax = charts.chart_herd(run).get_axes()[0]
     assert ax.get_yscale() == "linear"
     assert [t for t in ax.get_yticks() if 0 <= t <= 8] == list(range(9))
 
