@@ -336,8 +336,9 @@ def herd(run: Run) -> list:
     w = max(at_w)
     groups = {}
     for scen, bk, b in at_w[w]:
+        label = f"one {bk} set shared by all" if scen == "herd_shared" else bk
         groups.setdefault(an.herd_verdict(b.median("woken_per_event"), w), []).append(
-            (an.herd_label(scen, bk), b))
+            (label, b))
     if w <= 1:
         return []
     used = [b for _, _, b in at_w[w]]

@@ -88,7 +88,8 @@ def test_herd_advice_follows_who_woke_one(tmp_path):
     (sentence,) = advice.herd(run)
     w = max(b.name.get("waiters") for b in run.select("herd"))
     assert sentence.startswith(f"{w} threads waiting on one fd")
-    assert "epoll_exclusive and epoll_et, one shared set woke about one" in sentence
+    assert "epoll_exclusive and one epoll_et set shared by all woke about one" in sentence
+    assert "epoll_lt, poll and select woke all 8" in sentence
     assert "avoid the herd" in sentence
 
 
