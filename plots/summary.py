@@ -277,7 +277,8 @@ def _below_linear_lines(run: Run, fits: list) -> list:
         return []
     return ["A slope below 1 with an interval that excludes 1 is an O(N) cost beside a fixed "
             "cost per call (the syscall, the loop) that still weighs at the smaller N — a "
-            "line through the medians, fitted by relative least squares: " + "; ".join(words) + ".", ""]
+            "line through the medians, fitted by relative least squares: "
+            + "; ".join(words) + ".", ""]
 
 
 def dispatch_section(run: Run) -> list:
