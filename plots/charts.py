@@ -10,14 +10,15 @@ embeds whatever was drawn, in descriptor order.
 from __future__ import annotations
 
 import os
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import (FuncFormatter, LogLocator, NullFormatter,  # noqa: E402
-                               NullLocator)
+from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator,  # noqa: E402
+                               NullFormatter, NullLocator)
 
 import analysis as an  # noqa: E402
 import scenarios  # noqa: E402
@@ -36,9 +37,13 @@ matplotlib.rcParams["font.size"] = 10
 # registry rows take PALETTE entries in preference order, a raw mechanism the colour of the
 # row it is the floor of, and any other name (a raw timeout path) the next free entries in
 # name order. No backend name is written here.
-COLORS = ["#1f77b4", "#17becf", "#393b79", "#6baed6", "#2ca02c", "#98df8a", "#ff7f0e",
-          "#d62728", "#9467bd", "#c5b0d5", "#8c564b", "#e377c2", "#b25d00", "#08306b",
-          "#00441b", "#7f7f7f", "#bcbd22", "#8c6d31", "#ad494a", "#637939"]
+# Entries far apart in hue and lightness, so that the rows that cluster in one chart (the
+# O(ready) family at ~2 µs per event, the first eight rows of a registry in preference order)
+# never share a shade: blue, cyan, olive, black, green, magenta, orange, red, purple, gold,
+# brown, teal, then the rest.
+COLORS = ["#1f77b4", "#17becf", "#a8a51c", "#222222", "#2ca02c", "#e7298a", "#ff7f0e",
+          "#d62728", "#9467bd", "#b25d00", "#8c564b", "#016c59", "#7f7f7f", "#08306b",
+          "#c5b0d5", "#98df8a", "#ad494a", "#637939", "#6baed6", "#fdae6b"]
 MARKERS = ["o", "D", "v", "<", "P", "X", "^", "s", "h", "H", "d", "*", "1", "2", "4", "p",
            ">", "8", "x", "+"]
 PALETTE = list(zip(COLORS, MARKERS))
@@ -91,12 +96,31 @@ SPREAD = "\nmedian; band = min–max of the repetitions"
 
 # --- figure helpers -------------------------------------------------------------------------
 
-def new_figure(run: Run, title: str, ncols: int = 1, width: float = 10.0,
-               height: float = 6.0):
+# The narrowest figure: a chart of a quick run (one timeout T, one wakeup N) keeps room for its
+# heading and legend.
+MIN_WIDTH = 8.0
+TITLE_SIZE = 11
+
+
+def wrap_title(title: str, width: float, fontsize: float = TITLE_SIZE) -> str:
+    """The heading broken into lines that fit the figure's width (an average character of
+    the default font is about 0.55 of its size wide), so no quick run's chart is clipped."""
+    chars = max(30, int(width * 72 / (fontsize * 0.64)))
+    return "\n".join(textwrap.wrap(title, chars, break_on_hyphens=False)) or title
+
+
+def _figure(run: Run, title: str, width: float, height: float) -> Figure:
+    width = max(width, MIN_WIDTH)
     fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    # Two-line heading: what the chart shows, then which machine and when.
-    fig.suptitle(f"{title}\n{run.subtitle()}", fontsize=11)
+    # Heading: what the chart shows (wrapped to the width), then which machine and when.
+    fig.suptitle(f"{wrap_title(title, width)}\n{run.subtitle()}", fontsize=TITLE_SIZE)
+    return fig
+
+
+def new_figure(run: Run, title: str, ncols: int = 1, width: float = 10.0,
+               height: float = 6.0, width_ratios=None):
+    fig = _figure(run, title, width, height)
+    axes = fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0]
     for ax in axes:
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
@@ -162,7 +186,7 @@ def limit_note(run: Run, backend: str, scenario: str = "dispatch") -> str | None
 
 def mark_fd_limit(run: Run, ax, backend: str, n_last, scenario: str = "dispatch") -> None:
     """Where the line of a backend with an fd limit (the registry's max_fd) stops before the
-    others, say why: a dotted line at its last N and a footnote.
+    others, say why: a dotted line at the limit (FD_SETSIZE for select) and a footnote.
 
     The footnote goes under the axes (supxlabel, placed by the layout engine), so it can
     never cover a data point, whatever the numbers are.
@@ -175,9 +199,22 @@ def mark_fd_limit(run: Run, ax, backend: str, n_last, scenario: str = "dispatch"
     if n_last >= largest:
         return
     color = style(run, backend)[0]
-    ax.axvline(n_last, color=color, linestyle=":", linewidth=1.2, zorder=1)
-    ax.text(n_last, 0.985, f" {backend}'s limit ", transform=ax.get_xaxis_transform(),
-            rotation=90, ha="right", va="top", fontsize=8, color=color)
+    # The line stands at the limit itself (fd numbers up to max_fd: at most max_fd + 1 fds),
+    # not at the backend's last point, and only where the axis reaches it; backends with the
+    # same limit share one line.
+    limit = max_fd + 1
+    if limit <= largest:
+        drawn = ax.__dict__.setdefault("_limit_lines", {})
+        if limit in drawn:
+            names, text = drawn[limit]
+            names.append(backend)
+            text.set_text(f" {', '.join(names)}: fds ≤ {max_fd:,} ")
+        else:
+            ax.axvline(limit, color=color, linestyle=":", linewidth=1.2, zorder=1)
+            text = ax.text(limit, 0.985, f" {backend}: fds ≤ {max_fd:,} ",
+                           transform=ax.get_xaxis_transform(), rotation=90, ha="right",
+                           va="top", fontsize=8, color=color)
+            drawn[limit] = ([backend], text)
     notes = getattr(ax.figure, "_limit_notes", [])
     if any(n.startswith(f"{backend} ") for n in notes):
         return
@@ -194,66 +231,147 @@ def mark_fd_limit(run: Run, ax, backend: str, n_last, scenario: str = "dispatch"
 
 # --- the charts -----------------------------------------------------------------------------
 
+def _split_rows(run: Run, backends: list) -> tuple:
+    """(mechanisms, libraries) of a list of registry rows: a library row has `wraps`."""
+    libs = [bk for bk in backends if run.registry.wraps(bk)]
+    return [bk for bk in backends if bk not in libs], libs
+
+
+def _slope_label(fits: dict, backend: str) -> str:
+    f = fits.get(backend)
+    if not f or not f.best:
+        return backend
+    hw = f.best.half_width
+    return f"{backend} — slope {f.best.slope:.2f}" + (f" ± {hw:.2f}" if hw is not None else "")
+
+
+def _relative_reference(run: Run):
+    """(label, [(N, bench)]) every O(ready) row is drawn relative to: the bare loop of the
+    preferred O(ready) mechanism (raw/<its raw_floor>), else that row itself; None without."""
+    for name in run.registry.names:
+        if (run.registry.fact(name, "wait_cost") == "per_ready" and not run.registry.wraps(name)
+                and run.select("dispatch", name)):
+            mech = an.raw_of(run, name)
+            raw = an.series_over_fds(run, "raw", mech) if mech else []
+            if raw:
+                return f"raw {mech}", raw
+            return name, an.series_over_fds(run, "dispatch", name)
+    return None
+
+
 def chart_cost_vs_fds(run: Run):
-    """ns per event against total fds at A = 1, log-log; raw floors dashed."""
-    backends = run.backends("dispatch")
+    """ns per event against total fds at A = 1, log-log: the mechanisms (raw floors dashed) and
+    the libraries (their mechanism dashed) in two panels, and below them every O(ready) row
+    relative to the bare loop of the preferred O(ready) mechanism with its interval, on a
+    linear axis — the differences of the flat family are 5-40%, invisible on a log axis that
+    also holds poll at 8,192 fds."""
+    backends = [bk for bk in run.backends("dispatch") if an.series_over_fds(run, "dispatch", bk)]
     if not backends:
         return None
-    fig, (ax,) = new_figure(run, "Cost per event against total fds (1 active fd) — "
-                                 "dispatch through the Poller, raw syscall loop dashed")
+    mechs, libs = _split_rows(run, backends)
+    ref = _relative_reference(run)
+    flat = [bk for bk in backends if run.registry.fact(bk, "wait_cost") == "per_ready"]
+    rel = []
+    if ref is not None:
+        for bk in flat:
+            s = an._ratio_series(an.series_over_fds(run, "dispatch", bk), ref[1])  # noqa: SLF001
+            if s:
+                rel.append((bk, s))
+    top = [k for k, v in (("mech", mechs), ("lib", libs)) if v]
+    mosaic = [top] + ([["rel"] * len(top)] if rel else [])
+    fig = _figure(run, "Cost per event against total fds (1 active fd) — dispatch through the "
+                       "Poller; mechanisms and libraries apart, and the O(ready) rows relative "
+                       "to the bare loop", width=15.0, height=11.0 if rel else 6.5)
+    axes = fig.subplot_mosaic(mosaic, height_ratios=[1.25, 1] if rel else None)
     fits = {f.backend: f for f in an.all_scaling_fits(run) if f.scenario == "dispatch"}
-    drawn = 0
-    for backend in backends:
-        rows = an.series_over_fds(run, "dispatch", backend)
-        if not rows:
-            continue
-        f = fits.get(backend)
-        slope = ""
-        if f and f.best:
-            hw = f.best.half_width
-            slope = f" — slope {f.best.slope:.2f}" + (f" ± {hw:.2f}" if hw is not None else "")
-        plot_series(run, ax, backend, rows, an.COST, f"{backend}{slope}")
-        drawn += 1
-        mech = an.raw_of(run, backend)
-        raw_rows = an.series_over_fds(run, "raw", mech) if mech else []
-        if raw_rows:
-            plot_series(run, ax, backend, raw_rows, an.COST, f"raw {mech} (no Poller)", raw=True)
-        mark_fd_limit(run, ax, backend, rows[-1][0])
-    if not drawn:
-        return None
-    log_axis(ax, "x")
-    log_axis(ax, "y")
-    ax.set_xlabel("total fds N (registered, 1 of them ready per iteration)")
-    ax.set_ylabel(f"wall time per event (ns){SPREAD}")
-    legend(ax)
+    if "mech" in axes:
+        ax = axes["mech"]
+        for backend in mechs:
+            rows = an.series_over_fds(run, "dispatch", backend)
+            plot_series(run, ax, backend, rows, an.COST, _slope_label(fits, backend))
+            mech = an.raw_of(run, backend)
+            raw_rows = an.series_over_fds(run, "raw", mech) if mech else []
+            if raw_rows:
+                plot_series(run, ax, backend, raw_rows, an.COST, f"raw {mech} (no Poller)",
+                            raw=True)
+            mark_fd_limit(run, ax, backend, rows[-1][0])
+        ax.set_title("mechanisms (the bare syscall loop dashed)", fontsize=10)
+    if "lib" in axes:
+        ax = axes["lib"]
+        for mech in dict.fromkeys(run.registry.wraps(bk) for bk in libs):
+            rows = an.series_over_fds(run, "dispatch", mech)
+            if rows:
+                plot_series(run, ax, mech, rows, an.COST, f"{mech} (the mechanism)", raw=True)
+        for backend in libs:
+            rows = an.series_over_fds(run, "dispatch", backend)
+            plot_series(run, ax, backend, rows, an.COST,
+                        f"{_slope_label(fits, backend)} (on {run.registry.wraps(backend)})")
+            mark_fd_limit(run, ax, backend, rows[-1][0])
+        ax.set_title("event libraries (the mechanism each runs on dashed)", fontsize=10)
+    for key in top:
+        ax = axes[key]
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+        log_axis(ax, "x")
+        log_axis(ax, "y")
+        ax.set_xlabel("total fds N (registered, 1 of them ready per iteration)")
+        ax.set_ylabel(f"wall time per event (ns){SPREAD}")
+        ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.85)
+    if rel:
+        ax = axes["rel"]
+        ax.grid(True, which="major", alpha=0.35)
+        ax.axhline(1.0, color="0.3", linewidth=1.0, zorder=1)
+        lo, hi = _ratio_lines(run, ax, [(bk, f"{bk} / {ref[0]}", s) for bk, s in rel])
+        log_axis(ax, "x")
+        ax.set_ylim(min(0.9, lo - 0.05), max(1.2, hi + 0.05))
+        ax.set_title(f"the O(ready) rows relative to {ref[0]} at the same N: where the flat "
+                     "family differs", fontsize=10)
+        ax.set_xlabel("total fds N")
+        ax.set_ylabel(f"ns per event / {ref[0]}'s\nbar = {an.OVERHEAD_LEVEL:.0%} interval, "
+                      "bootstrap paired by process")
+        legend(ax)
     return fig
 
 
 def chart_cost_vs_active(run: Run):
-    """ns per event against active fds at the fixed N of the active sweep."""
-    sweeps = []
+    """ns per event against active fds at the fixed N of the active sweep: the mechanisms
+    (raw floors dashed) and the libraries (their mechanism dashed) in two panels."""
+    sweeps = {}
     for backend in run.backends("dispatch"):
         s = an.active_sweep(run, "dispatch", backend)
         if s:
-            sweeps.append((backend, s))
+            sweeps[backend] = s
     if not sweeps:
         return None
-    fig, (ax,) = new_figure(run, "Cost per event against active fds at fixed N — "
-                                 "raw syscall loop dashed")
-    for backend, (n, rows) in sweeps:
-        plot_series(run, ax, backend, rows, an.COST, f"{backend} (N = {an.fmt_n(n)})")
-        mech = an.raw_of(run, backend)
-        if mech:
-            raw_rows = [(a, b) for a, b in (an.active_sweep(run, "raw", mech) or (n, []))[1]
-                        if b.name.get("fds") == n]
-            if len(raw_rows) >= 2:
-                plot_series(run, ax, backend, raw_rows, an.COST,
-                            f"raw {mech} (N = {an.fmt_n(n)})", raw=True)
-    log_axis(ax, "x")
-    log_axis(ax, "y")
-    ax.set_xlabel("active fds A (ready per iteration, spread evenly over the N)")
-    ax.set_ylabel(f"wall time per event (ns){SPREAD}")
-    legend(ax)
+    mechs, libs = _split_rows(run, list(sweeps))
+    panels = [(k, v) for k, v in (("mechanisms (the bare syscall loop dashed)", mechs),
+                                  ("event libraries (the mechanism each runs on dashed)", libs))
+              if v]
+    fig, axes = new_figure(run, "Cost per event against active fds at fixed N",
+                           ncols=len(panels), width=7.2 * len(panels) + 0.6, height=6.5)
+    for ax, (title, names) in zip(axes, panels):
+        if names is libs:
+            for mech in dict.fromkeys(run.registry.wraps(bk) for bk in libs):
+                if mech in sweeps:
+                    n, rows = sweeps[mech]
+                    plot_series(run, ax, mech, rows, an.COST,
+                                f"{mech} (N = {an.fmt_n(n)}, the mechanism)", raw=True)
+        for backend in names:
+            n, rows = sweeps[backend]
+            plot_series(run, ax, backend, rows, an.COST, f"{backend} (N = {an.fmt_n(n)})")
+            mech = an.raw_of(run, backend) if names is mechs else None
+            if mech:
+                raw_rows = [(a, b) for a, b in (an.active_sweep(run, "raw", mech) or (n, []))[1]
+                            if b.name.get("fds") == n]
+                if len(raw_rows) >= 2:
+                    plot_series(run, ax, backend, raw_rows, an.COST,
+                                f"raw {mech} (N = {an.fmt_n(n)})", raw=True)
+        log_axis(ax, "x")
+        log_axis(ax, "y")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("active fds A (ready per iteration, spread evenly over the N)")
+        ax.set_ylabel(f"wall time per event (ns){SPREAD}")
+        ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.85)
     return fig
 
 
@@ -405,7 +523,7 @@ def _us_axis(ax, axis: str = "y"):
     """Log scale in µs with plain numbers (ns data, labels divided by 1,000)."""
     getattr(ax, f"set_{axis}scale")("log", base=10)
     a = ax.yaxis if axis == "y" else ax.xaxis
-    fmt = FuncFormatter(lambda v, _p: f"{v / 1e3:,.0f}" if v >= 1e4 else f"{v / 1e3:.2g}")
+    fmt = FuncFormatter(lambda v, _p: f"{v / 1e3:,.0f}" if v >= 1e5 else f"{v / 1e3:.3g}")
     a.set_major_formatter(fmt)
     a.set_minor_locator(LogLocator(base=10, subs=(2, 5)))
     a.set_minor_formatter(fmt)
@@ -418,23 +536,37 @@ def _cpu_title(cpu) -> str:
 
 
 def chart_wakeup_percentiles(run: Run):
-    """Wakeup latency p50 (solid) and p99 (dashed) against N, a panel per CPU placement."""
+    """Wakeup latency p50 (filled markers, solid lines) and p99 (hollow markers, dashed)
+    against N, a panel per CPU placement. A placement measured at one N only (a quick run; the
+    same-CPU rows) gets a panel of one column per backend instead of a lone stack of points on
+    an N axis: nothing is drawn that the data does not have."""
     placements = an.wakeup_placements(run)
     backends = an.wakeup_backends(run)
     if not placements or not backends:
         return None
+    panels = []
+    for cpu in placements:
+        ns = sorted({n for bk in backends for n, _ in an.wakeup_series(run, bk, cpu)})
+        if ns:
+            panels.append((cpu, ns))
+    if not panels:
+        return None
+    widths = [6.2 if len(ns) > 1 else 0.45 * len(backends) + 1.6 for _, ns in panels]
     fig, axes = new_figure(run, "Wakeup latency against total fds: write on one thread to "
-                                "return from the wait on another — p50 solid, p99 dashed",
-                           ncols=len(placements), width=6.2 * len(placements) + 2.4)
-    for ax, cpu in zip(axes, placements):
-        ns = []
+                                "return from the wait on another — p50 filled, p99 hollow",
+                           ncols=len(panels), width=sum(widths) + 2.4, width_ratios=widths)
+    lined = False
+    for ax, (cpu, ns) in zip(axes, panels):
+        if len(ns) == 1:
+            _wakeup_column_panel(run, ax, cpu, ns[0], backends)
+            continue
+        lined = True
         for bk in backends:
             color, marker = style(run, bk)
             for counter, dashed in (("p50_ns", False), ("p99_ns", True)):
                 rows = an.wakeup_series(run, bk, cpu, counter)
                 if not rows:
                     continue
-                ns += [n for n, _ in rows]
                 ax.plot([n for n, _ in rows], [b.median(counter) for _, b in rows],
                         linestyle="--" if dashed else "-", marker=marker, color=color,
                         markerfacecolor="white" if dashed else color,
@@ -447,12 +579,44 @@ def chart_wakeup_percentiles(run: Run):
         ax.set_xlabel("registered fds N (1 of them written per wakeup)")
         ax.set_ylabel("wakeup latency (µs)\nmedian over the repetitions of each quantile")
     from matplotlib.lines import Line2D
-    handles, labels = axes[-1].get_legend_handles_labels()
-    handles += [Line2D([], [], color="0.3", linestyle="-", label="p50"),
-                Line2D([], [], color="0.3", linestyle="--", label="p99")]
+    handles = [Line2D([], [], color=style(run, bk)[0], marker=style(run, bk)[1],
+                      linestyle="-" if lined else "none", label=bk) for bk in backends]
+    handles += [Line2D([], [], color="0.3", marker="o", linestyle="-" if lined else "none",
+                       label="p50" + (" (solid)" if lined else "")),
+                Line2D([], [], color="0.3", marker="o", markerfacecolor="white",
+                       linestyle="--" if lined else "none",
+                       label="p99" + (" (dashed)" if lined else ""))]
     axes[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                     fontsize=9, frameon=False)
     return fig
+
+
+def _wakeup_column_panel(run: Run, ax, cpu, n, backends) -> None:
+    """One N only: a column per backend, p50 filled, p99 hollow, joined by a thin line."""
+    xs, labels = [], []
+    for i, bk in enumerate(backends):
+        rows = dict(an.wakeup_series(run, bk, cpu))
+        b = rows.get(n)
+        if b is None:
+            continue
+        color, marker = style(run, bk)
+        p50, p99 = b.median("p50_ns"), b.median("p99_ns")
+        if p50 and p99:
+            ax.plot([i, i], [p50, p99], color=color, linewidth=1.2, zorder=3)
+        if p50:
+            ax.plot([i], [p50], marker=marker, color=color, markersize=7, linestyle="none",
+                    label=f"{bk} p50", zorder=4)
+        if p99:
+            ax.plot([i], [p99], marker=marker, color=color, markerfacecolor="white",
+                    markersize=7, linestyle="none", label=f"{bk} p99", zorder=4)
+        xs.append(i)
+        labels.append(bk)
+    ax.set_xticks(xs, labels, rotation=50, ha="right", fontsize=9)
+    ax.set_xlim(-0.7, len(backends) - 0.3)
+    _us_axis(ax, "y")
+    ax.grid(False, axis="x", which="both")
+    ax.set_title(f"{_cpu_title(cpu)}: N = {an.fmt_n(n)} only", fontsize=10)
+    ax.set_ylabel("wakeup latency (µs)\nmedian over the repetitions of each quantile")
 
 
 def chart_wakeup_cdf(run: Run):
@@ -500,7 +664,8 @@ def chart_wakeup_cdf(run: Run):
 
 
 def chart_herd(run: Run):
-    """Thundering herd: waiters woken per written byte (and the first return) against W."""
+    """Thundering herd: waiters woken per written byte (and the first return) against W; a
+    run with one W (a quick run) gets a column per variant instead of an axis of one W."""
     lines = an.herd_lines(run)
     if not lines:
         return None
@@ -509,36 +674,52 @@ def chart_herd(run: Run):
                                 "is written — how many of them return?",
                            ncols=2 if has_first else 1, width=14.0 if has_first else 10.0)
     ws = sorted({w for _, _, rows in lines for w, _ in rows})
+    one_w = len(ws) == 1
     ax = axes[0]
-    ax.plot(ws, ws, color="0.55", linestyle=":", linewidth=1.2, zorder=1,
-            label="all W woken")
-    ax.axhline(1.0, color="0.35", linestyle=":", linewidth=1.2, zorder=1, label="one woken")
+    if one_w:
+        ax.axhline(ws[0], color="0.55", linestyle=":", linewidth=1.2, zorder=1,
+                   label=f"all W = {ws[0]} woken")
+    else:
+        ax.plot(ws, ws, color="0.55", linestyle=":", linewidth=1.2, zorder=1,
+                label="all W woken")
+    ax.axhline(1.0, color="0.35", linestyle="-.", linewidth=1.2, zorder=1, label="one woken")
+    labels = []
     for k, (scen, bk, rows) in enumerate(lines):
         shared = scen == "herd_shared"
         color, marker = style(run, bk)
         label = an.herd_label(scen, bk)
-        # Variants that woke the same number lie on one line: a small shift in W keeps each
-        # visible (the axis is logarithmic, so the shift is the same at every W).
-        shift = 1 + 0.025 * (k - (len(lines) - 1) / 2)
-        xs = [w * shift for w, _ in rows]
+        labels.append(label)
+        if one_w:
+            xs = [k for _ in rows]
+        else:
+            # Variants that woke the same number lie on one line: a small shift in W keeps
+            # each visible (the axis is logarithmic, so the shift is the same at every W).
+            shift = 1 + 0.025 * (k - (len(lines) - 1) / 2)
+            xs = [w * shift for w, _ in rows]
         ax.plot(xs, [b.median("woken_per_event") for _, b in rows], marker=marker, color=color,
                 linestyle="--" if shared else "-", markerfacecolor="white" if shared else color,
-                linewidth=1.8, markersize=6, label=label, zorder=4)
+                linewidth=1.8, markersize=7, label=label, zorder=4)
         if has_first and any(b.has("first_return_ns") for _, b in rows):
-            frows = [(w, b) for w, b in rows if b.has("first_return_ns")]
-            axes[1].plot([w * shift for w, _ in frows],
-                         [b.median("first_return_ns") for _, b in frows],
+            pick = [(x, b) for x, (_, b) in zip(xs, rows) if b.has("first_return_ns")]
+            axes[1].plot([x for x, _ in pick], [b.median("first_return_ns") for _, b in pick],
                          marker=marker, color=color, linestyle="--" if shared else "-",
                          markerfacecolor="white" if shared else color, linewidth=1.8,
-                         markersize=6, label=label)
+                         markersize=7, label=label)
     for a in axes:
-        log_axis(a, "x")
-        a.set_xticks(ws)
-        a.set_xlabel("waiters W")
-    ax.set_yscale("log", base=2)
-    ax.yaxis.set_major_formatter(FuncFormatter(_int_ticks))
-    ax.set_yticks([w for w in ws if w >= 1] or [1])
-    ax.set_ylim(0.7, max(ws) * 1.4)
+        if one_w:
+            a.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=9)
+            a.set_xlim(-0.6, len(labels) - 0.4)
+            a.set_xlabel(f"wait-set design, W = {ws[0]} waiters")
+            a.grid(False, axis="x", which="both")
+        else:
+            log_axis(a, "x")
+            a.set_xticks(ws)
+            a.xaxis.set_minor_locator(NullLocator())
+            a.set_xlabel("waiters W")
+    # Woken per event is a count from 1 to W: a linear axis with a tick at every count.
+    top = max(ws)
+    ax.set_ylim(0, top + 0.6)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(int(top), 10) + 1))
     ax.set_ylabel("waiters returned per written byte (median)")
     ax.set_title("woken per event", fontsize=10)
     if has_first:
@@ -546,8 +727,8 @@ def chart_herd(run: Run):
         axes[1].set_ylabel("time to the first return (µs), median")
         axes[1].set_title("latency to the first waiter's return", fontsize=10)
         legend(axes[1])
-        refs = [h for h in ax.get_lines() if h.get_label() in ("all W woken", "one woken")]
-        ax.legend(handles=refs, loc="upper left", fontsize=8)
+        refs = [h for h in ax.get_lines() if h.get_label().startswith(("all W", "one woken"))]
+        ax.legend(handles=refs, loc="center right", fontsize=8)
     else:
         legend(ax)
     return fig

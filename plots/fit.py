@@ -40,21 +40,62 @@ class Fit:
         return f"{self.slope:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}]"
 
     def complexity(self) -> str:
-        """The measured growth in words.
-
-        Judged by the slope, with a wide interval reported as such. A fixed per-call cost
-        (the syscall itself) pulls an O(N) mechanism's slope below 1 at moderate N, so
-        anything from 0.75 up counts as linear; the slope itself is always shown beside it.
-        """
+        """The measured growth in words, read from the slope's 95% interval, not from the
+        slope alone: "linear" when the interval holds 1, "flat" when it lies within ±FLAT,
+        "worse than linear" when it lies above 1, "below linear" when it lies between (an
+        O(N) cost plus a fixed per-call cost that still weighs at these N has a log-log
+        slope below 1: see linear_fit). Without an interval (two sizes) the slope is read
+        with the same bounds and says so."""
         if self.half_width is not None and self.half_width > 0.3:
             return "unclear: interval too wide"
-        if abs(self.slope) < 0.2:
-            return "O(1): flat"
-        if 0.75 <= self.slope <= 1.25:
-            return "O(N): linear"
-        if 0.2 <= self.slope < 0.75:
-            return f"between O(1) and O(N) (≈N^{self.slope:.1f})"
-        return f"≈N^{self.slope:.1f}" + (": worse than linear" if self.slope > 1 else "")
+        lo, hi = (self.ci_low, self.ci_high) if self.ci_low is not None else \
+            (self.slope, self.slope)
+        tail = "" if self.ci_low is not None else " (no interval: two sizes)"
+        if lo <= 1.0 <= hi:
+            return "O(N): linear" + tail
+        if -FLAT <= lo and hi <= FLAT:
+            return "O(1): flat" + tail
+        if lo > 1.0:
+            return f"≈N^{self.slope:.1f}: worse than linear" + tail
+        if lo >= 0.5:
+            return f"below linear (≈N^{self.slope:.2f}): O(N) plus a fixed cost" + tail
+        if hi < -FLAT:
+            return f"falls with N (≈N^{self.slope:.2f})" + tail
+        return f"between O(1) and O(N) (≈N^{self.slope:.2f})" + tail
+
+
+# A slope whose whole interval lies within ±FLAT is flat: over the sweep's 512× range in N
+# that is less than 512^0.15 ≈ 2.5× — and in practice the flat rows' intervals lie within
+# ±0.1 and the O(N) rows' reach 0.75 and above.
+FLAT = 0.15
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """cost ≈ fixed + per_item · N (least squares on the medians): what a log-log slope
+    below 1 hides. Its local log-log slope is per_item·N / (fixed + per_item·N)."""
+    fixed: float
+    per_item: float
+
+    def local_slope(self, n: float) -> float:
+        v = self.fixed + self.per_item * n
+        return self.per_item * n / v if v > 0 else float("nan")
+
+
+def linear_fit(xs, ys) -> LinearFit | None:
+    """The line y = a + b·x that minimises the squared *relative* errors ((y - a - b·x) / y,
+    i.e. weights 1/y²): every N counts alike, as on the log-log chart, instead of the largest
+    N deciding the fixed cost alone. None with fewer than two distinct x."""
+    pts = [(x, y) for x, y in zip(xs, ys) if y > 0]
+    if len({x for x, _ in pts}) < 2:
+        return None
+    w = [1.0 / (y * y) for _, y in pts]
+    sw = sum(w)
+    mx = sum(wi * x for wi, (x, _) in zip(w, pts)) / sw
+    my = sum(wi * y for wi, (_, y) in zip(w, pts)) / sw
+    sxx = sum(wi * (x - mx) ** 2 for wi, (x, _) in zip(w, pts))
+    b = sum(wi * (x - mx) * (y - my) for wi, (x, y) in zip(w, pts)) / sxx
+    return LinearFit(my - b * mx, b)
 
 
 def loglog_fit(xs, ys) -> Fit:

@@ -17,6 +17,7 @@ which need matplotlib (skipped with a note without it).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -143,6 +144,10 @@ def _set(opts: Options, flag: str, value: str) -> None:
         if not value:
             raise usage_error(f"--cpu needs {VALUE_FLAGS[flag][1]}")
         opts.cpu = value                  # the benchmark binary checks the list
+    elif flag == "--backend" and not value.strip(","):
+        # An empty list is refused like an empty --filter, not read as "every backend".
+        raise usage_error(f"--backend needs {VALUE_FLAGS[flag][1]} (names as in "
+                          "./pollbench list)")
     elif flag == "--processes":
         if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
             raise usage_error(f"--processes: '{value}' is not a positive whole number")
@@ -172,12 +177,31 @@ def list_benchmarks(bench: str, opts: Options) -> list:
                          capture_output=True, text=True)
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or [f"pollbench-bench exited {out.returncode}"]
-        raise usage_error(lines[-1].split("pollbench-bench: ", 1)[-1])
+        raise usage_error(with_suggestion(lines[-1].split("pollbench-bench: ", 1)[-1]))
     names = out.stdout.split()
     if not names:
         raise usage_error(f"--filter '{opts.filter}' matches no benchmark (or is not a valid "
                           "regex); the names: ./pollbench bench --benchmark_list_tests")
     return names
+
+
+UNKNOWN_BACKEND = re.compile(r"unknown backend '(?P<name>[^']*)' \(known: (?P<known>[^)]*)\)")
+
+
+def with_suggestion(message: str) -> str:
+    """The binary's "unknown backend 'epoll-lt' (known: ...)" with the closest known name
+    added, when one is close enough to be the one meant."""
+    m = UNKNOWN_BACKEND.search(message)
+    if not m:
+        return message
+    known = [k.strip() for k in m.group("known").split(",") if k.strip()]
+    close = difflib.get_close_matches(m.group("name"), known, n=1, cutoff=0.6)
+    if not close:
+        # Case and separators are the usual slip (EPOLL-LT, uring-multishot).
+        norm = {re.sub(r"[^a-z0-9]", "", k.lower()): k for k in known}
+        hit = norm.get(re.sub(r"[^a-z0-9]", "", m.group("name").lower()))
+        close = [hit] if hit else []
+    return message + (f"; did you mean '{close[0]}'?" if close else "")
 
 
 def make_run_dir(out: str) -> str:
@@ -257,12 +281,22 @@ def process_command(bench: str, opts: Options, repetitions: int, out: str) -> li
 QUIET_CONTEXT = ("pollbench_registry:", "pollbench_scenarios:")
 
 
+# Google Benchmark's warning when its library was compiled without NDEBUG (Debian's is: -O2,
+# its internal checks on), and what it means for this suite's numbers.
+DEBUG_WARNING = "***WARNING*** Library was built as DEBUG"
+DEBUG_NOTE = ("Google Benchmark warns \"Library was built as DEBUG\": Debian's libbenchmark is "
+              "optimised but keeps its internal checks (no NDEBUG); the timed loop is inline "
+              "in its headers, compiled with this suite's -O3 -DNDEBUG, so the timings are "
+              "not affected")
+
+
 class ProcessRunner:
     """Runs the processes one after another; remembers the live child for the signal path."""
 
     def __init__(self, prio):
         self.prio = prio
         self.child = None
+        self.debug_explained = False
 
     def _lower_nice(self):
         if self.prio is not None:
@@ -275,7 +309,11 @@ class ProcessRunner:
         # values (the registry and the scenarios) are one long line each, there for the file,
         # not for a reader of the progress.
         for line in self.child.stderr:
-            if not line.startswith(QUIET_CONTEXT):
+            if line.startswith(DEBUG_WARNING):
+                # Said once per run, with what it means here.
+                line = "" if self.debug_explained else f"pollbench: {DEBUG_NOTE}\n"
+                self.debug_explained = True
+            if line and not line.startswith(QUIET_CONTEXT):
                 sys.stderr.write(line)
                 sys.stderr.flush()
         status = self.child.wait()

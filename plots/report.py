@@ -7,6 +7,8 @@ comparison.
   report.py table RESULTS.json...            short summary table on stdout (no matplotlib)
   report.py plot RESULTS.json... [--out DIR] charts (PNG+SVG) and summary.md
   report.py compare A.json B.json [--out DIR] B/A ratios: table, compare.md and a chart
+  report.py readme RESULTS.json README.md    put the run's "What to use when" section
+                                             between README's what-to-use markers
 
 Several RESULTS files are read as one run of one machine (e.g. a sweep run in parts).
 Every problem is one line "pollbench: <file>: <problem>" on stderr; exit 1 for bad data,
@@ -162,6 +164,39 @@ def cmd_compare(args) -> int:
     return 0
 
 
+README_BEGIN = "<!-- what-to-use: begin"
+README_END = "<!-- what-to-use: end -->"
+
+
+def cmd_readme(args) -> int:
+    """Replace what stands between README's markers with the run's "What to use when"
+    section (heading one level down), written through a temporary file."""
+    run = load_many(args.results)
+    import advice
+    from pbresults import atomic_write
+    try:
+        with open(args.readme, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ResultsError(args.readme, f"cannot read ({e.strerror or e})") from None
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ResultsError(args.readme, f"no '{README_BEGIN} ... -->' and '{README_END}' "
+                           "markers to write between")
+    begin = text.index("\n", begin) + 1
+    block = advice.section(run, heading="###")
+    if not block:
+        raise ResultsError(run.path, "the run supports no sentence of the section")
+    new = text[:begin] + "\n".join(block) + "\n" + text[end:]
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(new)
+    atomic_write(args.readme, write)
+    print(_shown(args.readme))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="report.py", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -178,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("b", metavar="B.json")
     c.add_argument("--out", metavar="DIR", help="output directory (default: B's directory)")
     c.set_defaults(func=cmd_compare)
+    r = sub.add_parser("readme", help="the run's What to use when section into README.md")
+    r.add_argument("results", nargs=1, metavar="RESULTS.json")
+    r.add_argument("readme", metavar="README.md")
+    r.set_defaults(func=cmd_readme)
     return p
 
 
@@ -190,7 +229,7 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         if not args.command:
-            raise UsageError("missing command: table, plot or compare")
+            raise UsageError("missing command: table, plot, compare or readme")
         return args.func(args)
     except UsageError as e:
         return fail("usage", f"{e} (see ./pollbench help)", EXIT_USAGE)

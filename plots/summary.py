@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 import os
 
+import advice
 import analysis as an
 import charts
 import scenarios
+from fit import FLAT, linear_fit
 from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 # The event loop's other descriptors: their sections live in loopfds.py, found here by name.
 from loopfds import signal_section, timers_section, wake_descriptor_section  # noqa: F401
@@ -94,6 +96,9 @@ def machine_section(run: Run) -> list:
             v = run.meta("num_cpus")
         if key == "pollbench_hostname" and v == UNKNOWN:
             v = run.meta("host_name")
+        if key == "library_build_type" and v == "debug":
+            v = ("debug: built without NDEBUG (Debian's is optimised, its internal checks "
+                 "on); the timed loop is inline in its headers, compiled with the flags above")
         rows.append([label, v])
     rows += [[label, run.meta(key)] for label, key in OPTIONAL_MACHINE_ROWS
              if run.meta(key) != UNKNOWN]
@@ -226,7 +231,9 @@ def fits_section(run: Run) -> list:
     out = ["## Measured complexity", "",
            "Least-squares slope of log(ns per event) against log(N) at 1 active fd, every "
            "repetition one point (in a run of several processes: every process's median), with a 95% confidence interval (Student t). A slope of ≈1 "
-           f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)). "
+           f"means cost grows linearly with N (O(N)), ≈0 that it does not grow (O(1)); the words "
+           f"follow the interval: linear when it holds 1, flat when it lies within "
+           f"±{FLAT}, below or worse than linear when it lies below or above 1. "
            f"\"Large N\" starts at N = {an.LARGE_N} (where the fixed syscall cost no longer "
            "hides the growth), or lower so that the range spans at least 8× in N; the "
            "measured complexity is read from it.", ""]
@@ -239,12 +246,41 @@ def fits_section(run: Run) -> list:
                      f.best.complexity() if f.best else "–"])
     out += _table(["benchmark", "slope, all N [95% CI]", "slope, large N [95% CI]",
                    "measured complexity"], rows, left=4)
+    out += _below_linear_lines(run, fits)
     if any(f.best and f.best.slope > 1.25 for f in fits):
         out += ["A slope above 1 means the cost per polled fd itself rises with N: the "
                 "mechanism still walks every fd and, most likely, past some N their kernel state (file, "
                 "socket, wait queue) no longer stays in the CPU caches, so each one costs "
                 "more.", ""]
     return out
+
+
+def _below_linear_lines(run: Run, fits: list) -> list:
+    """Why an O(N) row's slope is below 1 over its N: a fixed per-call cost (the syscall
+    itself) beside the cost per registered fd. Fitted, not assumed: cost ≈ a + b·N on the
+    row's medians, and that line's own log-log slope, b·N / (a + b·N), at both ends."""
+    words = []
+    for f in fits:
+        below = [x for x in (f.full, f.large) if x is not None and x.ci_low is not None
+                 and x.ci_high < 1.0 and x.ci_low >= 0.5]
+        if not below:
+            continue
+        rows = [(n, b.median(an.COST)) for n, b in an.series_over_fds(run, f.scenario,
+                                                                       f.backend)]
+        lin = linear_fit([n for n, _ in rows], [v for _, v in rows])
+        if lin is None or lin.fixed <= 0 or lin.per_item <= 0:
+            continue
+        n0, n1 = rows[0][0], rows[-1][0]
+        words.append(f"`{f.scenario}/{f.backend}` ≈ {an.fmt_ns(lin.fixed)} ns + "
+                     f"{an.fmt_ns(lin.per_item)} ns × N, whose log-log slope is "
+                     f"{lin.local_slope(n0):.2f} at N = {an.fmt_n(n0)} and "
+                     f"{lin.local_slope(n1):.2f} at N = {an.fmt_n(n1)}")
+    if not words:
+        return []
+    return ["A slope below 1 with an interval that excludes 1 is an O(N) cost beside a fixed "
+            "cost per call (the syscall, the loop) that still weighs at the smaller N — a "
+            "line through the medians, fitted by relative least squares: "
+            + "; ".join(words) + ".", ""]
 
 
 def dispatch_section(run: Run) -> list:
@@ -593,6 +629,7 @@ def charts_section(drawn: list) -> list:
 def render(run: Run, drawn: list) -> str:
     lines = [f"# pollbench results: {run.label}", "",
              f"{run.subtitle()}", ""]
+    lines += advice.section(run)
     lines += warnings_section(run)
     lines += machine_section(run)
     lines += run_section(run)

@@ -18,6 +18,25 @@ DATA = os.path.join(ROOT, "tests", "data")
 ROW = re.compile(r"^\| (\d+) \| (.+?) \| `(.+?)` \| (\d) \| `(.+?)` \| (nothing|reasons|untouched) \|$")
 
 
+# Google Benchmark 1.7.1 JSON as another project writes it: a memcpy benchmark at two sizes,
+# aggregates included; valid output, but no pollbench registry in the context.
+OTHER_PROJECT = {
+    "context": {"date": "2026-11-28T07:00:00+00:00", "host_name": "box",
+                "executable": "./memcpy_bench", "num_cpus": 2, "mhz_per_cpu": 2000,
+                "cpu_scaling_enabled": False, "caches": [], "load_avg": [0.1, 0.1, 0.1],
+                "library_build_type": "release"},
+    "benchmarks": [
+        dict({"name": f"BM_memcpy/{n}{agg}", "family_index": 0,
+              "per_family_instance_index": i, "run_name": f"BM_memcpy/{n}",
+              "run_type": "aggregate" if agg else "iteration", "repetitions": 2,
+              "threads": 1, "iterations": 1000000, "real_time": t, "cpu_time": t,
+              "time_unit": "ns", "bytes_per_second": n / t * 1e9},
+             **({"aggregate_name": agg[1:]} if agg else {"repetition_index": 0}))
+        for i, (n, t) in enumerate(((8, 2.1), (64, 5.1))) for agg in ("", "_mean")
+    ],
+}
+
+
 def matrix_rows():
     with open(DOC, encoding="utf-8") as f:
         rows = [ROW.match(line.rstrip("\n")) for line in f]
@@ -54,13 +73,15 @@ def sandbox(tmp_path):
     files = {"RUN": run_dir / "results.json", "EMPTY": inputs / "empty.json",
              "TRUNCATED": inputs / "truncated.json", "NOT_BENCH": inputs / "not-bench.json",
              "ALL_SKIPPED": inputs / "all-skipped.json", "DISJOINT_A": inputs / "a.json",
-             "DISJOINT_B": inputs / "b.json", "FILE": inputs / "a-file"}
+             "DISJOINT_B": inputs / "b.json", "FILE": inputs / "a-file",
+             "OTHER_GB": inputs / "memcpy-bench.json"}
     shutil.copy(os.path.join(DATA, "sweep-small.json"), files["RUN"])
     shutil.copy(os.path.join(DATA, "all-skipped.json"), files["ALL_SKIPPED"])
     files["EMPTY"].write_text("")
     files["TRUNCATED"].write_bytes(files["RUN"].read_bytes()[:500])
     files["NOT_BENCH"].write_text('{"name": "not a benchmark run", "rows": []}\n')
     files["FILE"].write_text("not a directory\n")
+    files["OTHER_GB"].write_text(json.dumps(OTHER_PROJECT))
     for key, prefix in (("DISJOINT_A", "dispatch/"), ("DISJOINT_B", "churn/")):
         part = dict(doc, benchmarks=[r for r in doc["benchmarks"]
                                      if r["run_name"].startswith(prefix)])

@@ -103,3 +103,111 @@ def test_a_new_scenario_is_one_descriptor(monkeypatch, tmp_path):
     assert an.metrics_of("splice") == ["ns_per_byte"]
     other = "\n".join(summary.other_section(run, summary.scenario_sections(run)[1]))
     assert "| `splice/epoll_lt/bytes:4096` | ns_per_byte |" in other
+
+
+# --- what a newcomer sees: quick runs, limits, the flat family -------------------------------
+
+def _quick_latency_run(tmp_path, monkeypatch):
+    """The latency scenarios as a quick run has them: one timeout T, one wakeup N, one W."""
+    from conftest import write_json
+    from pbresults import load
+    monkeypatch.setattr(gbfake, "TIMEOUT_US", (50,))
+    d = gbfake.add_latency(gbfake.Doc(reps=2, context=gbfake.LATENCY_CONTEXT),
+                           points=[(16, "other")], herd=False)
+    for bk in gbfake.HERD_BACKENDS:
+        d.add(f"herd/{bk}/waiters:4/real_time",
+              {"woken_per_event": gbfake.herd_woken("herd", bk, 4), "first_return_ns": 9e3},
+              real_time=9e3)
+    return load(write_json(tmp_path / "quick.json", d.json()))
+
+
+def _inside_the_figure(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig._suptitle.get_window_extent(renderer)
+    return box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
+def test_headings_of_a_quick_runs_charts_fit_their_figure(tmp_path, monkeypatch):
+    run = _quick_latency_run(tmp_path, monkeypatch)
+    for draw in (charts.chart_timeout, charts.chart_wakeup_percentiles, charts.chart_herd):
+        fig = draw(run)
+        assert fig is not None and _inside_the_figure(fig), draw.__name__
+
+
+def test_herd_of_one_w_is_columns_on_a_count_axis(tmp_path, monkeypatch):
+    run = _quick_latency_run(tmp_path, monkeypatch)
+    ax = charts.chart_herd(run).get_axes()[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == run.registry.order(gbfake.HERD_BACKENDS)
+    # Woken per event is a count: a linear axis with a tick at every count up to W.
+    assert ax.get_yscale() == "linear"
+    assert [t for t in ax.get_yticks() if 0 <= t <= 4] == [0, 1, 2, 3, 4]
+
+
+def test_herd_axis_has_a_tick_per_count_in_a_full_run(tmp_path):
+    from conftest import write_json
+    from pbresults import load
+    run = load(write_json(tmp_path / "r.json", gbfake.everything_run()))
+    ax = charts.chart_herd(run).get_axes()[0]
+    assert ax.get_yscale() == "linear"
+    assert [t for t in ax.get_yticks() if 0 <= t <= 8] == list(range(9))
+
+
+def test_the_fd_limit_line_stands_at_the_limit_not_at_the_last_point(tmp_path):
+    from conftest import write_json
+    from pbresults import load
+    run = load(write_json(tmp_path / "r.json", gbfake.full_run()))
+    limit = run.registry.max_fd("select") + 1           # FD_SETSIZE
+    last = an.series_over_fds(run, "churn", "select", "ns_per_add", active=None)[-1][0]
+    assert last < limit                                  # select's last churn point: 256
+    fig = charts.chart_churn(run)
+    for ax in fig.get_axes():
+        vertical = [ln.get_xdata()[0] for ln in ax.get_lines()
+                    if len(set(ln.get_xdata())) == 1 and len(ln.get_xdata()) == 2]
+        assert vertical == [limit], vertical
+        assert any("fds ≤ 1,023" in t.get_text() for t in ax.texts)
+
+
+def test_cost_vs_fds_sets_the_libraries_apart_and_the_flat_family_against_raw_epoll(tmp_path):
+    from conftest import write_json
+    from pbresults import load
+    run = load(write_json(tmp_path / "r.json", gbfake.everything_run()))
+    fig = charts.chart_cost_vs_fds(run)
+    mech, lib, rel = fig.get_axes()
+    libs = {name for name, _ in run.registry.libraries()}
+    labels = lambda ax: [ln.get_label() for ln in ax.get_lines()]  # noqa: E731
+    assert not any(l.split(" ")[0] in libs for l in labels(mech))
+    assert {l.split(" ")[0] for l in labels(lib)} >= libs & set(run.backends("dispatch"))
+    # Every O(ready) row, library or not, as a ratio to the bare epoll loop.
+    flat = [bk for bk in run.backends("dispatch")
+            if run.registry.fact(bk, "wait_cost") == "per_ready"]
+    assert [l for l in labels(rel) if "/" in l] == [f"{bk} / raw epoll" for bk in flat]
+    assert rel.get_yscale() == "linear" and rel.get_xscale() == "log"
+
+
+def test_a_backend_keeps_its_colour_in_every_chart(tmp_path):
+    from conftest import write_json
+    from pbresults import load
+    run = load(write_json(tmp_path / "r.json", gbfake.everything_run()))
+    want = charts.style(run, "epoll_lt")[0]
+    seen = []
+    for draw in (charts.chart_cost_vs_fds, charts.chart_cost_vs_active, charts.chart_churn,
+                 charts.chart_chain, charts.chart_wakeup_percentiles):
+        for ax in draw(run).get_axes():
+            seen += [ln.get_color() for ln in ax.get_lines()
+                     if ln.get_label().split(" ")[0] == "epoll_lt"]
+    assert seen and set(seen) == {want}
+
+
+def test_the_first_eight_colours_are_not_shades_of_blue_and_purple():
+    # The first rows of the registry (the epoll and io_uring family) cluster at one cost per
+    # event: at most two of their colours may come from the blue-to-purple hues.
+    import colorsys
+    from matplotlib.colors import to_rgb
+    bluish = []
+    for c in charts.COLORS[:8]:
+        h, s, _ = colorsys.rgb_to_hsv(*to_rgb(c))
+        if s > 0.25 and 180 <= h * 360 < 320:
+            bluish.append(c)
+    assert len(bluish) <= 2, bluish

@@ -87,3 +87,34 @@ def test_a_run_of_several_processes_fits_one_point_per_process(tmp_path):
     assert f.full.points == 3 * len(gbfake.SIZES)  # not 9 repetitions per N
     single = load(write_json(tmp_path / "s.json", gbfake.full_run(reps=3)))
     assert an.scaling_fit(single, "dispatch", "epoll_lt").full.points == 3 * len(gbfake.SIZES)
+
+
+def _fit_with_interval(slope, lo, hi):
+    from fit import Fit
+    return Fit(slope, 0.0, lo, hi, 30, 16, 8192)
+
+
+@pytest.mark.parametrize("slope, lo, hi, words", [
+    (0.99, 0.92, 1.05, "O(N): linear"),            # holds 1
+    (0.82, 0.75, 0.89, "below linear"),           # excludes 1 from below: not "linear"
+    (0.70, 0.62, 0.78, "below linear"),           # was "between O(1) and O(N)" at 0.75
+    (0.78, 0.70, 1.01, "O(N): linear"),           # was the same words by luck of the cut
+    (1.39, 1.30, 1.48, "worse than linear"),
+    (0.04, 0.02, 0.06, "O(1): flat"),             # excludes 0, but within ±0.15
+    (0.12, 0.05, 0.19, "between O(1) and O(N)"),  # reaches beyond the flat band
+    (0.5, 0.1, 0.9, "unclear: interval too wide"),
+])
+def test_the_words_follow_the_interval_not_a_cut_off(slope, lo, hi, words):
+    assert words in _fit_with_interval(slope, lo, hi).complexity()
+
+
+def test_linear_fit_recovers_a_fixed_and_a_per_fd_cost():
+    from fit import linear_fit
+    ns = [16, 32, 64, 128, 256, 512, 1000]
+    lin = linear_fit(ns, [1900.0 + 76.0 * n for n in ns])
+    assert lin.fixed == pytest.approx(1900.0) and lin.per_item == pytest.approx(76.0)
+    # Its own log-log slope: below 1 where the fixed cost still weighs, near 1 at large N.
+    assert lin.local_slope(16) == pytest.approx(76 * 16 / (1900 + 76 * 16))
+    assert lin.local_slope(16) < 0.5 < 0.95 < lin.local_slope(1000) < 1
+    assert linear_fit([16, 16], [1.0, 2.0]) is None
+

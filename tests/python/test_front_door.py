@@ -1,5 +1,6 @@
 """The ./pollbench front door: usage errors, help, and the backend list."""
 
+import os
 import subprocess
 
 from benchbin import POLLBENCH, ROOT, backend_table
@@ -43,10 +44,46 @@ def test_help_lists_only_commands_that_dispatch():
         assert "unknown command" not in probe.stderr, (command, probe.stderr)
 
 
-def test_no_arguments_prints_usage_and_fails():
+def test_no_arguments_prints_usage_to_stderr_and_fails():
     result = pollbench()
     assert result.returncode == 2
-    assert "Usage:" in result.stdout + result.stderr
+    assert "Usage:" in result.stderr and result.stdout == ""
+
+
+def _missing_line(command, tmp_path):
+    """What `command` asks to install on a machine with no package installed: a dpkg-query
+    that knows nothing comes first on PATH, and POLLBENCH_NO_INSTALL=1 makes even root print
+    the line instead of running apt-get."""
+    fake = tmp_path / "bin"
+    fake.mkdir(parents=True)
+    (fake / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")
+    (fake / "dpkg-query").chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", POLLBENCH_NO_INSTALL="1")
+    result = subprocess.run([POLLBENCH, command], capture_output=True, text=True, cwd=ROOT,
+                            env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result
+    (line,) = [l for l in result.stderr.splitlines() if "missing Debian packages" in l]
+    return line, set(line.split("--no-install-recommends ", 1)[1].split())
+
+
+def test_each_command_asks_for_what_it_needs_only(tmp_path):
+    line, listing = _missing_line("list", tmp_path / "list")
+    _, running = _missing_line("run", tmp_path / "run")
+    _, testing = _missing_line("test", tmp_path / "test")
+    # list builds and runs one program: the build packages, no Python, no test tools.
+    assert {"cmake", "g++", "libbenchmark-dev"} <= listing
+    assert not listing & {"python3-matplotlib", "python3-pytest", "valgrind", "clang-tidy",
+                          "cppcheck", "libgtest-dev"}
+    # run: the build and matplotlib; the test toolchain only for test.
+    assert running == listing | {"python3", "python3-matplotlib"}
+    assert {"valgrind", "clang-tidy", "cppcheck", "libgtest-dev", "python3-pytest",
+            "clang-format"} <= testing - running
+
+
+def test_the_install_line_works_on_a_fresh_machine_without_sudo(tmp_path):
+    line, _ = _missing_line("run", tmp_path)
+    assert "as root: apt-get update && apt-get install -y" in line
+    assert "sudo" not in line
 
 
 def test_list_shows_every_core_backend_with_its_availability():

@@ -234,13 +234,44 @@ def test_wakeup_chart_draws_p50_solid_and_p99_dashed_per_backend(everything_run)
     fig = charts.chart_wakeup_percentiles(everything_run)
     axes = fig.get_axes()
     assert len(axes) == 2  # same, other
-    for ax in axes:
+    for ax, cpu in zip(axes, ("same", "other")):
+        ns = {n for bk in an.wakeup_backends(everything_run)
+              for n, _ in an.wakeup_series(everything_run, bk, cpu)}
         lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 0]
+        if len(ns) == 1:
+            # One N only: a column per backend (p50 filled, p99 hollow), no N axis that
+            # promises lines.
+            p50 = [ln for ln in lines if ln.get_label().endswith(" p50")]
+            p99 = [ln for ln in lines if ln.get_label().endswith(" p99")]
+            assert len(p50) == len(p99) == 6
+            assert all(ln.get_markerfacecolor() == "white" for ln in p99)
+            assert [t.get_text() for t in ax.get_xticklabels()] == \
+                an.wakeup_backends(everything_run)
+            assert ax.get_xscale() == "linear" and f"N = {min(ns)} only" in ax.get_title()
+            continue
         solid = [ln for ln in lines if ln.get_linestyle() == "-"]
         dashed = [ln for ln in lines if ln.get_linestyle() == "--"]
         assert len(solid) == len(dashed) == 6  # six backends
         colors = {ln.get_label(): ln.get_color() for ln in solid}
         assert colors["epoll_lt"] == charts.style(everything_run, "epoll_lt")[0]
+
+
+def test_wakeup_chart_of_a_quick_run_has_no_lines_to_promise(tmp_path):
+    # A quick run: one N at one placement. One panel of columns; the legend says filled and
+    # hollow markers, not solid and dashed lines.
+    d = gbfake.Doc(reps=3)
+    for bk in ("epoll_lt", "poll"):
+        d.add(f"wakeup/{bk}/fds:16/cpu:other/manual_time",
+              {"p50_ns": 5000.0, "p99_ns": 9000.0, "min_ns": 3000.0, "max_ns": 20000.0})
+    run = load(write_json(tmp_path / "q.json", d.json()))
+    fig = charts.chart_wakeup_percentiles(run)
+    (ax,) = fig.get_axes()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["epoll_lt", "poll"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[-2:] == ["p50", "p99"]
+    leg = ax.get_legend()
+    handles = getattr(leg, "legend_handles", None) or leg.legendHandles  # matplotlib < 3.7
+    assert all(h.get_linestyle() == "None" for h in handles)
 
 
 def test_herd_chart_has_a_line_per_variant(everything_run):

@@ -1,0 +1,195 @@
+"""summary.md's "What to use when, on this machine" section (plots/advice.py): each sentence
+follows the run's numbers and their noise, cites rows the run has, and absent data gives no
+sentence. Synthetic runs from gbfake; no test asserts a timing of this machine."""
+
+import fnmatch
+import os
+import re
+
+import pytest
+
+import advice
+import gbfake
+import scenarios
+import summary
+from conftest import ROOT, run_report, write_json
+from pbresults import load
+
+
+def _run(tmp_path, doc, name="r.json"):
+    return load(write_json(tmp_path / name, doc))
+
+
+def _items(lines):
+    """{bold title: text of the item and its sub-bullets}."""
+    out, title = {}, None
+    for line in lines:
+        m = re.match(r"- \*\*(.+?)\.\*\*(.*)", line)
+        if m:
+            title = m.group(1)
+            out[title] = m.group(2)
+        elif title and line.startswith("  - "):
+            out[title] += "\n" + line[4:]
+    return out
+
+
+def test_the_section_opens_summary_md(tmp_path):
+    run = _run(tmp_path, gbfake.everything_run())
+    text = summary.render(run, [])
+    assert text.index(f"## {advice.TITLE}") < text.index("## Machine")
+
+
+def test_registered_per_ready_names_where_epoll_wins_and_where_poll_does(tmp_path):
+    # Noise-free model (gbfake.model_cost): poll 330 + 1.6 N, epoll_lt 420 ns per event. At
+    # N = 16 poll is cheaper (356 < 420), from N = 64 on epoll_lt is (432 > 420).
+    run = _run(tmp_path, gbfake.full_run(noise=0.0, backends=("poll", "epoll_lt")))
+    (sentence,) = advice.registered_per_ready(run)
+    assert sentence.startswith("epoll_lt is cheaper per event than poll beyond the noise "
+                               "from N = 64 registered fds per ready fd")
+    assert "at N = 16 0.85× [0.85, 0.85], poll cheaper" in sentence
+    assert "at N = 8,192" in sentence
+    assert sentence.endswith("Rows: `dispatch/{poll,epoll_lt}/fds:*/active:1`.")
+
+
+def test_equal_rows_are_within_the_noise_not_a_difference(tmp_path):
+    d = gbfake.Doc(reps=3, seed=3, noise=0.05, processes=3, context=gbfake.CONTEXT)
+    for n in (16, 256, 4096):
+        for bk in ("epoll_lt", "epoll_et"):
+            d.add(f"dispatch/{bk}/fds:{n}/active:1", {"ns_per_event": 2000.0})
+    (sentence,) = advice.ready_family(_run(tmp_path, d.json()))
+    assert "within the noise of epoll_lt at every N: epoll_et" in sentence
+    assert "beyond the noise at" not in sentence
+
+
+def test_a_real_difference_is_beyond_the_noise_with_its_size(tmp_path):
+    d = gbfake.Doc(reps=3, seed=3, noise=0.02, processes=3, context=gbfake.CONTEXT)
+    for n in (16, 256, 4096):
+        d.add(f"dispatch/epoll_lt/fds:{n}/active:1", {"ns_per_event": 2000.0})
+        d.add(f"dispatch/libevent_epoll/fds:{n}/active:1", {"ns_per_event": 2800.0})
+    (sentence,) = advice.libraries(_run(tmp_path, d.json()))
+    assert sentence.startswith("libevent_epoll over epoll_lt (the mechanism it runs on): +")
+    assert "beyond the noise at 3 of 3 N" in sentence
+    added = [int(v) for v in re.findall(r"\+(\d+)%", sentence)]
+    assert added and all(30 <= v <= 50 for v in added)
+
+
+def test_poll_catching_up_as_the_active_share_grows(tmp_path):
+    # Noise-free: poll 330 + 1.6 * 4096 / A against epoll_lt's 420 at N = 4,096.
+    run = _run(tmp_path, gbfake.full_run(noise=0.0, backends=("poll", "epoll_lt")))
+    (sentence,) = advice.active_share(run)
+    assert sentence.startswith("At N = 4,096, poll/epoll_lt = ")
+    # 330 + 1.6 * 4096 / 64 = 432 > 420; at A = 256: 355.6 < 420 (cheaper beyond the noise).
+    assert "poll catches up from A = 256 (16 registered fds per ready fd)" in sentence
+    assert "poll cheaper beyond the noise" in sentence
+
+
+def test_herd_advice_follows_who_woke_one(tmp_path):
+    run = _run(tmp_path, gbfake.everything_run())
+    (sentence,) = advice.herd(run)
+    w = max(b.name.get("waiters") for b in run.select("herd"))
+    assert sentence.startswith(f"{w} threads waiting on one fd")
+    assert "epoll_exclusive and one epoll_et set shared by all woke about one" in sentence
+    assert "epoll_lt, poll and select woke all 8" in sentence
+    assert "avoid the herd" in sentence
+
+
+def test_timeouts_name_the_rows_rounded_to_a_millisecond(tmp_path):
+    run = _run(tmp_path, gbfake.everything_run())
+    lines = advice.timeouts(run)
+    t50 = next(s for s in lines if "T = 50 µs" in s)
+    rounded = t50.split("became a whole millisecond with ", 1)[1].split(" (", 1)[0]
+    assert "poll" in rounded and "uring_multishot" not in rounded
+
+
+def test_every_cited_row_exists_and_every_item_cites(tmp_path):
+    run = _run(tmp_path, gbfake.everything_run())
+    lines = advice.section(run)
+    items = _items(lines)
+    assert items
+    keys = list(run.benches)
+    for title, text in items.items():
+        for sentence in text.strip().split("\n"):
+            cites = re.findall(r"`([^`]+)`", sentence.split(" Rows: ")[-1])
+            assert " Rows: " in sentence and cites, (title, sentence)
+            for pattern in cites:
+                m = re.match(r"([^/]+)/\{([^}]+)\}(.*)", pattern)
+                expanded = ([f"{m.group(1)}/{b}{m.group(3)}" for b in m.group(2).split(",")]
+                            if m else [pattern])
+                for p in expanded:
+                    assert fnmatch.filter(keys, p), (title, p)
+
+
+def test_absent_data_gives_no_sentence(tmp_path):
+    # epoll_lt alone: nothing to compare it with, no herd, no timeout — no section at all.
+    d = gbfake.Doc(reps=3)
+    for n in (16, 256):
+        d.add(f"dispatch/epoll_lt/fds:{n}/active:1", {"ns_per_event": 2000.0})
+    run = _run(tmp_path, d.json())
+    assert advice.section(run) == []
+    assert advice.TITLE not in summary.render(run, [])
+    # poll and epoll_lt but no herd, wakeup or timeout rows: only the dispatch items.
+    run = _run(tmp_path, gbfake.full_run(backends=("poll", "epoll_lt")), "b.json")
+    titles = set(_items(advice.section(run)))
+    assert "Many idle fds, few ready" in titles
+    assert not titles & {"Several threads on one fd", "Timeouts", "Waking a blocked waiter"}
+
+
+def test_a_new_scenario_gets_the_generic_sentence(tmp_path, monkeypatch):
+    d = gbfake.Doc(reps=3, seed=2, noise=0.02, processes=3, context=gbfake.CONTEXT)
+    for bk, v in (("epoll_lt", 900.0), ("poll", 905.0), ("select", 2000.0)):
+        d.add(f"wake/{bk}/kind:eventfd", {"ns_per_wake": v})
+    new = scenarios.Scenario("wake", ("ns_per_wake",))
+    monkeypatch.setattr(scenarios, "SCENARIOS", scenarios.SCENARIOS + [new])
+    monkeypatch.setitem(scenarios.BY_NAME, "wake", new)
+    items = _items(advice.section(_run(tmp_path, d.json())))
+    text = items["wake"]
+    assert text.strip().startswith("At kind:eventfd, epoll_lt has the lowest ns_per_wake")
+    assert "above it beyond the noise: select 2.2" in text
+    assert "Rows: `wake/{epoll_lt,poll,select}/kind:eventfd`." in text
+
+
+def test_a_noisy_run_says_so_in_the_section(tmp_path):
+    run = _run(tmp_path, gbfake.full_run(sentinel=(300.0, 420.0, 300.0),
+                                         backends=("poll", "epoll_lt")))
+    assert re.search(r"\*\*The noise sentinel drifted (3\d|4\d)% during this run\*\*",
+                     "\n".join(advice.section(run)))
+
+
+def test_readme_block_is_replaced_between_the_markers_only(tmp_path):
+    results = write_json(tmp_path / "run" / "results.json", gbfake.everything_run())
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nbefore\n<!-- what-to-use: begin (generated) -->\nold text\n"
+                      "<!-- what-to-use: end -->\nafter\n")
+    p = run_report("readme", results, readme)
+    assert p.returncode == 0, p.stderr
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n<!-- what-to-use: begin (generated) -->\n"
+                           f"### {advice.TITLE}\n")
+    assert "old text" not in text and text.endswith("<!-- what-to-use: end -->\nafter\n")
+    # Twice gives the same file.
+    assert run_report("readme", results, readme).returncode == 0
+    assert readme.read_text() == text
+
+
+def test_readme_without_markers_is_refused_and_untouched(tmp_path):
+    results = write_json(tmp_path / "run" / "results.json", gbfake.everything_run())
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    p = run_report("readme", results, readme)
+    assert p.returncode == 1 and "markers" in p.stderr and len(p.stderr.splitlines()) == 1
+    assert readme.read_text() == "# no markers\n"
+
+
+def test_the_repository_readme_block_is_the_reference_runs():
+    # The README shows the reference run's section: regenerating it changes nothing (after a
+    # new reference run: plots/report.py readme results/reference/results.json README.md).
+    path = os.path.join(ROOT, "results", "reference", "results.json")
+    if not os.path.exists(path):
+        pytest.skip("no reference run")
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    block = text.split("<!-- what-to-use: begin", 1)[1].split("\n", 1)[1].split(
+        "<!-- what-to-use: end -->", 1)[0]
+    assert block == "\n".join(advice.section(load(path), heading="###")) + "\n", \
+        "README's what-to-use block is stale: run plots/report.py readme " \
+        "results/reference/results.json README.md"
