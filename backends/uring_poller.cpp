@@ -14,7 +14,11 @@
 //  b) One CQE per wakeup, not per fd: two writes between waits give two CQEs for the same fd.
 //     Every CQE is folded into a per-fd pending mask and a FIFO of fds (the user-space ready
 //     list), so a wait reports each fd once and an event array that is too small leaves the
-//     rest for the next wait, in order, none lost and none repeated.
+//     rest for the next wait, in order, none lost and none repeated. A CQE's mask is the one of
+//     the moment it was posted: a wakeup that arrived after the wait that reported the fd is
+//     reported by the next wait even if the caller has drained the fd since (epoll re-checks
+//     readiness before reporting; io_uring does not). A spurious readiness, as the contract
+//     allows any edge-triggered backend after new data arrived: read until EAGAIN.
 //  c) Completions of a poll that was removed or modified can still be in the CQ (a multishot
 //     removal ends with -ECANCELED; a one-shot poll may have completed before its POLL_REMOVE
 //     ran, which then fails with -ENOENT). user_data carries slot and generation; modify() and
