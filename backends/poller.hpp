@@ -68,9 +68,10 @@
 //   as if one thread made every call — nothing registered is lost when a thread that called
 //   the poller exits (io_uring cancels the requests of an exiting task; uring_poller.cpp
 //   re-arms them. The kernel finishes that cancellation a moment after the thread is gone, so
-//   a wait(0) in that moment can come back empty; a bounded or blocking wait sees it). Builds without NDEBUG (the sanitizer builds) check the rule: a call that
-//   overlaps another fails with EBUSY (add, modify, remove throw; wait returns -EBUSY) instead
-//   of racing on the backend's buffers.
+//   a wait(0) in that moment can come back empty; a bounded or blocking wait sees it). Builds
+//   without NDEBUG (the sanitizer builds) check the rule: a call that overlaps another fails with
+//   EBUSY (add, modify, remove throw; wait returns -EBUSY) instead of racing on the backend's
+//   buffers.
 //
 // Closing an fd that is still registered is a caller error (as with every one of these
 // mechanisms) but never crashes a later wait: epoll drops the fd by itself, poll and select

@@ -17,8 +17,8 @@
 #include <csignal>
 #include <cstdint>
 #include <ctime>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <random>
