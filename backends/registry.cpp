@@ -20,6 +20,10 @@ std::unique_ptr<Poller> make_libevent_epoll_poller();
 std::unique_ptr<Poller> make_libevent_poll_poller();
 std::unique_ptr<Poller> make_libevent_select_poller();
 std::unique_ptr<Poller> make_libuv_poller();
+std::unique_ptr<Poller> make_libev_epoll_poller();
+std::unique_ptr<Poller> make_libev_poll_poller();
+std::unique_ptr<Poller> make_libev_select_poller();
+std::unique_ptr<Poller> make_libev_uring_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -63,6 +67,23 @@ constexpr std::array kBackends{
                          .wait_cost = WaitCost::kPerReady,
                          .survives_close_while_registered = false},
             make_libuv_poller, "", "epoll_lt"},
+    Backend{"libev_epoll", "libev 4 loop over epoll: one ev_io watcher per fd, LT",
+            Capabilities{.edge_triggered = false,
+                         .wait_cost = WaitCost::kPerReady,
+                         .survives_close_while_registered = false},
+            make_libev_epoll_poller, "", "epoll_lt"},
+    Backend{"libev_poll", "libev 4 loop over poll: one ev_io watcher per fd",
+            Capabilities{.survives_close_while_registered = false}, make_libev_poll_poller, "",
+            "poll"},
+    Backend{"libev_select",
+            "libev 4 loop over select: its own bit vectors, no FD_SETSIZE limit, O(highest fd)",
+            Capabilities{}, make_libev_select_poller, "", "select"},
+    Backend{"libev_uring", "libev 4 loop over io_uring (EVBACKEND_IOURING), one-shot polls",
+            Capabilities{.edge_triggered = false,
+                         .wait_cost = WaitCost::kPerReady,
+                         .one_shot = true,
+                         .survives_close_while_registered = false},
+            make_libev_uring_poller, "", "uring_oneshot"},
 };
 
 // A name is a row's identity in benchmark names, results files and --backend: two rows of one
