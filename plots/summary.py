@@ -12,6 +12,7 @@ import os
 import analysis as an
 import charts
 import scenarios
+import syscalls
 from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 
 MACHINE_ROWS = [
@@ -598,6 +599,7 @@ def render(run: Run, drawn: list) -> str:
     part, rendered = scenario_sections(run)
     lines += part
     lines += other_section(run, rendered)
+    lines += syscalls.summary_section(run)
     lines += charts_section(drawn)
     return "\n".join(lines).rstrip() + "\n"
 
