@@ -55,6 +55,11 @@
 //     epoll_event array when a pass fills it (c), and the poll and select backends grow their
 //     arrays when fds are added (at the next ev_run). Each stops after warm-up; this file's
 //     own wait path does not allocate.
+//  k) Debian's libev.so also exports libevent's API (event_base_new, event_add, ... : libev's
+//     compatibility layer). Linked beside libevent_core, the library that comes first serves
+//     the libevent rows' calls: a program linked the other way round runs libevent_epoll on
+//     libev and crashes (seen: event_base_free freeing libev's memory). pollbench links
+//     libev.a instead, whose compatibility layer is a member (event.o) that nothing pulls in.
 #include <cerrno>
 #include <memory>
 #include <string_view>

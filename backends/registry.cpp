@@ -24,6 +24,8 @@ std::unique_ptr<Poller> make_libev_epoll_poller();
 std::unique_ptr<Poller> make_libev_poll_poller();
 std::unique_ptr<Poller> make_libev_select_poller();
 std::unique_ptr<Poller> make_libev_uring_poller();
+std::unique_ptr<Poller> make_asio_epoll_poller();
+std::unique_ptr<Poller> make_asio_uring_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -84,6 +86,12 @@ constexpr std::array kBackends{
                          .one_shot = true,
                          .survives_close_while_registered = false},
             make_libev_uring_poller, "", "uring_oneshot"},
+    Backend{"asio_epoll",
+            "Asio io_context, async_wait on a posix::stream_descriptor: epoll, 1 MOD re-arm/event",
+            kLevelPerReadyOneShot, make_asio_epoll_poller, "", "epoll_lt"},
+    Backend{"asio_uring",
+            "Asio io_context on its io_uring service: async_wait is a one-shot poll SQE",
+            kLevelPerReadyOneShot, make_asio_uring_poller, "", "uring_oneshot"},
 };
 
 // A name is a row's identity in benchmark names, results files and --backend: two rows of one

@@ -40,6 +40,11 @@ RARE = 0.05           # below this many per event, a call is not part of the set
 # with its measured set, to be written down after checking it.
 #  - epoll rows and libraries over epoll: epoll_wait, read, write; + epoll_ctl when the fd is
 #    re-armed per event (EPOLLONESHOT).
+#  - Asio over epoll: epoll_ctl for the re-arm of every async_wait (Asio registers fds
+#    edge-triggered and re-arms with EPOLL_CTL_MOD), and two epoll_waits per wait: draining
+#    its handlers with poll_one() runs the reactor once more when none is left
+#    (backends/asio_poller.cpp, quirks c and f). Asio over io_uring: one io_uring_enter, which
+#    submits the re-arm's poll SQE; completions are read from the ring.
 #  - poll rows: poll; select rows: glibc's select() is the pselect6 syscall on x86-64.
 #  - io_uring rows: the one-shot row makes one io_uring_enter per wait, which submits the
 #    re-arm SQE of the fd the previous wait reported and reaps; the multishot row makes none:
@@ -62,6 +67,8 @@ EXPECTED = {
     "libev_epoll": {"epoll_wait": 1, **_WAIT_READ_WRITE},
     "libev_poll": {"poll": 1, **_WAIT_READ_WRITE},
     "libev_select": {"pselect6": 1, **_WAIT_READ_WRITE},
+    "asio_epoll": {"epoll_wait": 2, "epoll_ctl": 1, **_WAIT_READ_WRITE},
+    "asio_uring": {"io_uring_enter": 1, **_WAIT_READ_WRITE},
 }
 
 _CALL = re.compile(r"^(?:\[pid\s+)?\d*\]?\s*([a-z_0-9]+)\(")
