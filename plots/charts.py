@@ -36,9 +36,10 @@ matplotlib.rcParams["font.size"] = 10
 # name order. No backend name is written here.
 COLORS = ["#1f77b4", "#17becf", "#393b79", "#6baed6", "#2ca02c", "#98df8a", "#ff7f0e",
           "#d62728", "#9467bd", "#c5b0d5", "#8c564b", "#e377c2", "#b25d00", "#08306b",
-          "#00441b", "#7f7f7f", "#bcbd22", "#8c6d31", "#ad494a", "#637939"]
+          "#00441b", "#7f7f7f", "#bcbd22", "#8c6d31", "#ad494a", "#637939",
+          "#e7ba52", "#843c39", "#5254a3", "#31a354"]
 MARKERS = ["o", "D", "v", "<", "P", "X", "^", "s", "h", "H", "d", "*", "1", "2", "4", "p",
-           ">", "8", "x", "+"]
+           ">", "8", "x", "+", "3", "|", "_", "."]
 PALETTE = list(zip(COLORS, MARKERS))
 
 
