@@ -30,18 +30,29 @@
 //     _FORTIFY_SOURCE (Debian's is) aborts the process in FD_SET for an fd >= 1024 ("bit out
 //     of range 0 - FD_SETSIZE on fd_set"). add() refuses such fds with ERANGE, as select
 //     does; libevent_select's row says max_fd FD_SETSIZE - 1 and cost O(highest fd).
-//  g) Timeouts: libevent's cached clock is CLOCK_MONOTONIC_COARSE unless
-//     EVENT_BASE_FLAG_PRECISE_TIMER, and a coarse clock can fire a timer early. The base is
-//     made precise, the timeout is a one-shot timer event (rounded up to libevent's
-//     microseconds, and epoll/poll round that up to milliseconds), and wait() loops on its own
-//     steady clock until the deadline, so it never returns early.
+//  g) Timeouts: the base keeps libevent's default clock, CLOCK_MONOTONIC_COARSE (no
+//     EVENT_BASE_FLAG_PRECISE_TIMER, see j), and a coarse clock can fire a timer early. The
+//     timeout is a one-shot timer event (rounded up to libevent's microseconds, and epoll/poll
+//     round that up to milliseconds), and wait() loops on its own steady clock until the
+//     deadline, so it never returns early. The timeout scenario therefore measures these rows
+//     as their users run them: a timeout is late by up to a millisecond plus a coarse tick,
+//     like epoll_lt's millisecond rounding, not by libevent's precise-timer figure.
 //  h) A signal does not end a wait: libevent's dispatch retries after EINTR by itself.
 //  i) Allocation on the wait path that this file cannot prevent: libevent's epoll backend
 //     doubles its epoll_event array (up to 4,096) when a dispatch fills it, and the select
 //     backend grows its output fd_sets as fds grow. Both stop after warm-up; this file's own
 //     wait path does not allocate. libevent's warnings (to stderr, inside the loop) are
 //     silenced with event_set_log_callback.
-//  j) An fd closed while registered, while a dup keeps its file open: epoll keeps the
+//  j) Configuration: libevent's defaults, as a program that calls event_base_new() and its own
+//     test/bench.c run it, except for the method (event_config_avoid_method for every other
+//     one: the row is the method it names) and two flags that change nothing a default
+//     program sees: EVENT_BASE_FLAG_NOLOCK (a base has no lock unless the program called
+//     evthread_use_pthreads(), which this one never does) and EVENT_BASE_FLAG_IGNORE_ENV (so
+//     that EVENT_NOEPOLL or EVENT_PRECISE_TIMER in the environment cannot change what a row
+//     measures). Not EVENT_BASE_FLAG_PRECISE_TIMER: with it, libevent 2.1's epoll backend
+//     arms a timerfd with timerfd_settime on every dispatch, a fourth syscall per event that
+//     a default base never makes (the syscall count check, tests/syscalls, guards this).
+//  k) An fd closed while registered, while a dup keeps its file open: epoll keeps the
 //     registration (epoll_poller.cpp, quirk b), but libevent's event_del ignores the EBADF of
 //     its EPOLL_CTL_DEL and forgets the fd. From then on every epoll_wait returns at once with
 //     an fd libevent has no event for, and event_base_loop(EVLOOP_ONCE) spins until a timer
@@ -101,8 +112,7 @@ class LibeventPoller final : public Poller {
     for (const char* m : kMethods) {
       if (wanted != m) event_config_avoid_method(cfg, m);
     }
-    event_config_set_flag(
-        cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_IGNORE_ENV | EVENT_BASE_FLAG_PRECISE_TIMER);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_IGNORE_ENV);  // quirk j
     base_ = event_base_new_with_config(cfg);
     event_config_free(cfg);
     if (base_ == nullptr) throw_errno(ENOSYS, kName, "event_base_new_with_config");

@@ -20,6 +20,12 @@ std::unique_ptr<Poller> make_libevent_epoll_poller();
 std::unique_ptr<Poller> make_libevent_poll_poller();
 std::unique_ptr<Poller> make_libevent_select_poller();
 std::unique_ptr<Poller> make_libuv_poller();
+std::unique_ptr<Poller> make_libev_epoll_poller();
+std::unique_ptr<Poller> make_libev_poll_poller();
+std::unique_ptr<Poller> make_libev_select_poller();
+std::unique_ptr<Poller> make_libev_uring_poller();
+std::unique_ptr<Poller> make_asio_epoll_poller();
+std::unique_ptr<Poller> make_asio_uring_poller();
 std::unique_ptr<Poller> make_poll_poller();
 std::unique_ptr<Poller> make_select_poller();
 
@@ -29,6 +35,14 @@ constexpr Capabilities kLevelPerReady{.edge_triggered = false, .wait_cost = Wait
 constexpr Capabilities kEdgePerReady{.edge_triggered = true, .wait_cost = WaitCost::kPerReady};
 constexpr Capabilities kLevelPerReadyOneShot{
     .edge_triggered = false, .wait_cost = WaitCost::kPerReady, .one_shot = true};
+// Asio re-arms a one-shot wait per event; its io_context retries EINTR, and a wait_read
+// completes without telling an error or a hangup from readiness.
+constexpr Capabilities kAsio{.edge_triggered = false,
+                             .wait_cost = WaitCost::kPerReady,
+                             .one_shot = true,
+                             .signal_ends_wait = false,
+                             .socket_error = false,
+                             .hangup = false};
 // select's sets say nothing of hangup or socket errors; max_fd: FD_SET past FD_SETSIZE.
 constexpr Capabilities kSelect{.wait_cost = WaitCost::kPerRegistered,
                                .max_fd = FD_SETSIZE - 1,
@@ -83,6 +97,39 @@ constexpr std::array kBackends{
                          .survives_close_while_file_open = false,
                          .signal_ends_wait = false},
             make_libuv_poller, "", "epoll_lt"},
+    Backend{"libev_epoll", "libev 4 loop over epoll: one ev_io watcher per fd, LT",
+            Capabilities{.edge_triggered = false,
+                         .wait_cost = WaitCost::kPerReady,
+                         .survives_close_while_registered = false,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
+            make_libev_epoll_poller, "", "epoll_lt"},
+    Backend{"libev_poll", "libev 4 loop over poll: one ev_io watcher per fd",
+            Capabilities{.survives_close_while_registered = false,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
+            make_libev_poll_poller, "", "poll"},
+    Backend{"libev_select",
+            "libev 4 loop over select: its own bit vectors, no FD_SETSIZE limit, O(highest fd)",
+            Capabilities{.signal_ends_wait = false, .socket_error = false, .hangup = false},
+            make_libev_select_poller, "", "select"},
+    Backend{"libev_uring", "libev 4 loop over io_uring (EVBACKEND_IOURING), one-shot polls",
+            Capabilities{.edge_triggered = false,
+                         .wait_cost = WaitCost::kPerReady,
+                         .one_shot = true,
+                         .survives_close_while_registered = false,
+                         .signal_ends_wait = false,
+                         .socket_error = false,
+                         .hangup = false},
+            make_libev_uring_poller, "", "uring_oneshot"},
+    Backend{"asio_epoll",
+            "Asio io_context, async_wait on a posix::stream_descriptor: epoll, 1 MOD re-arm/event",
+            kAsio, make_asio_epoll_poller, "", "epoll_lt"},
+    Backend{"asio_uring",
+            "Asio io_context on its io_uring service: async_wait is a one-shot poll SQE", kAsio,
+            make_asio_uring_poller, "", "uring_oneshot"},
 };
 
 // A name is a row's identity in benchmark names, results files and --backend: two rows of one

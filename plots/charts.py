@@ -43,9 +43,10 @@ matplotlib.rcParams["font.size"] = 10
 # brown, teal, then the rest.
 COLORS = ["#1f77b4", "#17becf", "#a8a51c", "#222222", "#2ca02c", "#e7298a", "#ff7f0e",
           "#d62728", "#9467bd", "#b25d00", "#8c564b", "#016c59", "#7f7f7f", "#08306b",
-          "#c5b0d5", "#98df8a", "#ad494a", "#637939", "#6baed6", "#fdae6b"]
+          "#c5b0d5", "#98df8a", "#ad494a", "#637939", "#6baed6", "#fdae6b",
+          "#e7ba52", "#843c39", "#5254a3", "#31a354"]
 MARKERS = ["o", "D", "v", "<", "P", "X", "^", "s", "h", "H", "d", "*", "1", "2", "4", "p",
-           ">", "8", "x", "+"]
+           ">", "8", "x", "+", "3", "|", "_", "."]
 PALETTE = list(zip(COLORS, MARKERS))
 
 

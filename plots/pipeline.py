@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pbresults import (DRIFT_KEY, READINGS_KEY, atomic_write, drift_of,  # noqa: E402
                        sentinel_readings)
+import syscalls  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
@@ -556,6 +557,7 @@ def execute(opts: Options, bench: str = BENCH) -> int:
         doc["context"]["pollbench_process_seconds"] = ",".join(f"{p.seconds:.1f}" for p in procs)
         doc["context"].setdefault("pollbench_cpu", opts.cpu)
         add_sentinel(doc)
+        syscalls.record(doc, os.path.join(os.path.dirname(bench), "pollbench-syscalls"))
         write_results(doc, results)
         cleanup.remove_partials()
         empty = nothing_measured(doc, results)

@@ -14,6 +14,7 @@ import analysis as an
 import charts
 import scenarios
 from fit import FLAT, linear_fit
+import syscalls
 from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 # The event loop's other descriptors: their sections live in loopfds.py, found here by name.
 from loopfds import signal_section, timers_section, wake_descriptor_section  # noqa: F401
@@ -637,6 +638,7 @@ def render(run: Run, drawn: list) -> str:
     part, rendered = scenario_sections(run)
     lines += part
     lines += other_section(run, rendered)
+    lines += syscalls.summary_section(run)
     lines += charts_section(drawn)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -1,0 +1,257 @@
+"""Syscalls per event: what one event of the chain scenario costs each registry row in system
+calls, counted with strace over build/release/pollbench-syscalls (tools/syscalls.cpp), and the
+set each row is expected to make.
+
+Why: at a few microseconds per event nearly all of a row's cost is its syscalls, so one more
+syscall per event (libevent 2.1's epoll backend calls timerfd_settime on every dispatch when
+its base asks for a precise timer) is a 25-30% slower row that no chart explains. The test
+(tests/python/test_syscalls.py) asserts every available row's set; `./pollbench run` records
+the counts of the library rows and the mechanisms they wrap in the results (context key
+`pollbench_syscalls`), and the summary shows them beside ns per event.
+
+Counting: pollbench-syscalls runs the chain for one row (N pairs, A active, non-blocking
+waits) and brackets EVENTS events with two marker write(2) calls on fd -1; strace -f logs
+every call, and the calls between the markers, divided by the events, are the row's set.
+Calls that happen less than once per 20 events (a library growing a buffer) are left out.
+
+Stdlib only. `python3 plots/syscalls.py ROW... [--fds N] [--active A] [--events E]` prints
+the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(ROOT, "build", "release", "pollbench-syscalls")
+CONTEXT_KEY = "pollbench_syscalls"
+BEGIN, END = "pollbench-syscalls:begin", "pollbench-syscalls:end"
+EVENTS = 400          # enough that a call made once per 20 events shows (20 of them)
+RARE = 0.05           # below this many per event, a call is not part of the set
+
+# The expected set per row: calls per chain event (one wait per event, since one fd is ready
+# at a time; the harness's read and write are one each). A library row that is not listed
+# is expected to make exactly the set of the mechanism row it wraps — what a library adds
+# must be user-space work, not calls; the rows listed beside their mechanism make more, for
+# the reason given. Any other row missing here fails the test with its measured set, to be
+# written down after checking it.
+#  - epoll rows and libraries over epoll: epoll_wait, read, write; + epoll_ctl when the fd is
+#    re-armed per event (EPOLLONESHOT).
+#  - Asio over epoll: epoll_ctl for the re-arm of every async_wait (Asio registers fds
+#    edge-triggered and re-arms with EPOLL_CTL_MOD), and two epoll_waits per wait: draining
+#    its handlers with poll_one() runs the reactor once more when none is left
+#    (backends/asio_poller.cpp, quirks c and f). Asio over io_uring: one io_uring_enter, which
+#    submits the re-arm's poll SQE; completions are read from the ring.
+#  - poll rows: poll; select rows: glibc's select() is the pselect6 syscall on x86-64.
+#  - io_uring rows: the one-shot row makes one io_uring_enter per wait, which submits the
+#    re-arm SQE of the fd the previous wait reported and reaps; the multishot row makes none:
+#    its poll stays armed, the kernel posts the completion to the shared ring when the byte
+#    is written, and a non-blocking wait reads the ring in user space.
+_WAIT_READ_WRITE = {"read": 1, "write": 1}
+EXPECTED = {
+    "epoll_lt": {"epoll_wait": 1, **_WAIT_READ_WRITE},
+    "epoll_et": {"epoll_wait": 1, **_WAIT_READ_WRITE},
+    "epoll_oneshot": {"epoll_wait": 1, "epoll_ctl": 1, **_WAIT_READ_WRITE},
+    "epoll_exclusive": {"epoll_wait": 1, **_WAIT_READ_WRITE},
+    "uring_oneshot": {"io_uring_enter": 1, **_WAIT_READ_WRITE},
+    "uring_multishot": {**_WAIT_READ_WRITE},
+    "poll": {"poll": 1, **_WAIT_READ_WRITE},
+    "select": {"pselect6": 1, **_WAIT_READ_WRITE},
+    "asio_epoll": {"epoll_wait": 2, "epoll_ctl": 1, **_WAIT_READ_WRITE},
+}
+
+
+def expected(row: str, wraps: str | None) -> dict | None:
+    """The set `row` must make per chain event (a library row: its mechanism's, unless
+    listed), or None if none is written down."""
+    if row in EXPECTED:
+        return EXPECTED[row]
+    return EXPECTED.get(wraps) if wraps else None
+
+_CALL = re.compile(r"^(?:\[pid\s+)?\d*\]?\s*([a-z_0-9]+)\(")
+_RESUMED = re.compile(r"<\.\.\. [a-z_0-9]+ resumed>")
+
+
+class Unavailable(Exception):
+    """The row does not run here (the tool's reason), or strace is missing."""
+
+
+class CountError(Exception):
+    """The count could not be made (the tool failed or the markers were not seen)."""
+
+
+def strace() -> str | None:
+    return shutil.which("strace")
+
+
+def parse(log: str) -> dict:
+    """{syscall: calls} between the markers of an `strace -f -o` log."""
+    counts, inside, seen = {}, False, 0
+    for line in log.splitlines():
+        if BEGIN in line:
+            inside, seen = True, seen + 1
+            continue
+        if END in line:
+            inside, seen = False, seen + 1
+            continue
+        if not inside or _RESUMED.search(line) or line.lstrip().startswith(("+++", "---")):
+            continue
+        m = _CALL.match(line.split(None, 1)[1] if line[:1].isdigit() else line)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if seen != 2:
+        raise CountError("the markers were not both seen in the trace")
+    return counts
+
+
+def count(row: str, n: int = 100, a: int = 1, events: int = EVENTS, tool: str = TOOL,
+          timeout: float = 120) -> dict:
+    """{syscall: calls per event} for one row's chain events; raises Unavailable/CountError."""
+    tracer = strace()
+    if tracer is None:
+        raise Unavailable("strace not installed (Debian: strace)")
+    if not os.access(tool, os.X_OK):
+        raise Unavailable(f"{tool} not built")
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = os.path.join(tmp, "trace")
+        proc = subprocess.run([tracer, "-f", "-qq", "-e", "signal=none", "-o", log_path, tool,
+                               row, str(n), str(a), str(events)],
+                              capture_output=True, text=True, timeout=timeout)
+        if proc.returncode == 3:
+            raise Unavailable(proc.stderr.strip())
+        if proc.returncode != 0:
+            why = proc.stderr.strip().splitlines()
+            raise CountError(f"{row}: pollbench-syscalls failed (status {proc.returncode}): "
+                             + (why[-1] if why else "no message"))
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            calls = parse(f.read())
+    return {name: c / events for name, c in sorted(calls.items())}
+
+
+def per_event_set(per_event: dict) -> dict:
+    """The calls made at least once per 20 events, rounded to tenths."""
+    return {k: round(v, 1) for k, v in per_event.items() if v >= RARE}
+
+
+def total(per_event: dict) -> float:
+    return sum(per_event.values())
+
+
+def describe(per_event: dict) -> str:
+    """'epoll_wait 1, read 1, write 1' (tenths where not whole)."""
+    parts = []
+    for name, v in sorted(per_event_set(per_event).items(), key=lambda kv: (-kv[1], kv[0])):
+        parts.append(f"{name} {v:g}")
+    return ", ".join(parts) or "none"
+
+
+# --- in a run's results ----------------------------------------------------------------------
+
+def rows_to_count(registry_rows: list) -> list:
+    """The library rows and the mechanism rows they wrap, in registry order."""
+    libs = {r["name"] for r in registry_rows if r.get("wraps")}
+    mechs = {r["wraps"] for r in registry_rows if r.get("wraps")}
+    return [r["name"] for r in registry_rows
+            if (r["name"] in libs or r["name"] in mechs) and r.get("available", True)]
+
+
+def record(doc: dict, tool: str = TOOL, n: int = 100, a: int = 1) -> None:
+    """Adds CONTEXT_KEY to a run's merged results: JSON {"fds", "active", "events", "rows":
+    {row: {syscall: per event}}, "skipped": {row: reason}} for the library rows and their
+    mechanisms ("skipped" only, with the reason, when strace is missing). Never fails the
+    run: a row that cannot be counted is skipped with its reason."""
+    context = doc.get("context", {})
+    try:
+        registry_rows = json.loads(context.get("pollbench_registry", "[]"))
+    except (TypeError, ValueError):
+        return
+    measured = {b.get("name", "").split("/")[1] for b in doc.get("benchmarks", [])
+                if b.get("name", "").startswith("chain/")}
+    rows = [r for r in rows_to_count(registry_rows) if r in measured]
+    if not rows:
+        return
+    out = {"fds": n, "active": a, "events": EVENTS, "rows": {}, "skipped": {}}
+    for row in rows:
+        try:
+            out["rows"][row] = count(row, n, a, tool=tool)
+        except (Unavailable, CountError, subprocess.TimeoutExpired, OSError) as e:
+            out["skipped"][row] = str(e)
+    context[CONTEXT_KEY] = json.dumps(out, sort_keys=True)
+
+
+def summary_section(run) -> list:
+    """Markdown lines: syscalls per chain event beside ns per chain event for the library rows
+    and their mechanisms, from the run's CONTEXT_KEY; [] when the run has none."""
+    raw = run.context.get(CONTEXT_KEY)
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return []
+    n, a = data.get("fds"), data.get("active")
+    rows = data.get("rows", {})
+    out = ["## Syscalls per event", "",
+           f"System calls per `chain` event, counted with strace at N = {n}, A = {a} "
+           f"({data.get('events')} events after a warm-up; calls made less than once per "
+           "20 events left out), beside the median ns per chain event at that N and the "
+           "largest N of the run. At a few µs per event the syscalls are nearly all of the "
+           "cost: a row with one more than its mechanism pays for it.", ""]
+    table = []
+    order = {name: i for i, name in enumerate(run.registry.names)} if run.registry else {}
+    for row, per_event in sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))):
+        cells = [f"`{row}`", run.registry.wraps(row) or "–", f"{total(per_event):.2f}",
+                 describe(per_event)]
+        cells += [_chain_ns(run, row, n, a), _chain_ns(run, row, _largest_n(run, row, a), a)]
+        table.append(cells)
+    for row, why in data.get("skipped", {}).items():
+        table.append([f"`{row}`", run.registry.wraps(row) or "–", "–", f"not counted: {why}",
+                      "–", "–"])
+    if not table:
+        return []
+    out.append("| row | wraps | syscalls / event | calls | ns / event (N small) "
+               "| ns / event (N largest) |")
+    out.append("|" + "---|" * 6)
+    out += ["| " + " | ".join(c) + " |" for c in table]
+    return out + [""]
+
+
+def _largest_n(run, row, a):
+    ns = [b.name.get("fds") for b in run.select("chain", row, active=a)]
+    return max(ns) if ns else None
+
+
+def _chain_ns(run, row, n, a) -> str:
+    for b in run.select("chain", row, fds=n, active=a):
+        if b.has("ns_per_event"):
+            return f"{b.median('ns_per_event'):,.0f} (N {n:,})"
+    return "–"
+
+
+def main(argv: list) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="syscalls.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("rows", nargs="+")
+    p.add_argument("--fds", type=int, default=100)
+    p.add_argument("--active", type=int, default=1)
+    p.add_argument("--events", type=int, default=EVENTS)
+    opts = p.parse_args(argv)
+    status = 0
+    for row in opts.rows:
+        try:
+            per_event = count(row, opts.fds, opts.active, opts.events)
+            print(f"{row}: {total(per_event):.2f} per event: {describe(per_event)}")
+        except (Unavailable, CountError) as e:
+            print(f"{row}: not counted: {e}")
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,113 @@
+// pollbench-syscalls ROW N A EVENTS: the chain scenario's work (bench/chain.cpp) for one
+// registry row, between two marker syscalls, so that a tracer can count what one event costs.
+// N socketpairs are registered, A of them (every N/A-th) get one byte, and every byte read is
+// forwarded to the next pair, with non-blocking waits, until EVENTS bytes have been read —
+// after a warm-up of the same loop, so that a library's first-pass work (registering its fds,
+// growing its buffers) is not counted. The markers are write(2) calls on fd -1 (EBADF), which
+// no backend makes:
+//   write(-1, "pollbench-syscalls:begin", 24) ... write(-1, "pollbench-syscalls:end", 22)
+// plots/syscalls.py runs this under `strace -f` and counts the calls between them.
+//
+// Prints "events <read>" on stdout. Exit status: 0 done, 2 bad arguments, 3 the row is not
+// available here (the reason on stderr), 1 the chain lost its events.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "backends/registry.hpp"
+#include "harness/fd_pool.hpp"
+
+namespace {
+
+using pollbench::Event;
+using pollbench::FdPool;
+
+constexpr std::string_view kBegin = "pollbench-syscalls:begin";
+constexpr std::string_view kEnd = "pollbench-syscalls:end";
+constexpr std::size_t kWarmupEvents = 200;
+constexpr std::size_t kMaxEmptyWaits = 1000;
+
+void marker(std::string_view text) {
+  // Fails with EBADF on purpose: only the tracer sees it.
+  [[maybe_unused]] const ssize_t rc = ::write(-1, text.data(), text.size());
+}
+
+// The chain: reads `events` bytes, forwarding each to the next pair; the number read.
+std::size_t chain(pollbench::Poller& poller, const FdPool& pool, std::span<Event> out,
+                  const std::vector<std::size_t>& active, std::size_t events) {
+  const std::size_t n = pool.size();
+  for (const std::size_t i : active) pool.make_ready(i);
+  std::size_t received = 0;
+  std::size_t empty_waits = 0;
+  while (received < events) {
+    const int got = poller.wait(out, std::chrono::nanoseconds{0});
+    if (got <= 0) {
+      if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
+      continue;
+    }
+    for (int e = 0; e < got; ++e) {
+      const auto pair = static_cast<std::size_t>(out[static_cast<std::size_t>(e)].token);
+      const std::size_t bytes = pool.drain(pair);
+      received += bytes;
+      const std::size_t next = pair + 1 == n ? 0 : pair + 1;
+      for (std::size_t b = 0; b < bytes && received + active.size() <= events; ++b) {
+        pool.make_ready(next);
+      }
+    }
+  }
+  return received;
+}
+
+bool parse(std::string_view text, std::size_t& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size() && value > 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t n = 0;
+  std::size_t a = 0;
+  std::size_t events = 0;
+  if (argc != 5 || !parse(argv[2], n) || !parse(argv[3], a) || !parse(argv[4], events) || a > n) {
+    fmt::print(stderr, "usage: pollbench-syscalls ROW N A EVENTS (1 <= A <= N, EVENTS > 0)\n");
+    return 2;
+  }
+  const pollbench::Backend* backend = pollbench::find_backend(argv[1]);
+  if (backend == nullptr) {
+    fmt::print(stderr, "pollbench-syscalls: no registry row named '{}'\n", argv[1]);
+    return 2;
+  }
+  if (auto why = pollbench::unavailable_reason(*backend)) {
+    fmt::print(stderr, "pollbench-syscalls: {}: {}\n", backend->name, *why);
+    return 3;
+  }
+  try {
+    FdPool pool(n);
+    auto poller = backend->make();
+    for (std::size_t i = 0; i < n; ++i) poller->add(pool.polled_fd(i), pollbench::kReadable, i);
+    std::vector<std::size_t> active;
+    for (std::size_t k = 0; k < a; ++k) active.push_back(k * (n / a));
+    std::vector<Event> out(n);
+    const std::size_t warm = chain(*poller, pool, out, active, kWarmupEvents);
+    marker(kBegin);
+    const std::size_t received = chain(*poller, pool, out, active, events);
+    marker(kEnd);
+    fmt::print("events {}\n", received);
+    if (warm < kWarmupEvents || received < events) {
+      fmt::print(stderr, "pollbench-syscalls: {}: the chain lost its events ({} of {})\n",
+                 backend->name, received, events);
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pollbench-syscalls: {}: {}\n", backend->name, e.what());
+    return 1;
+  }
+  return 0;
+}
