@@ -69,12 +69,16 @@ void register_chain(const Sweep& sweep, const Rows& rows) {
     const auto un = static_cast<std::size_t>(n);
     const auto ua = static_cast<std::size_t>(a);
     for (const Backend* b : rows) {
+      if (!b->wraps.empty() && !has_point(sweep.library_chain, n, a)) continue;
       register_row(RowName("chain", b->name).add("fds", n).add("active", a), un,
                    [b, un, ua](benchmark::State& state) { run_chain(state, *b, un, ua); });
     }
   }
-  describe_scenario("chain", fmt::format(R"({{"backends": {}, "points": {}, "writes": {}}})",
-                                         json_names(rows), json_pairs(sweep.chain), kChainWrites));
+  describe_scenario(
+      "chain",
+      fmt::format(R"({{"backends": {}, "points": {}, "library_points": {}, "writes": {}}})",
+                  json_names(rows), json_pairs(sweep.chain), json_pairs(sweep.library_chain),
+                  kChainWrites));
 }
 
 }  // namespace pollbench::bench

@@ -67,7 +67,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
   for (const auto& [n, a] : sweep.scaling) {
     if (a == 1) limited_points.emplace_back(n, a);
     for (const Backend* b : rows) {
-      if (limited(*b) && a != 1) continue;
+      if ((limited(*b) || !b->wraps.empty()) && a != 1) continue;  // libraries: sweep.hpp
       row(*b, n, a);
     }
   }
@@ -75,7 +75,9 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
     // The A = 1 points of the main sweep ran with the others.
     if (a == 1 && in_scaling(n, a)) continue;
     limited_points.emplace_back(n, a);
-    for (const Backend* b : limited_rows) row(*b, n, a);
+    for (const Backend* b : limited_rows) {
+      if (b->wraps.empty() || a == 1) row(*b, n, a);
+    }
   }
 
   const auto describe = [](std::string_view slot, const auto& names, const Points& points,

@@ -59,6 +59,8 @@ Sweep make_sweep(bool quick) {
     // Not 9,000: there one chain iteration of an O(N) backend takes a second.
     s.chain = {{100, 1}, {1000, 1}};
     s.churn = {64, top};
+    s.library_chain = s.chain;
+    s.library_churn = s.churn;
     // One point each: a cpu:same row costs ~4x its latency in wall time (two context
     // switches per sample), so quick measures cpu:other only.
     s.wakeup = {{16, true}};
@@ -80,6 +82,10 @@ Sweep make_sweep(bool quick) {
       for (const std::int64_t a : {1, 100}) s.chain.emplace_back(n, a);
     }
     s.churn = {16, 64, 256, 1024, 4096, top};
+    // 1,000 and 9,000: bench.c's sizes, where a library's cost is quoted against its
+    // mechanism's; 100 for the small end.
+    s.library_chain = {{100, 1}, {1000, 1}, {9000, 1}};
+    s.library_churn = {16, 1024, top};
     // N = 1,000 is select's largest size (its rows at the top skip with the reason). cpu:same
     // rows cost ~4x their latency in wall time (two context switches per sample): at N = 16
     // only, to stay inside the sweep's five minutes.
@@ -122,10 +128,20 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
   sweep.fd_limited_scaling = points;
   sweep.chain = points;
   sweep.churn = fds;
+  sweep.library_chain = points;  // the caller's sizes are for every row
+  sweep.library_churn = fds;
   sweep.wakeup.clear();
   for (const std::int64_t n : fds) {
     for (const bool other : {true, false}) sweep.wakeup.emplace_back(n, other);
   }
+}
+
+bool has_point(const Points& points, std::int64_t n, std::int64_t a) noexcept {
+  return std::find(points.begin(), points.end(), std::pair{n, a}) != points.end();
+}
+
+bool has_size(const std::vector<std::int64_t>& sizes, std::int64_t n) noexcept {
+  return std::find(sizes.begin(), sizes.end(), n) != sizes.end();
 }
 
 std::int64_t largest_fds(const Points& points) noexcept {

@@ -27,6 +27,11 @@ struct Sweep {
   Points fd_limited_scaling;
   Points chain;
   std::vector<std::int64_t> churn;
+  // A library row (registry `wraps`) answers one question — what the library adds over its
+  // mechanism — so it runs a subset, for the sweep's time budget: dispatch at A = 1 only (the
+  // N-sweep), and these chain points and churn sizes.
+  Points library_chain;
+  std::vector<std::int64_t> library_churn;
   std::vector<std::pair<std::int64_t, bool>> wakeup;  // (N, cpu:other?), every backend
   std::vector<std::int64_t> herd;                     // W, herd and herd_shared
   std::vector<std::int64_t> timeout_us;               // T, timeout and raw_timeout
@@ -47,6 +52,10 @@ Sweep make_sweep(bool quick);
 // an N does not fit under the fd limit or an A is larger than an N.
 void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
                         const std::vector<std::int64_t>& actives);
+
+// Whether `points` holds (n, a); whether `sizes` holds n.
+bool has_point(const Points& points, std::int64_t n, std::int64_t a) noexcept;
+bool has_size(const std::vector<std::int64_t>& sizes, std::int64_t n) noexcept;
 
 // The largest N of `points` (0 if none).
 std::int64_t largest_fds(const Points& points) noexcept;

@@ -194,6 +194,13 @@ ACTIVES = [4, 16, 64, 256, 1024, 4096]    # the active sweep at N = 4,096
 LIMITED_N, LIMITED_ACTIVES = 1000, [4, 16, 64, 256, 1000]  # ... at N = 1,000 with an fd limit
 
 
+LIBRARY_CHURN = [16, 1024, max(SIZES)]  # a library row's churn sizes (bench/sweep.cpp)
+
+
+def _is_library(backend):
+    return any(r["name"] == backend and r["wraps"] for r in REGISTRY)
+
+
 def _raw_floors(backends):
     return [(r["raw_floor"], r["name"]) for r in REGISTRY
             if r["raw_floor"] and r["name"] in backends]
@@ -216,7 +223,9 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
             d.add(name, {"events_per_iter": 1.0, "ns_per_event": c, "waits_per_iter": 1.0})
         limited = refuses(backend, max(SIZES))
         fixed_n = LIMITED_N if limited else 4096
-        for a in ([1] if limited else []) + (LIMITED_ACTIVES if limited else ACTIVES):
+        # A library row runs dispatch at A = 1 only (bench/sweep.hpp).
+        actives = [] if _is_library(backend) else LIMITED_ACTIVES if limited else ACTIVES
+        for a in ([1] if limited else []) + actives:
             c = model_cost(backend, fixed_n, a) * scale
             d.add(f"dispatch/{backend}/fds:{fixed_n}/active:{a}",
                   {"events_per_iter": float(a), "ns_per_event": c, "waits_per_iter": 1.0})
@@ -235,7 +244,7 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
             d.add(f"chain/{backend}/fds:{n}/active:1",
                   {"events_per_iter": 1001.0, "writes": 1000.0,
                    "ns_per_event": (model_cost(backend, n) * 0.5 + 500) * scale})
-        for n in SIZES:
+        for n in LIBRARY_CHURN if _is_library(backend) else SIZES:
             name = f"churn/{backend}/fds:{n}"
             if refuses(backend, n):
                 d.error(name, skip_message(backend, n))
