@@ -13,10 +13,12 @@ sentence. Standard library only.
 from __future__ import annotations
 
 import analysis as an
+import loopfds
 import scenarios
 from pbresults import DRIFT_WARNING, Bench, Run, sentinel_drift
 
 TITLE = "What to use when, on this machine"
+COARSE_NS = 2e6  # a timeout this late (or later) was kept on a coarse clock
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -394,8 +396,11 @@ def timeouts(run: Run) -> list:
         if not got:
             continue
         used = [b for _, _, b in got]
-        rounded = [(v, lb) for v, lb, _ in got if an.rounded_to_ms(t, v)]
-        fine = [(v, lb) for v, lb, _ in got if not an.rounded_to_ms(t, v)]
+        # Two milliseconds late or more is neither a slack nor a millisecond's rounding: a
+        # timer on a coarse clock (one tick is 4 ms at HZ = 250).
+        coarse = [(v, lb) for v, lb, _ in got if v >= COARSE_NS]
+        rounded = [(v, lb) for v, lb, _ in got if v < COARSE_NS and an.rounded_to_ms(t, v)]
+        fine = [(v, lb) for v, lb, _ in got if v < COARSE_NS and not an.rounded_to_ms(t, v)]
         tt = f"{t:,} µs" if t < 1000 else f"{t / 1000:g} ms"
         text = f"A wait with timeout T = {tt} and nothing ready"
         if rounded:
@@ -421,6 +426,9 @@ def timeouts(run: Run) -> list:
                 text += "; ".join(bits)
             else:
                 text += f"{_names(lb for _, lb in fine)} {_span_us(fine)} µs late"
+        if coarse:
+            text += (f"; {_names(lb for _, lb in coarse)} {_span_us(coarse)} µs late: more than "
+                     "a millisecond's rounding: a timer kept on a coarse clock")
         text += " (p50)."
         if rounded and fine:
             text += (" A design that needs timeouts below a millisecond needs one of the rows "
@@ -434,6 +442,46 @@ def _span_us(pairs) -> str:
     return _us(lo) if _us(lo) == _us(hi) else f"{_us(lo)}–{_us(hi)}"
 
 
+def loop_descriptors(run: Run) -> list:
+    """The event loop's other descriptors (plots/loopfds.py reads the rows): the timer
+    sentence of loopfds (a timerfd pays off only where it is twice as punctual as the wait's
+    own timeout), then signalfd against a self-pipe and the wake descriptors against the
+    fastest, each with its paired interval."""
+    out = []
+    timers = loopfds.timer_rows(run)
+    timer_text = loopfds.use_when_sentences(run)
+    if timers and timer_text and timer_text[0].startswith("Timers"):
+        benches = [b for _, _, b, _ in timers] + [o for _, _, _, o in timers if o is not None]
+        out.append(timer_text[0] + rows_line(benches))
+    for bk, per in loopfds.signal_table(run).items():
+        sfd, pipe = per.get("signalfd"), per.get("selfpipe")
+        r = ratio_of(pipe, sfd, "p50_ns") if sfd and pipe else None
+        if r is None:
+            continue
+        verdict = {1: "the signalfd in the poller was faster beyond the noise",
+                   -1: "the self-pipe was faster beyond the noise",
+                   0: "the two are within the noise of each other"}[beyond(r)]
+        out.append(f"Signals on {bk}: send to return took {_us(sfd.median('p50_ns'))} µs "
+                   f"through a signalfd, {_us(pipe.median('p50_ns'))} µs through a self-pipe "
+                   f"written by the handler (p50; self-pipe/signalfd {fmt_ratio(r)}): "
+                   f"{verdict}." + rows_line([sfd, pipe]))
+    for bk, per in loopfds.wake_table(run).items():
+        ranked = sorted(per.items(), key=lambda kv: kv[1].median("p50_ns"))
+        if len(ranked) < 2:
+            continue
+        best_kind, best = ranked[0]
+        parts = []
+        for kind, b in ranked[1:]:
+            r = ratio_of(b, best, "p50_ns")
+            if r is not None:
+                word = "within the noise" if beyond(r) == 0 else "slower beyond the noise"
+                parts.append(f"{kind} {_us(b.median('p50_ns'))} µs ({fmt_ratio(r)}, {word})")
+        out.append(f"Cross-thread wake-ups on {bk} (p50): {best_kind} "
+                   f"{_us(best.median('p50_ns'))} µs; " + "; ".join(parts) + "."
+                   + rows_line([b for _, b in ranked]))
+    return out
+
+
 # Scenario -> its advice functions, by the question they answer. A scenario not named here
 # (and not part of another) gets `generic`.
 ADVICE = {
@@ -444,6 +492,11 @@ ADVICE = {
     "wakeup": (("Waking a blocked waiter", (wakeup_latency,)),),
     "herd": (("Several threads on one fd", (herd,)),),
     "timeout": (("Timeouts", (timeouts,)),),
+    # timerfd, signal and the wakeup rows' wake:<kind>: one function answers all three
+    # (plots/loopfds.py): a timerfd against the wait's own timeout, signalfd against a
+    # self-pipe, and which descriptor wakes a loop fastest.
+    "timerfd": (("Timers, signals and wake-up descriptors", (loop_descriptors,)),),
+    "signal": (),
 }
 
 

@@ -193,3 +193,33 @@ def test_the_repository_readme_block_is_the_reference_runs():
     assert block == "\n".join(advice.section(load(path), heading="###")) + "\n", \
         "README's what-to-use block is stale: run plots/report.py readme " \
         "results/reference/results.json README.md"
+
+
+def test_a_timeout_kept_on_a_coarse_clock_is_not_called_millisecond_rounding(tmp_path):
+    doc = gbfake.everything_run()
+    late = [b for b in doc["benchmarks"]
+            if b["name"].startswith("timeout/poll/us:50") and "late_p50_ns" in b]
+    assert late
+    for b in late:
+        b["late_p50_ns"] = 4.1e6  # a 4 ms tick
+    t50 = next(s for s in advice.timeouts(_run(tmp_path, doc)) if "T = 50 µs" in s)
+    rounded = t50.split("became a whole millisecond with ", 1)[1].split(" (", 1)[0]
+    assert "poll" not in rounded.split(", ")
+    coarse = t50.split("; ")[-1]
+    assert "coarse clock" in coarse and coarse.startswith("poll ")
+
+
+def test_loop_descriptor_sentences_cite_their_rows_and_their_noise(tmp_path):
+    run = load(os.path.join(ROOT, "tests", "data", "loopfds-small.json"))
+    lines = advice.loop_descriptors(run)
+    assert lines
+    for s in lines:
+        assert " Rows: `" in s, s
+    signals = [s for s in lines if s.startswith("Signals on ")]
+    wakes = [s for s in lines if s.startswith("Cross-thread wake-ups")]
+    assert signals and wakes
+    for s in signals:
+        assert re.search(r"self-pipe/signalfd \d[\d.,]*× \[", s), s
+        assert ("within the noise" in s) != ("beyond the noise" in s), s
+    for s in wakes:
+        assert s.count("×") == len(re.findall(r"; \w+ [\d.,]+ µs \(", s)), s
