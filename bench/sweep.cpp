@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bench/common.hpp"
+#include "bench/scenarios.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace pollbench::bench {
@@ -31,7 +32,7 @@ Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_
 std::int64_t top_fds() {
   std::size_t capacity = 0;
   try {
-    capacity = pool_capacity(kFdKind);
+    capacity = pool_capacity(fd_kind());
   } catch (const std::exception&) {
     // The rows report it when they try.
   }
@@ -67,6 +68,9 @@ Sweep make_sweep(bool quick) {
     s.timerfd_us = {50};
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
+    // One point, where an O(registered) wait already walks 1,000 idle connections per request.
+    s.server = {{1000, 1}};
+    s.server_window_s = 0.1;
     s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
@@ -90,6 +94,8 @@ Sweep make_sweep(bool quick) {
     s.timerfd_us = {50};
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
+    s.server = {{1000, 1}};
+    s.server_window_s = 0.1;
     s.repetitions = 9;
     s.min_time = 0.03;
     s.min_warmup_time = 0.02;
@@ -99,14 +105,14 @@ Sweep make_sweep(bool quick) {
 
 void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
                         const std::vector<std::int64_t>& actives) {
-  const std::size_t capacity = pool_capacity(kFdKind);
+  const std::size_t capacity = pool_capacity(fd_kind());
   Points points;
   for (const std::int64_t n : fds) {
     if (static_cast<std::size_t>(n) > capacity) {
       fmt::print(stderr,
                  "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
                  "hard limit: ulimit -Hn, LimitNOFILE=)\n",
-                 n, capacity, to_string(kFdKind));
+                 n, capacity, to_string(fd_kind()));
       std::exit(2);
     }
     for (const std::int64_t a : actives) {
@@ -126,6 +132,17 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
   for (const std::int64_t n : fds) {
     for (const bool other : {true, false}) sweep.wakeup.emplace_back(n, other);
   }
+}
+
+void use_server_grid(Sweep& sweep) {
+  sweep.server.clear();
+  std::vector<std::int64_t> idle = {0, 1000, 4000};
+  if (const std::int64_t top = largest_idle_connections(); top > 4000) idle.push_back(top);
+  for (const std::int64_t conns : {1, 32}) {
+    for (const std::int64_t i : idle) sweep.server.emplace_back(i, conns);
+  }
+  sweep.server_grid = true;
+  sweep.server_window_s = 0.5;
 }
 
 std::int64_t largest_fds(const Points& points) noexcept {
