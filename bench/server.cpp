@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -124,16 +125,35 @@ class Child {
 
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
-  // Sends one line to the child's stdin; false if it is gone.
+  // Sends one line to the child's stdin; false if it is gone. A child that died leaves a
+  // pipe without a reader: the write fails with EPIPE, and the SIGPIPE it raises (which would
+  // end this process) is blocked around it and discarded.
   bool send(std::string_view line) noexcept {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigset_t saved;
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &saved);
+    sigset_t pending;
+    sigpending(&pending);
+    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
     std::size_t done = 0;
+    bool ok = true;
     while (done < line.size()) {
       const ssize_t n = ::write(in_.get(), line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
       done += static_cast<std::size_t>(n);
     }
-    return true;
+    if (!ok && !was_pending) {
+      const timespec zero{};
+      ::sigtimedwait(&pipe_only, nullptr, &zero);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    return ok;
   }
 
   // The next line of the child's stdout, or nullopt at its end or at the deadline.
