@@ -254,7 +254,7 @@ std::string find_program(std::string_view name) {
   std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
   while (!dirs.empty()) {
     const std::size_t colon = std::min(dirs.find(':'), dirs.size());
-    const std::string candidate = fmt::format("{}/{}", dirs.substr(0, colon), name);
+    std::string candidate = fmt::format("{}/{}", dirs.substr(0, colon), name);
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     dirs.remove_prefix(std::min(colon + 1, dirs.size()));
   }

@@ -230,6 +230,7 @@ TEST_P(ServerTest, AClientThatClosesMidRequestIsDropped) {
 // (f) Many connections at once: an edge-triggered row must accept until EAGAIN.
 TEST_P(ServerTest, ManyConnectionsAreAllServed) {
   std::vector<UniqueFd> clients;
+  clients.reserve(64);
   for (int i = 0; i < 64; ++i) clients.push_back(connect_client());
   for (const UniqueFd& c : clients) send_all(c.get(), kGet);
   for (const UniqueFd& c : clients) EXPECT_EQ(receive(c.get(), kResponse.size()), kResponse);
