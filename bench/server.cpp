@@ -64,7 +64,7 @@ constexpr std::int64_t kHoldBatch = 1000;
 // wrk runs at most this long (-d); the row stops it long before.
 constexpr int kWrkSeconds = 600;
 // wrk connects its C connections before the first window opens.
-constexpr std::chrono::milliseconds kWarmUp{30};
+constexpr std::chrono::milliseconds kWarmUp{15};
 
 using SteadyClock = std::chrono::steady_clock;
 

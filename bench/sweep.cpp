@@ -70,7 +70,7 @@ Sweep make_sweep(bool quick) {
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     // One point, where an O(registered) wait already walks 1,000 idle connections per request.
     s.server = {{1000, 1}};
-    s.server_window_s = 0.1;
+    s.server_window_s = 0.08;
     s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
@@ -95,7 +95,7 @@ Sweep make_sweep(bool quick) {
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     s.server = {{1000, 1}};
-    s.server_window_s = 0.1;
+    s.server_window_s = 0.08;
     s.repetitions = 9;
     s.min_time = 0.03;
     s.min_warmup_time = 0.02;

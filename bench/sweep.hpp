@@ -39,7 +39,7 @@ struct Sweep {
   // server_subset_rows); the full grid, every measured row, when server_grid is set.
   std::vector<std::pair<std::int64_t, std::int64_t>> server;
   bool server_grid = false;
-  double server_window_s = 0.1;  // one iteration: the server's requests over this window
+  double server_window_s = 0.08;  // one iteration: the server's requests over this window
   int repetitions;
   double min_time;         // seconds per repetition
   double min_warmup_time;  // seconds, before the first repetition of each row
