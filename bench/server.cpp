@@ -391,8 +391,8 @@ void run_server(benchmark::State& state, const Backend& backend, std::int64_t id
   }
   // POLLBENCH_WRK names the program instead (a test simulates a machine without wrk).
   const char* forced = std::getenv("POLLBENCH_WRK");
-  const std::string wrk = forced != nullptr ? (::access(forced, X_OK) == 0 ? forced : "")
-                                            : find_program("wrk");
+  const std::string wrk =
+      forced != nullptr ? (::access(forced, X_OK) == 0 ? forced : "") : find_program("wrk");
   if (wrk.empty()) {
     skip(forced != nullptr
              ? fmt::format("wrk is not installed ('{}', from POLLBENCH_WRK, is not a program)",
@@ -529,6 +529,8 @@ void run_server(benchmark::State& state, const Backend& backend, std::int64_t id
       return;
     }
     set_counter(state, "requests_per_s", per(requests, seconds));
+    // The same rate as a cost (lower is better, as every metric compare reads).
+    set_counter(state, "ns_per_request", per(seconds * 1e9, requests));
     set_counter(state, "wrk_requests_per_s", report.requests_per_s);
     set_counter(state, "p50_ns", report.p50_ns);
     set_counter(state, "p75_ns", report.p75_ns);
@@ -555,7 +557,8 @@ Rows server_subset_rows(const Rows& rows) {
 }
 
 void register_server(const Sweep& sweep, const Rows& rows) {
-  const Rows chosen = sweep.server_grid ? rows : server_subset_rows(rows);
+  Rows chosen = sweep.server_grid ? rows : server_subset_rows(rows);
+  if (chosen.empty()) chosen = rows;  // --backend chose none of the subset: measure its rows
   const double window = sweep.server_window_s;
   for (const auto& [idle, conns] : sweep.server) {
     for (const Backend* b : chosen) {

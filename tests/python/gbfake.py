@@ -412,7 +412,8 @@ def add_server(d, backends=SERVER_BACKENDS, idles=SERVER_IDLE, conns=SERVER_CONN
                     continue
                 rate = server_rate(bk, i, c)
                 p50 = 1e9 / rate * c
-                d.add(name, {"requests_per_s": rate, "wrk_requests_per_s": rate * 0.99,
+                d.add(name, {"requests_per_s": rate, "ns_per_request": 1e9 / rate,
+                             "wrk_requests_per_s": rate * 0.99,
                              "p50_ns": p50, "p75_ns": 1.1 * p50, "p90_ns": 1.3 * p50,
                              "p99_ns": 2.5 * p50, "cpu_ns_per_request": 0.9e9 / rate,
                              "requests": rate * 0.1, "idle": float(i), "errors": 0.0},

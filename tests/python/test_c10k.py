@@ -109,12 +109,22 @@ def test_plot_writes_both_charts_and_the_section(tmp_path):
     assert "## The C10K experiment" in md and "server_requests.png" in md
 
 
-def test_compare_compares_the_server_metrics(tmp_path):
+def test_compare_reads_twice_the_requests_per_second_as_faster(tmp_path):
     a = write_json(tmp_path / "a" / "results.json", gbfake.server_run(seed=1))
-    b = write_json(tmp_path / "b" / "results.json", gbfake.server_run(seed=2))
+    doc = gbfake.server_run(seed=2)
+    for row in doc["benchmarks"]:
+        if row["name"].startswith("server/poll/idle:1000/conns:1/"):
+            row["requests_per_s"] *= 2
+            row["ns_per_request"] /= 2
+    b = write_json(tmp_path / "b" / "results.json", doc)
     out = run_report("compare", a, b, "--out", tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "server/poll/idle:1000/conns:1" in out.stdout
+    line = next(l for l in out.stdout.splitlines()
+                if "server/poll/idle:1000/conns:1" in l and "ns_per_request" in l)
+    assert "faster" in line and "SLOWER" not in line, line
+    other = next(l for l in out.stdout.splitlines()
+                 if "server/epoll_lt/idle:1000/conns:1" in l and "ns_per_request" in l)
+    assert "faster" not in other and "SLOWER" not in other, other
 
 
 def test_the_real_file_loads_and_draws(tmp_path):
