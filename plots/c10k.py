@@ -194,7 +194,7 @@ def _chart(run: Run, counter: str, title: str, ylabel: str, log_y: bool):
         ax.set_xlabel("idle connections I")
         ax.set_title(f"C = {c} loaded connection{'s' if c != 1 else ''}", fontsize=10)
         if log_y:
-            charts.log_axis(ax, "y")
+            charts._us_axis(ax, "y")
         else:
             ax.set_ylim(bottom=0)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
@@ -212,7 +212,7 @@ def chart_server_requests(run: Run):
 def chart_server_p99(run: Run):
     """wrk's p99 latency against idle connections."""
     return _chart(run, "p99_ns", "HTTP p99 latency (wrk) against idle connections",
-                  "p99 latency (ns), log" + _SPREAD, True)
+                  "p99 latency (µs), log" + _SPREAD, True)
 
 
 _SPREAD = "\nmedian; band = min–max of the repetitions"
