@@ -27,7 +27,10 @@
 
 namespace pollbench::bench {
 
-inline constexpr FdKind kFdKind = FdKind::kSocketPair;
+// The kind of the shared pool's pairs, which every scenario polls: socketpair unless the run
+// chose another (--pollbench_fd_kind, `run --fd-kind`). Set by main() before registration.
+FdKind fd_kind() noexcept;
+void set_fd_kind(FdKind kind) noexcept;
 
 // chain's W: libevent test/bench.c's -w (its default is 100; pollbench states 1,000).
 inline constexpr std::size_t kChainWrites = 1000;

@@ -4,6 +4,8 @@
 //   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
 //   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
 //   --pollbench_backends=B,... only these registry rows (and their raw baselines)
+//   --pollbench_fd_kind=KIND   the kind of the polled pairs: socketpair (default), pipe, eventfd,
+//                              tcp (loopback connections); a scenario that cannot use it skips
 //   --pollbench_cpu=LIST       pin the timed thread to LIST's first CPU ("0", "0,1", "1-3"); the
 //                              rigs' other threads go on the other listed CPUs (else on the
 //                              other CPUs allowed at start)
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,10 +40,10 @@ namespace pb = pollbench::bench;
 // interleaved), with a sentinel row before the first, between every two and after the last.
 constexpr std::array kScenarios{
     pb::register_dispatch,  // and raw
-    pb::register_chain,    pb::register_churn, pb::register_wakeup,
+    pb::register_chain,    pb::register_churn,  pb::register_wakeup,
     pb::register_herd,     // and herd_shared
     pb::register_timeout,  // and raw_timeout, timerfd
-    pb::register_signal,
+    pb::register_signal,   pb::register_server,
 };
 
 // The registry rows this run measures: all of them unless --pollbench_backends chose.
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   std::string active_list;
   std::string backend_list;
   std::optional<std::string> cpu_list;  // --pollbench_cpu
+  std::string fd_kind = "socketpair";
   std::erase_if(args, [&](const std::string& arg) {
     if (arg == "--pollbench_quick") {
       quick = true;
@@ -120,6 +124,8 @@ int main(int argc, char** argv) {
       active_list = arg.substr(std::strlen("--pollbench_active="));
     } else if (arg.starts_with("--pollbench_backends=")) {
       backend_list = arg.substr(std::strlen("--pollbench_backends="));
+    } else if (arg.starts_with("--pollbench_fd_kind=")) {
+      fd_kind = arg.substr(std::strlen("--pollbench_fd_kind="));
     } else if (arg.starts_with("--pollbench_cpu=")) {
       cpu_list = arg.substr(std::strlen("--pollbench_cpu="));
     } else {
@@ -127,6 +133,12 @@ int main(int argc, char** argv) {
     }
     return true;
   });
+  try {
+    pb::set_fd_kind(pollbench::parse_fd_kind(fd_kind));
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "pollbench-bench: --fd-kind: {}\n", e.what());
+    return 2;
+  }
   const pb::Rows rows = select_rows(backend_list);
   // Read before anything is pinned: the rigs' other threads fall back to these CPUs.
   std::vector<int> allowed_at_start;
@@ -148,6 +160,10 @@ int main(int argc, char** argv) {
         sweep, parse_sizes("--fds", fds_list),
         active_list.empty() ? std::vector<std::int64_t>{1} : parse_sizes("--active", active_list));
   }
+
+  // A run that names its rows gets the server scenario's full grid (the filter then chooses
+  // among it); without a filter the sweep keeps its small subset.
+  if (has_flag(args, "--benchmark_filter")) pb::use_server_grid(sweep);
 
   // The sweep's defaults, unless the caller chose: given as flags (not per benchmark) so that
   // the command line still overrides them and the names carry no /repeats: suffix.

@@ -195,7 +195,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   std::string max_pairs(kUnknown);
   try {
-    max_pairs = fmt::format("{}", pool_capacity(kFdKind));
+    max_pairs = fmt::format("{}", pool_capacity(fd_kind()));
   } catch (const std::exception&) {
     // Stays unknown.
   }
@@ -207,7 +207,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
        first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")},
       {"pollbench_mitigations", mitigations()},
       {"pollbench_rlimit_nofile", rlimit_nofile()},
-      {"pollbench_fd_kind", std::string(to_string(kFdKind))},
+      {"pollbench_fd_kind", std::string(to_string(fd_kind()))},
       {"pollbench_compiler", compiler()},
       {"pollbench_cxx_flags", or_unknown(POLLBENCH_CXX_FLAGS)},
       {"pollbench_benchmark_version", or_unknown(POLLBENCH_BENCHMARK_VERSION)},

@@ -81,4 +81,29 @@ void register_signal(const Sweep& sweep, const Rows& rows);
 void run_signal(benchmark::State& state, const Backend& backend, SignalVia via);
 std::string_view to_string(SignalVia via) noexcept;
 
+// server/<row>/idle:<I>/conns:<C>: an HTTP/1.1 keep-alive server on the row's Poller, in a
+// process of its own, I idle connections held by another, C loaded by wrk (bench/server.cpp).
+// The default and quick sweeps measure server_subset_rows; the full grid every measured row.
+void register_server(const Sweep& sweep, const Rows& rows);
+void run_server(benchmark::State& state, const Backend& backend, std::int64_t idle,
+                std::int64_t conns, double window_s);
+// The rows a raw loop measures (raw_floor) and the last library row, in the order of `rows`.
+Rows server_subset_rows(const Rows& rows);
+// The largest number of idle connections one server process can hold under RLIMIT_NOFILE
+// beside the grid's largest load (rounded down to thousands from 5,000 on).
+std::int64_t largest_idle_connections();
+
+// What wrk printed (--latency): negative where a figure is missing.
+struct WrkReport {
+  double requests_per_s = -1;
+  double requests = -1;
+  double p50_ns = -1;
+  double p75_ns = -1;
+  double p90_ns = -1;
+  double p99_ns = -1;
+  double errors = 0;  // socket errors (connect, read, write, timeout) + non-2xx/3xx responses
+  bool complete = false;
+};
+WrkReport parse_wrk(std::string_view output);
+
 }  // namespace pollbench::bench

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "bench/common.hpp"
+#include "bench/scenarios.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace pollbench::bench {
@@ -31,7 +32,7 @@ Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_
 std::int64_t top_fds() {
   std::size_t capacity = 0;
   try {
-    capacity = pool_capacity(kFdKind);
+    capacity = pool_capacity(fd_kind());
   } catch (const std::exception&) {
     // The rows report it when they try.
   }
@@ -69,6 +70,9 @@ Sweep make_sweep(bool quick) {
     s.timerfd_us = {50};
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
+    // One point, where an O(registered) wait already walks 1,000 idle connections per request.
+    s.server = {{1000, 1}};
+    s.server_window_s = 0.08;
     s.repetitions = 7;
     s.min_time = 0.02;
     s.min_warmup_time = 0.01;
@@ -96,6 +100,8 @@ Sweep make_sweep(bool quick) {
     s.timerfd_us = {50};
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
+    s.server = {{1000, 1}};
+    s.server_window_s = 0.08;
     s.repetitions = 9;
     s.min_time = 0.03;
     s.min_warmup_time = 0.02;
@@ -105,14 +111,14 @@ Sweep make_sweep(bool quick) {
 
 void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
                         const std::vector<std::int64_t>& actives) {
-  const std::size_t capacity = pool_capacity(kFdKind);
+  const std::size_t capacity = pool_capacity(fd_kind());
   Points points;
   for (const std::int64_t n : fds) {
     if (static_cast<std::size_t>(n) > capacity) {
       fmt::print(stderr,
                  "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
                  "hard limit: ulimit -Hn, LimitNOFILE=)\n",
-                 n, capacity, to_string(kFdKind));
+                 n, capacity, to_string(fd_kind()));
       std::exit(2);
     }
     for (const std::int64_t a : actives) {
@@ -142,6 +148,17 @@ bool has_point(const Points& points, std::int64_t n, std::int64_t a) noexcept {
 
 bool has_size(const std::vector<std::int64_t>& sizes, std::int64_t n) noexcept {
   return std::find(sizes.begin(), sizes.end(), n) != sizes.end();
+}
+
+void use_server_grid(Sweep& sweep) {
+  sweep.server.clear();
+  std::vector<std::int64_t> idle = {0, 1000, 4000};
+  if (const std::int64_t top = largest_idle_connections(); top > 4000) idle.push_back(top);
+  for (const std::int64_t conns : {1, 32}) {
+    for (const std::int64_t i : idle) sweep.server.emplace_back(i, conns);
+  }
+  sweep.server_grid = true;
+  sweep.server_window_s = 0.5;
 }
 
 std::int64_t largest_fds(const Points& points) noexcept {

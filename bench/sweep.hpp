@@ -40,6 +40,11 @@ struct Sweep {
   std::int64_t wake_fds = 16;            // N of wakeup/.../wake:<kind> (cpu:other)
   std::vector<FdKind> wake_kinds;        // wakeup/.../wake:<kind>
   std::vector<SignalVia> signal_vias;    // signal/<row>/via:<...>
+  // server/<row>/idle:<I>/conns:<C>: (I, C). A small subset by default (rows too:
+  // server_subset_rows); the full grid, every measured row, when server_grid is set.
+  std::vector<std::pair<std::int64_t, std::int64_t>> server;
+  bool server_grid = false;
+  double server_window_s = 0.08;  // one iteration: the server's requests over this window
   int repetitions;
   double min_time;         // seconds per repetition
   double min_warmup_time;  // seconds, before the first repetition of each row
@@ -56,6 +61,11 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
 // Whether `points` holds (n, a); whether `sizes` holds n.
 bool has_point(const Points& points, std::int64_t n, std::int64_t a) noexcept;
 bool has_size(const std::vector<std::int64_t>& sizes, std::int64_t n) noexcept;
+
+// The server scenario's full grid, I in {0, 1,000, 4,000, the largest that fits} x C in {1, 32}
+// on every measured row, with longer windows: what a run that names its rows (a
+// --benchmark_filter, `run --filter '^server/'`) registers instead of the subset.
+void use_server_grid(Sweep& sweep);
 
 // The largest N of `points` (0 if none).
 std::int64_t largest_fds(const Points& points) noexcept;

@@ -1,8 +1,11 @@
 #include "harness/fd_pool.hpp"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -28,6 +32,62 @@ constexpr int kReserveFds = 16;
 
 std::size_t fds_per_pair(FdKind kind) {
   return kind == FdKind::kEventFd ? 1 : 2;
+}
+
+// The ephemeral ports connect() may take (net.ipv4.ip_local_port_range): one per TCP pair.
+std::size_t ephemeral_ports() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  long low = 0;
+  long high = 0;
+  if (!(in >> low >> high) || high < low) return 28232;  // the kernel's default range
+  return static_cast<std::size_t>(high - low + 1);
+}
+
+// A listening TCP socket on 127.0.0.1, on a port the kernel chooses.
+UniqueFd tcp_listener(sockaddr_in& bound) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_sys("socket(AF_INET)");
+  bound = sockaddr_in{};
+  bound.sin_family = AF_INET;
+  bound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bound.sin_port = 0;
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&bound), sizeof bound) != 0) {
+    throw_sys("bind(127.0.0.1:0)");
+  }
+  if (::listen(fd.get(), SOMAXCONN) != 0) throw_sys("listen");
+  socklen_t len = sizeof bound;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    throw_sys("getsockname");
+  }
+  return fd;
+}
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+    throw_sys("setsockopt(TCP_NODELAY)");
+  }
+}
+
+// One connected loopback TCP connection: [0] the accepted end, [1] the connecting end, both
+// non-blocking, close-on-exec, TCP_NODELAY. The connect completes in the kernel (the listener's
+// backlog takes it) before the accept, so one thread makes both ends.
+void tcp_pair(int listener, const sockaddr_in& to, UniqueFd ends[2]) {
+  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!client) throw_sys("socket(AF_INET)");
+  if (::connect(client.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    throw_sys("connect(127.0.0.1)");
+  }
+  UniqueFd accepted(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!accepted) throw_sys("accept4");
+  const int flags = ::fcntl(client.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(client.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw_sys("fcntl(O_NONBLOCK)");
+  }
+  set_nodelay(client.get());
+  set_nodelay(accepted.get());
+  ends[0] = std::move(accepted);
+  ends[1] = std::move(client);
 }
 
 // Moves fd to the lowest free number >= base, so that the low numbers stay for polled ends.
@@ -51,16 +111,18 @@ std::string_view to_string(FdKind kind) noexcept {
       return "pipe";
     case FdKind::kEventFd:
       return "eventfd";
+    case FdKind::kTcp:
+      return "tcp";
   }
   return "?";
 }
 
 FdKind parse_fd_kind(std::string_view name) {
-  for (FdKind k : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+  for (FdKind k : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
     if (to_string(k) == name) return k;
   }
   throw std::invalid_argument(
-      fmt::format("unknown fd kind '{}' (expected socketpair, pipe or eventfd)", name));
+      fmt::format("unknown fd kind '{}' (expected socketpair, pipe, eventfd or tcp)", name));
 }
 
 int raise_fd_limit() {
@@ -85,8 +147,12 @@ int count_open_fds() {
 }
 
 std::size_t pool_capacity(FdKind kind) {
-  const int free_fds = raise_fd_limit() - count_open_fds() - kReserveFds;
-  return free_fds <= 0 ? 0 : static_cast<std::size_t>(free_fds) / fds_per_pair(kind);
+  // tcp: one more fd, the listener, while the pool is made.
+  const int free_fds =
+      raise_fd_limit() - count_open_fds() - kReserveFds - (kind == FdKind::kTcp ? 1 : 0);
+  const std::size_t pairs =
+      free_fds <= 0 ? 0 : static_cast<std::size_t>(free_fds) / fds_per_pair(kind);
+  return kind == FdKind::kTcp ? std::min(pairs, ephemeral_ports()) : pairs;
 }
 
 FdPool::FdPool(std::size_t size, FdKind kind) : kind_(kind) {
@@ -102,6 +168,9 @@ FdPool::FdPool(std::size_t size, FdKind kind) : kind_(kind) {
   const int high_base = limit / 2;
   polled_.reserve(size);
   if (kind != FdKind::kEventFd) peer_.reserve(size);
+  UniqueFd listener;
+  sockaddr_in listening{};
+  if (kind == FdKind::kTcp) listener = tcp_listener(listening);
   for (std::size_t i = 0; i < size; ++i) {
     switch (kind) {
       case FdKind::kSocketPair: {
@@ -126,8 +195,24 @@ FdPool::FdPool(std::size_t size, FdKind kind) : kind_(kind) {
         polled_.emplace_back(fd);
         break;
       }
+      case FdKind::kTcp: {
+        UniqueFd ends[2];
+        tcp_pair(listener.get(), listening, ends);
+        polled_.push_back(std::move(ends[0]));
+        peer_.push_back(move_high(std::move(ends[1]), high_base));
+        break;
+      }
     }
   }
+}
+
+FdPool::~FdPool() {
+  if (kind_ != FdKind::kTcp) return;
+  const linger reset{.l_onoff = 1, .l_linger = 0};
+  for (const UniqueFd& fd : polled_) {
+    if (fd) ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  polled_.clear();  // RST: the peer ends below then close without a TIME_WAIT
 }
 
 int FdPool::peer_fd(std::size_t i) const noexcept {

@@ -19,10 +19,12 @@ enum class FdKind : std::uint8_t {
   kSocketPair,  // AF_UNIX stream socketpair: readable, writable, hangup on peer close
   kPipe,        // polled = read end, peer = write end: never writable
   kEventFd,     // one fd is both ends: 2x the pairs per fd limit
+  kTcp,         // a connected loopback TCP connection (127.0.0.1, TCP_NODELAY): as a socketpair,
+                // plus the TCP stack; one ephemeral port per pair
 };
 
 std::string_view to_string(FdKind kind) noexcept;
-// Parses "socketpair", "pipe" or "eventfd"; throws std::invalid_argument otherwise.
+// Parses "socketpair", "pipe", "eventfd" or "tcp"; throws std::invalid_argument otherwise.
 FdKind parse_fd_kind(std::string_view name);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (once is enough; later calls are cheap) and
@@ -33,7 +35,7 @@ int raise_fd_limit();
 int count_open_fds();
 
 // How many pairs of `kind` still fit under the (raised) fd limit, keeping a small reserve for
-// the rest of the process.
+// the rest of the process (tcp: also under the ephemeral port range, one port per pair).
 std::size_t pool_capacity(FdKind kind);
 
 class FdPool {
@@ -41,6 +43,13 @@ class FdPool {
   // Creates `size` pairs. Throws std::length_error (saying how to raise the limit) if they do
   // not fit, std::system_error naming the syscall on any other failure.
   explicit FdPool(std::size_t size, FdKind kind = FdKind::kSocketPair);
+  FdPool(const FdPool&) = delete;
+  FdPool& operator=(const FdPool&) = delete;
+  FdPool(FdPool&&) = delete;
+  FdPool& operator=(FdPool&&) = delete;
+  // tcp: the polled ends are reset (SO_LINGER 0) before they close, so that thousands of
+  // pairs leave no TIME_WAIT behind for the next pool's connections.
+  ~FdPool();
 
   [[nodiscard]] std::size_t size() const noexcept { return polled_.size(); }
   [[nodiscard]] FdKind kind() const noexcept { return kind_; }

@@ -25,6 +25,8 @@ import scenarios  # noqa: E402
 from pbresults import Run, atomic_write  # noqa: E402
 # The event loop's other descriptors: their charts live in loopfds.py, found here by name.
 from loopfds import chart_signals, chart_timers, chart_wake_descriptors  # noqa: E402,F401
+# The C10K experiment's charts live in c10k.py, found here by name.
+from c10k import chart_server_p99, chart_server_requests  # noqa: E402,F401
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.

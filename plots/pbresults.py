@@ -345,7 +345,9 @@ class Run:
         cores = self.meta("pollbench_cores")
         if cores == UNKNOWN:
             cores = self.meta("num_cpus")
-        return f"{self.machine()} · {cores} CPUs · {host} · {self.date()}"
+        text = f"{self.machine()} · {cores} CPUs · {host} · {self.date()}"
+        kind = self.meta("pollbench_fd_kind")   # `run --fd-kind`: what the polled fds are
+        return text if kind == UNKNOWN else f"{text} · {kind} fds"
 
     def select(self, scenario: str, backend: str | None = None, ok_only: bool = True, **params):
         """Benchmarks of a scenario (and backend), whose params match the given ones."""

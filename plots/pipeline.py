@@ -1,7 +1,7 @@
 """`./pollbench run`: the benchmark sweep, from the command line to the charts.
 
   report.py run [--quick] [--filter REGEX] [--out DIR] [--backend B,...] [--fds N,...]
-                [--active A,...] [--cpu LIST] [--processes P]
+                [--active A,...] [--cpu LIST] [--processes P] [--fd-kind KIND]
 
 Runs build/release/pollbench-bench in P processes one after another (never in parallel), each
 with R repetitions per benchmark in random interleaved order, merges their JSON into one
@@ -106,6 +106,7 @@ VALUE_FLAGS = {
     "--fds": ("--pollbench_fds", "a comma-separated list of numbers"),
     "--active": ("--pollbench_active", "a comma-separated list of numbers"),
     "--backend": ("--pollbench_backends", "a comma-separated list of backends"),
+    "--fd-kind": ("--pollbench_fd_kind", "socketpair, pipe, eventfd or tcp"),
     "--cpu": (None, "a CPU list (0, 0,1, 1-3) or none"),
     "--processes": (None, "a number of processes"),
 }

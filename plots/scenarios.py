@@ -89,6 +89,16 @@ SCENARIOS = [
                      ChartSpec("wake_descriptors", "Wake-up descriptors: eventfd, pipe, "
                                "socketpair", "chart_wake_descriptors")),
              sections=("signal_section", "wake_descriptor_section")),
+    # The C10K experiment (plots/c10k.py): an HTTP server on each row's Poller, wrk's load,
+    # idle connections held by another process.
+    # Its metrics are costs (lower is better, as compare reads every metric): ns_per_request
+    # is requests_per_s as a cost; the charts and the section show requests_per_s.
+    Scenario("server", ("ns_per_request", "p99_ns", "cpu_ns_per_request", "p50_ns"),
+             charts=(ChartSpec("server_requests", "HTTP requests/s against idle connections",
+                               "chart_server_requests"),
+                     ChartSpec("server_p99", "HTTP p99 latency against idle connections",
+                               "chart_server_p99")),
+             sections=("server_section",)),
     # The noise sentinel: the warning at the top of summary.md, no table of its own.
     Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]

@@ -307,7 +307,7 @@ TEST_P(Conformance, AHalfCloseIsReportedAsHangupOrAsReadableEof) {
 }
 
 TEST_P(Conformance, EveryFdKindBecomesReadable) {
-  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
     poller_ = GetParam()->make();
     FdPool& pool = register_pool(64, kReadable, kind);
     const auto active = spread_subset(pool.size(), 5);

@@ -1,7 +1,11 @@
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <set>
@@ -86,7 +90,7 @@ TEST(FdPool, PolledEndsTakeTheLowestFdNumbers) {
 }
 
 TEST(FdPool, EveryFdIsNonBlockingAndCloseOnExec) {
-  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
     FdPool pool(4, kind);
     for (std::size_t i = 0; i < pool.size(); ++i) {
       for (int fd : {pool.polled_fd(i), pool.peer_fd(i)}) {
@@ -98,7 +102,7 @@ TEST(FdPool, EveryFdIsNonBlockingAndCloseOnExec) {
 }
 
 TEST(FdPool, MakeReadyThenDrainEmptiesTheFd) {
-  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
     FdPool pool(3, kind);
     EXPECT_EQ(pool.drain(1), 0U) << to_string(kind);
     ASSERT_TRUE(pool.make_ready(1));
@@ -107,8 +111,36 @@ TEST(FdPool, MakeReadyThenDrainEmptiesTheFd) {
   }
 }
 
+// A tcp pair is one loopback connection with Nagle off at both ends, and the pool leaves no
+// descriptor behind (its listener included).
+TEST(FdPool, TcpPairsAreConnectedLoopbackNoDelay) {
+  const int before = count_open_fds();
+  {
+    FdPool pool(8, FdKind::kTcp);
+    EXPECT_EQ(count_open_fds(), before + 16);
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+      for (int fd : {pool.polled_fd(i), pool.peer_fd(i)}) {
+        int nodelay = 0;
+        socklen_t len = sizeof nodelay;
+        ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+        EXPECT_EQ(nodelay, 1);
+        sockaddr_in peer{};
+        len = sizeof peer;
+        ASSERT_EQ(::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len), 0);
+        EXPECT_EQ(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+      }
+      ASSERT_TRUE(pool.make_ready(i));
+      char byte = 0;
+      // TCP_NODELAY: the byte is there at once (loopback delivers within the write).
+      EXPECT_EQ(::read(pool.polled_fd(i), &byte, 1), 1);
+      EXPECT_EQ(byte, 'x');
+    }
+  }
+  EXPECT_EQ(count_open_fds(), before);
+}
+
 TEST(FdPool, FdKindNamesRoundTrip) {
-  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd}) {
+  for (FdKind kind : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
     EXPECT_EQ(parse_fd_kind(to_string(kind)), kind);
   }
   EXPECT_THROW(parse_fd_kind("fifo"), std::invalid_argument);

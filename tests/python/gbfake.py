@@ -386,3 +386,55 @@ def everything_run(reps=3, seed=7, noise=0.02):
     extra = add_latency(Doc(reps=reps, seed=seed + 1, noise=noise)).json()["benchmarks"]
     doc["benchmarks"] += extra
     return doc
+
+
+# The C10K experiment (server/<row>/idle:<I>/conns:<C>): the O(registered) rows (select, poll)
+# lose requests/s with every idle connection, the others stay flat. Points of the full grid
+# that every machine registers (the largest I depends on the fd limit).
+SERVER_BACKENDS = ("epoll_lt", "uring_multishot", "poll", "select", "libevent_epoll")
+SERVER_IDLE = (0, 1000, 4000)
+SERVER_CONNS = (1, 32)
+SERVER_BASE_FDS = 8  # bench/server.cpp, kServerBaseFds
+
+
+def server_rate(backend, idle, conns):
+    base = 40_000.0 if conns == 1 else 140_000.0
+    row = next((r for r in REGISTRY if r["name"] == backend), {})
+    if row.get("wait_cost") == "per_registered":
+        return base / (1 + idle * 200e-9 * base)   # one walk of the idle fds per wait
+    return base
+
+
+def add_server(d, backends=SERVER_BACKENDS, idles=SERVER_IDLE, conns=SERVER_CONNS):
+    """server rows as bench/server.cpp writes them; select's beyond FD_SETSIZE skipped with
+    its message."""
+    for c in conns:
+        for i in idles:
+            for bk in backends:
+                name = f"server/{bk}/idle:{i}/conns:{c}/manual_time"
+                row = next((r for r in REGISTRY if r["name"] == bk), {})
+                highest = SERVER_BASE_FDS + i + c - 1
+                if highest > row.get("max_fd", 2 ** 31 - 1):
+                    d.error(name, f"{bk}: {i} idle + {c} loaded connections take server fds "
+                                  f"up to about {highest}, above the largest fd it accepts "
+                                  f"({row['max_fd']})")
+                    continue
+                rate = server_rate(bk, i, c)
+                p50 = 1e9 / rate * c
+                d.add(name, {"requests_per_s": rate, "ns_per_request": 1e9 / rate,
+                             "wrk_requests_per_s": rate * 0.99,
+                             "p50_ns": p50, "p75_ns": 1.1 * p50, "p90_ns": 1.3 * p50,
+                             "p99_ns": 2.5 * p50, "cpu_ns_per_request": 0.9e9 / rate,
+                             "requests": rate * 0.1, "idle": float(i), "errors": 0.0},
+                      real_time=1e8)
+    return d
+
+
+def server_run(reps=3, seed=11, noise=0.02, processes=1, **kw):
+    """Only server rows, with the context of a run that registered the full grid."""
+    context = dict(CONTEXT)
+    context["pollbench_scenarios"] = json.dumps(
+        {"sweep": "full", "server": {"backends": list(SERVER_BACKENDS), "grid": True,
+                                     "window_s": 0.5, "largest_idle": 19000}})
+    return add_server(Doc(reps=reps, seed=seed, noise=noise, context=context,
+                          processes=processes), **kw).json()

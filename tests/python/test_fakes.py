@@ -20,15 +20,16 @@ def _names(*args):
 
 @pytest.fixture(scope="module")
 def real_names():
-    """Every name of the full and the quick sweep."""
-    names = _names() | _names("--pollbench_quick")
+    """Every name of the full and the quick sweep, and the server scenario's full grid (which
+    a run that names its rows with a filter registers)."""
+    names = _names() | _names("--pollbench_quick") | _names("--benchmark_filter=^server/")
     assert names, "pollbench-bench --benchmark_list_tests listed nothing"
     return names
 
 
 def _fake_names():
     docs = {"full_run": gbfake.full_run(), "everything_run": gbfake.everything_run(),
-            "latency_run": gbfake.latency_run(),
+            "latency_run": gbfake.latency_run(), "server_run": gbfake.server_run(),
             "multi-process full_run": gbfake.full_run(processes=3)}
     return {(label, row["name"]) for label, doc in docs.items() for row in doc["benchmarks"]
             if row.get("run_type") == "iteration"}

@@ -45,6 +45,7 @@ GRAMMAR = {
     "sentinel": (("at",), "sentinel", None),
     "timerfd": (("us",), "registry", "manual_time"),
     "signal": (("via",), "registry", "manual_time"),
+    "server": (("idle", "conns"), "registry", "manual_time"),
 }
 # Parameters a scenario's rows may add after GRAMMAR's (wakeup's own wake descriptor), and the
 # parameters whose value is a word, with the words allowed.

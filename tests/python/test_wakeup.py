@@ -159,7 +159,7 @@ def test_groups_run_in_order_between_sentinels():
                 groups.append(scenario)
         assert groups == ["sentinel", "dispatch", "sentinel", "chain", "sentinel", "churn",
                           "sentinel", "wakeup", "sentinel", "herd", "sentinel", "timeout",
-                          "sentinel", "signal", "sentinel"], args
+                          "sentinel", "signal", "sentinel", "server", "sentinel"], args
 
 
 @needs_bench
