@@ -16,6 +16,7 @@ them by the names in scenarios.py.
 
 from __future__ import annotations
 
+import analysis as an
 from pbresults import Bench, Run
 
 SCENARIO = "server"
@@ -48,6 +49,15 @@ def _at(rows: list, i: int) -> Bench | None:
     return next((b for ii, b in rows if ii == i), None)
 
 
+def behind(row: Bench, best: Bench, rate: float, best_rate: float) -> bool:
+    """At least BEHIND slower than the best O(ready) row, and beyond the noise: the paired
+    bootstrap interval of best / row (requests/s) lies above 1."""
+    if rate >= best_rate * (1 - BEHIND):
+        return False
+    r = an._paired_ratio(best, row, RATE)  # noqa: SLF001 — the one paired ratio
+    return r is None or r.low is None or r.low > 1.0
+
+
 def fall_behind(run: Run) -> list:
     """[(C, backend, first I behind or None, that I's (rate, best rate, best backend), largest
     I reached, its (rate, best rate, best backend))] for every O(registered) mechanism row."""
@@ -72,8 +82,11 @@ def fall_behind(run: Run) -> list:
                     continue
                 point = (rate, best[0], best[1])
                 last_point, last_i = point, i
-                if first is None and rate < best[0] * (1 - BEHIND):
-                    first, first_point = i, point
+                if behind(b, _at(per[best[1]], i), rate, best[0]):
+                    if first is None:
+                        first, first_point = i, point
+                else:  # "from I on": behind at every larger I too, not at one noisy point
+                    first, first_point = None, None
             if last_point is not None:
                 out.append((c, bk, first, first_point, last_i, last_point))
     return out
