@@ -80,9 +80,10 @@
 // While another descriptor refers to the same open file (a dup(), a fork, SCM_RIGHTS), closing
 // one number does not close the file: epoll keeps the registration (it is keyed by the open
 // file), keeps reporting its token while the file is ready, and remove() of the closed number
-// fails with EBADF — only closing the last descriptor ends it. io_uring, poll and select key
-// by number and remove it as usual. Either way no wait spins: a wait that has nothing to
-// report still sleeps. (capabilities.survives_close_while_file_open == false: a library that
+// fails with EBADF — only closing the last descriptor ends it. poll and select key by number,
+// and the io_uring rows find the poll by the number in their own table (POLL_REMOVE cancels it
+// though it holds the file): those remove it as usual. Either way no wait spins: a wait that
+// has nothing to report still sleeps. (capabilities.survives_close_while_file_open == false: a library that
 // drops its own record while the kernel keeps reporting, and then spins inside its loop.)
 //
 // Setup errors (creating the poller) throw std::system_error naming the mechanism and the
