@@ -83,8 +83,9 @@
 // fails with EBADF — only closing the last descriptor ends it. poll and select key by number,
 // and the io_uring rows find the poll by the number in their own table (POLL_REMOVE cancels it
 // though it holds the file): those remove it as usual. Either way no wait spins: a wait that
-// has nothing to report still sleeps. (capabilities.survives_close_while_file_open == false: a library that
-// drops its own record while the kernel keeps reporting, and then spins inside its loop.)
+// has nothing to report still sleeps. (capabilities.survives_close_while_file_open == false: a
+// library that drops its own record while the kernel keeps reporting, and then spins inside its
+// loop.)
 //
 // Setup errors (creating the poller) throw std::system_error naming the mechanism and the
 // syscall; the caller knows which row it asked for.
