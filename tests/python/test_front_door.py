@@ -74,8 +74,9 @@ def test_each_command_asks_for_what_it_needs_only(tmp_path):
     assert {"cmake", "g++", "libbenchmark-dev"} <= listing
     assert not listing & {"python3-matplotlib", "python3-pytest", "valgrind", "clang-tidy",
                           "cppcheck", "libgtest-dev"}
-    # run: the build, matplotlib and strace (syscalls per event); the test toolchain: test only.
-    assert running == listing | {"python3", "python3-matplotlib", "strace"}
+    # run: the build, matplotlib, strace (syscalls per event) and wrk (server rows); the test
+    # toolchain: test only.
+    assert running == listing | {"python3", "python3-matplotlib", "strace", "wrk"}
     assert {"valgrind", "clang-tidy", "cppcheck", "libgtest-dev", "python3-pytest",
             "clang-format"} <= testing - running
 
