@@ -52,6 +52,11 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
 // wakeup/<row>/fds:<N>/cpu:other/wake:<eventfd|pipe|socketpair>: the N pool fds idle, the
 // waiter woken through a descriptor of that kind of its own.
 void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t n, FdKind kind);
+// A wakeup rig's timed loop on the driver CPU: one sample per iteration (manual time), the
+// latency counters at the end; a failed sample skips the row as "<what>: <why>" and drops the
+// fixture (its waiter joined, whatever it changed restored).
+void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples, int driver_cpu,
+                    std::string_view what);
 // The latency counters of a rig's samples (min_ns, p10_ns ... p999_ns, max_ns, samples).
 void set_latency_counters(benchmark::State& state, SampleSet& samples);
 // herd/<row> and herd_shared/<epoll_lt|epoll_et>.

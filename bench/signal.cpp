@@ -160,32 +160,10 @@ void run_signal(benchmark::State& state, const Backend& backend, SignalVia via) 
     return f;
   });
   if (fx == nullptr) return;
-  std::optional<ScopedPin> pin;
-  try {
-    pin.emplace(driver_cpu);
-  } catch (const std::exception& e) {
-    skip(state, e.what());
-    return;
-  }
-
-  WakeupRig& rig = *fx->rig;
-  SampleSet& samples = fx->samples;
-  samples.clear();
-  for (auto _ : state) {
-    const std::int64_t ns = rig.sample();
-    if (ns < 0) {
-      skip(state, fmt::format("{} via {}: {}", backend.name, to_string(via), rig.failure()));
-      break;
-    }
-    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
-    samples.add(ns);
-  }
-  pin.reset();
-  if (state.error_occurred()) {
-    drop_fixture();  // joins the waiter, restores the mask and the disposition
-    return;
-  }
-  set_latency_counters(state, samples);
+  sample_wakeups(
+      state, *fx->rig, fx->samples, driver_cpu,
+      fmt::format("{} via {}", backend.name,
+                  to_string(via)));  // on failure the fixture goes: mask and disposition restored
 }
 
 void register_signal(const Sweep& sweep, const Rows& rows) {

@@ -86,6 +86,11 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     return f;
   });
   if (fx == nullptr) return;
+  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu, backend.name);
+}
+
+void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples, int driver_cpu,
+                    std::string_view what) {
   std::optional<ScopedPin> pin;
   try {
     pin.emplace(driver_cpu);
@@ -93,14 +98,11 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     skip(state, e.what());
     return;
   }
-
-  WakeupRig& rig = *fx->rig;
-  SampleSet& samples = fx->samples;
   samples.clear();
   for (auto _ : state) {
     const std::int64_t ns = rig.sample();
     if (ns < 0) {
-      skip(state, fmt::format("{}: {}", backend.name, rig.failure()));
+      skip(state, fmt::format("{}: {}", what, rig.failure()));
       break;
     }
     state.SetIterationTime(static_cast<double>(ns) * 1e-9);
@@ -108,7 +110,7 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
   }
   pin.reset();
   if (state.error_occurred()) {
-    drop_fixture();  // joins the waiter
+    drop_fixture();  // joins the waiter (and the fixture's destructors restore what it changed)
     return;
   }
   set_latency_counters(state, samples);
@@ -154,31 +156,8 @@ void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t
     return f;
   });
   if (fx == nullptr) return;
-  std::optional<ScopedPin> pin;
-  try {
-    pin.emplace(driver_cpu);
-  } catch (const std::exception& e) {
-    skip(state, e.what());
-    return;
-  }
-  WakeupRig& rig = *fx->rig;
-  SampleSet& samples = fx->samples;
-  samples.clear();
-  for (auto _ : state) {
-    const std::int64_t ns = rig.sample();
-    if (ns < 0) {
-      skip(state, fmt::format("{} woken via {}: {}", backend.name, to_string(kind), rig.failure()));
-      break;
-    }
-    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
-    samples.add(ns);
-  }
-  pin.reset();
-  if (state.error_occurred()) {
-    drop_fixture();  // joins the waiter
-    return;
-  }
-  set_latency_counters(state, samples);
+  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu,
+                 fmt::format("{} woken via {}", backend.name, to_string(kind)));
 }
 
 void register_wakeup(const Sweep& sweep, const Rows& rows) {
