@@ -20,114 +20,14 @@ constexpr std::uint64_t kControlToken = kListenerToken - 1;
 // Events per wait: the loop takes the rest at the next wait (level) or keeps them queued
 // (edge: the Poller keeps what did not fit, poller.hpp).
 constexpr std::size_t kEventsPerWait = 256;
-// A request header longer than this is refused (the connection closed).
-constexpr std::size_t kMaxHeader = 8192;
 constexpr std::size_t kReadChunk = 16384;
-
-// Content-Length of kHttpBody (13) is written out below; the static_assert keeps them together.
-static_assert(kHttpBody.size() == 13);
-constexpr std::string_view kResponse =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world\n";
-constexpr std::string_view kResponseKeepAlive =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: "
-    "keep-alive\r\n\r\nHello, world\n";
-constexpr std::string_view kResponseClose =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: "
-    "close\r\n\r\nHello, world\n";
-
-[[noreturn]] void throw_sys(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool icontains(std::string_view text, std::string_view word) noexcept {
-  for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
-    if (iequals(text.substr(i, word.size()), word)) return true;
-  }
-  return false;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 void reset_on_close(int fd) noexcept {
   const linger reset{.l_onoff = 1, .l_linger = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
 }
 
-// What one request header asks: keep the connection or close it after the response, and how
-// many body bytes follow.
-struct RequestHead {
-  bool keep_alive = true;
-  bool http10 = false;
-  std::size_t content_length = 0;
-};
-
-RequestHead read_head(std::string_view head) {
-  RequestHead r;
-  std::size_t eol = head.find("\r\n");
-  const std::string_view request_line = head.substr(0, eol);
-  r.http10 = request_line.ends_with("HTTP/1.0");
-  bool said_keep_alive = false;
-  bool said_close = false;
-  while (eol != std::string_view::npos) {
-    const std::size_t start = eol + 2;
-    eol = head.find("\r\n", start);
-    const std::string_view line =
-        head.substr(start, eol == std::string_view::npos ? eol : eol - start);
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    const std::string_view name = trim(line.substr(0, colon));
-    const std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "connection")) {
-      said_close = said_close || icontains(value, "close");
-      said_keep_alive = said_keep_alive || icontains(value, "keep-alive");
-    } else if (iequals(name, "content-length")) {
-      std::size_t n = 0;
-      for (const char c : value) {
-        if (c < '0' || c > '9') break;
-        n = n * 10 + static_cast<std::size_t>(c - '0');
-      }
-      r.content_length = n;
-    }
-  }
-  r.keep_alive = r.http10 ? said_keep_alive && !said_close : !said_close;
-  return r;
-}
-
 }  // namespace
-
-UniqueFd listen_loopback(std::uint16_t& port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_sys("socket(AF_INET)");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    throw_sys("bind(127.0.0.1:0)");
-  }
-  if (::listen(fd.get(), SOMAXCONN) != 0) throw_sys("listen");
-  socklen_t len = sizeof addr;
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw_sys("getsockname");
-  }
-  port = ntohs(addr.sin_port);
-  return fd;
-}
 
 HttpServer::HttpServer(Poller& poller, bool edge_triggered, int max_fd, int listener)
     : poller_(poller),
@@ -183,7 +83,7 @@ void HttpServer::accept_ready() {
       if (errno != EAGAIN && errno != EWOULDBLOCK) ++stats_.accept_errors;
       return;
     }
-    if (fd > max_fd_) {  // (g)
+    if (fd > max_fd_) {  // (d)
       reset_on_close(fd);
       ::close(fd);
       ++stats_.refused;
@@ -204,8 +104,7 @@ void HttpServer::accept_ready() {
     Connection& c = connections_[static_cast<std::size_t>(fd)];
     c.open = true;
     c.want_write = false;
-    c.close_after = false;
-    c.body_left = 0;
+    c.parser.reset();
     c.in.clear();
     c.out.clear();
     c.out_done = 0;
@@ -227,59 +126,29 @@ bool HttpServer::read_ready(int fd, Connection& c) {
   for (;;) {
     const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
     if (got > 0) {
-      c.in.insert(c.in.end(), buf, buf + got);
-      if (!edge_triggered_) break;  // (f) level-triggered: what is left is reported again
+      c.in.append(buf, static_cast<std::size_t>(got));
+      if (!edge_triggered_) break;  // (c) level-triggered: what is left is reported again
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    close_connection(fd, false);  // (e) EOF, also mid-request, or an error
+    close_connection(fd, false);  // (b) EOF, also mid-request, or an error
     return false;
   }
-  parse(c);
-  if (c.out.empty() && c.in.size() >= kMaxHeader) {
-    close_connection(fd, false);
-    return false;
-  }
-  return c.out.size() == c.out_done || flush(fd, c);
-}
-
-void HttpServer::parse(Connection& c) {
-  std::size_t at = 0;
-  const std::string_view data(c.in.data(), c.in.size());
-  while (at < data.size() && !c.close_after) {
-    if (c.body_left > 0) {  // (a) a body is skipped
-      const std::size_t skip = std::min(c.body_left, data.size() - at);
-      c.body_left -= skip;
-      at += skip;
-      continue;
-    }
-    const std::size_t end = data.find("\r\n\r\n", at);
-    if (end == std::string_view::npos) break;  // (a) wait for the rest
-    const RequestHead head = read_head(data.substr(at, end - at));
-    at = end + 4;
-    c.body_left = head.content_length;
-    ++stats_.requests;
-    if (!head.keep_alive) {
-      c.out.append(kResponseClose);
-      c.close_after = true;  // (c) what follows on this connection is not answered
-    } else {
-      c.out.append(head.http10 ? kResponseKeepAlive : kResponse);
-    }
-  }
-  c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(at));
+  c.in.erase(0, c.parser.feed(c.in, c.out, stats_.requests));
+  return flush(fd, c);  // (b) a connection the protocol ends closes once this is written
 }
 
 bool HttpServer::flush(int fd, Connection& c) {
   while (c.out_done < c.out.size()) {
     const ssize_t sent =
-        ::send(fd, c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);  // (h)
+        ::send(fd, c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);  // (e)
     if (sent > 0) {
       c.out_done += static_cast<std::size_t>(sent);
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {  // (d)
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {  // (a)
       if (!c.want_write) {
         poller_.modify(fd, kReadWrite, static_cast<std::uint64_t>(fd));
         c.want_write = true;
@@ -295,7 +164,7 @@ bool HttpServer::flush(int fd, Connection& c) {
     poller_.modify(fd, kReadable, static_cast<std::uint64_t>(fd));
     c.want_write = false;
   }
-  if (c.close_after) {
+  if (c.parser.closing()) {
     close_connection(fd, false);
     return false;
   }
@@ -309,7 +178,7 @@ void HttpServer::close_connection(int fd, bool reset) {
   } catch (const std::exception&) {
     // Not registered any more: nothing to undo.
   }
-  if (reset) reset_on_close(fd);  // (i)
+  if (reset) reset_on_close(fd);  // (f)
   ::close(fd);
   c.open = false;
   c.in.clear();

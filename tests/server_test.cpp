@@ -1,9 +1,10 @@
-// The server scenario's HTTP loop (harness/http_server.hpp) on every registry row, as the
-// conformance suite checks the Pollers: the protocol cases a real client meets — partial
-// reads, pipelined requests, HTTP/1.0 keep-alive and close, a body, a response larger than the
-// socket buffers, a client that closes or half-closes mid-request, many connections at once —
+// The server scenario's loops (harness/server_loop.hpp) — the readiness loop on every registry
+// row and every io_uring completion engine — as the conformance suite checks the Pollers: the
+// protocol cases a real client meets — partial reads, pipelined requests, HTTP/1.0 keep-alive
+// and close, a body, responses larger than the socket buffers (short writes), a client that
+// closes, half-closes or resets mid-request, many connections at once, hundreds of idle ones —
 // and that the server answers each exactly once, in order. No timings: a client's blocking
-// read has a receive timeout only so that a broken backend fails instead of hanging.
+// read has a receive timeout only so that a broken loop fails instead of hanging.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,9 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,7 +25,7 @@
 
 #include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/http_server.hpp"
+#include "harness/server_loop.hpp"
 #include "harness/unique_fd.hpp"
 
 namespace pollbench {
@@ -33,34 +36,36 @@ constexpr std::string_view kResponse =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world\n";
 
 // The loop on its own thread, stopped through an eventfd.
-class ServerTest : public ::testing::TestWithParam<const Backend*> {
+class ServerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     fds_at_start_ = count_open_fds();
-    const Backend& backend = *GetParam();
-    if (auto why = unavailable_reason(backend)) GTEST_SKIP() << backend.name << ": " << *why;
-    poller_ = backend.make();
+    if (auto why = server_loop_unavailable(GetParam())) GTEST_SKIP() << GetParam() << ": " << *why;
     listener_ = listen_loopback(port_);
     stop_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     ASSERT_TRUE(stop_.valid());
-    server_ = std::make_unique<HttpServer>(*poller_, backend.capabilities.edge_triggered,
-                                           backend.capabilities.max_fd, listener_.get());
+    server_ = make_server_loop(GetParam(), listener_.get());
     server_->watch_control(stop_.get(), [] { return false; });
     thread_ = std::thread([this] { result_ = server_->run(); });
   }
 
   void TearDown() override {
+    stop_server();
+    server_.reset();
+    listener_.reset();
+    stop_.reset();
+    EXPECT_EQ(count_open_fds(), fds_at_start_) << "the test leaked (or closed) descriptors";
+  }
+
+  // Stops the loop and returns its counters (read once its thread has ended).
+  const HttpServerStats& stop_server() {
     if (thread_.joinable()) {
       const std::uint64_t one = 1;
       EXPECT_EQ(::write(stop_.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
       thread_.join();
       EXPECT_EQ(result_, 0) << "the server's wait failed";
     }
-    server_.reset();
-    poller_.reset();
-    listener_.reset();
-    stop_.reset();
-    EXPECT_EQ(count_open_fds(), fds_at_start_) << "the test leaked (or closed) descriptors";
+    return server_->stats();
   }
 
   // A blocking client connection (5 s receive timeout: a hang fails instead).
@@ -122,11 +127,10 @@ class ServerTest : public ::testing::TestWithParam<const Backend*> {
 
  private:
   int fds_at_start_ = 0;
-  std::unique_ptr<Poller> poller_;
   UniqueFd listener_;
   UniqueFd stop_;
   std::uint16_t port_ = 0;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<ServerLoop> server_;
   std::thread thread_;
   int result_ = -1;
 };
@@ -236,17 +240,96 @@ TEST_P(ServerTest, ManyConnectionsAreAllServed) {
   for (const UniqueFd& c : clients) EXPECT_EQ(receive(c.get(), kResponse.size()), kResponse);
 }
 
-std::string row_name(const ::testing::TestParamInfo<const Backend*>& info) {
-  return std::string(info.param->name);
+// (b, e) A client that resets its connection (SO_LINGER 0) mid-request or with responses
+// on their way costs the server an ECONNRESET: that connection is dropped, the others served.
+TEST_P(ServerTest, AResetConnectionIsDropped) {
+  const UniqueFd other = connect_client();
+  for (const std::string_view request : {std::string_view("GET / HT"), kGet}) {
+    UniqueFd reset = connect_client(4096);
+    send_all(reset.get(), request == kGet ? repeat(kGet, 500) : std::string(request));
+    const linger now{.l_onoff = 1, .l_linger = 0};
+    ASSERT_EQ(::setsockopt(reset.get(), SOL_SOCKET, SO_LINGER, &now, sizeof now), 0);
+    reset.reset();
+  }
+  send_all(other.get(), kGet);
+  EXPECT_EQ(receive(other.get(), kResponse.size()), kResponse);
+  const HttpServerStats& stats = stop_server();
+  EXPECT_EQ(stats.accepted, 3U);
 }
 
-std::vector<const Backend*> all_rows() {
-  std::vector<const Backend*> rows;
-  for (const Backend& b : backends()) rows.push_back(&b);
-  return rows;
+// A short write: a client that reads nothing while its ~480 KB of responses pile up fills its
+// receive buffer and the server's send buffer. The server keeps the rest (a readiness loop
+// waits for writability; an engine's send completes short and is sent again), serves another
+// client meanwhile, and loses nothing once the first reads.
+TEST_P(ServerTest, AShortWriteIsFinishedWhileOthersAreServed) {
+  constexpr std::size_t kRequests = 6000;
+  const UniqueFd slow = connect_client(4096);
+  send_all(slow.get(), repeat(kGet, kRequests));
+  const UniqueFd other = connect_client();
+  for (int i = 0; i < 3; ++i) {
+    send_all(other.get(), kGet);
+    ASSERT_EQ(receive(other.get(), kResponse.size()), kResponse) << "request " << i;
+  }
+  const std::string got = receive(slow.get(), kRequests * kResponse.size());
+  ASSERT_EQ(got.size(), kRequests * kResponse.size());
+  EXPECT_EQ(got, repeat(kResponse, kRequests));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, ServerTest, ::testing::ValuesIn(all_rows()), row_name);
+// Hundreds of idle connections (the server rows hold up to ~19,000) cost the loop nothing it
+// could lose: the active ones are all answered, and every connection was accepted.
+TEST_P(ServerTest, IdleConnectionsDoNotStopTheOthers) {
+  constexpr std::size_t kIdle = 300;
+  constexpr std::size_t kActive = 16;
+  std::vector<UniqueFd> idle;
+  idle.reserve(kIdle);
+  for (std::size_t i = 0; i < kIdle; ++i) idle.push_back(connect_client());
+  std::vector<UniqueFd> active;
+  for (std::size_t i = 0; i < kActive; ++i) active.push_back(connect_client());
+  for (int round = 0; round < 3; ++round) {
+    for (const UniqueFd& c : active) send_all(c.get(), kGet);
+    for (const UniqueFd& c : active) {
+      ASSERT_EQ(receive(c.get(), kResponse.size()), kResponse) << "round " << round;
+    }
+  }
+  send_all(idle.front().get(), kGet);  // an idle one wakes up
+  EXPECT_EQ(receive(idle.front().get(), kResponse.size()), kResponse);
+  const HttpServerStats& stats = stop_server();
+  EXPECT_EQ(stats.accepted, kIdle + kActive);
+  EXPECT_EQ(stats.requests, 3 * kActive + 1);
+  EXPECT_EQ(stats.accept_errors, 0U);
+}
+
+// The names: every engine's says io_uring and differs from every registry row's.
+TEST(ServerLoops, EveryNameIsDistinctAndEveryEngineSaysUring) {
+  const std::vector<std::string> names = server_loop_names();
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+  EXPECT_EQ(names.size(), backends().size() + server_engines().size());
+  for (const ServerEngine& e : server_engines()) {
+    EXPECT_TRUE(e.name.starts_with("uring_")) << e.name;
+    EXPECT_EQ(find_backend(e.name), nullptr) << e.name;
+    EXPECT_EQ(find_server_engine(e.name), &e);
+  }
+  EXPECT_THROW((void)make_server_loop("no_such_loop", -1), std::invalid_argument);
+  EXPECT_THROW((void)server_loop_unavailable("no_such_loop"), std::invalid_argument);
+}
+
+// POLLBENCH_DISABLE_IO_URING turns the engines off as a refusing kernel would: each is listed
+// unavailable, with the reason, never dropped.
+TEST(ServerLoops, ADisabledIoUringMakesEveryEngineUnavailable) {
+  ASSERT_EQ(::setenv("POLLBENCH_DISABLE_IO_URING", "1", 1), 0);
+  for (const ServerEngine& e : server_engines()) {
+    const std::optional<std::string> why = server_loop_unavailable(e.name);
+    ASSERT_TRUE(why.has_value()) << e.name;
+    EXPECT_NE(why->find(std::string(e.name)), std::string::npos) << *why;
+  }
+  ASSERT_EQ(::unsetenv("POLLBENCH_DISABLE_IO_URING"), 0);
+}
+
+std::string loop_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLoops, ServerTest, ::testing::ValuesIn(server_loop_names()), loop_name);
 
 }  // namespace
 }  // namespace pollbench

@@ -1,14 +1,19 @@
 // pollbench-server: the two processes of the server scenario besides the load generator
-// (bench/server.cpp starts them, one pair per repetition, and ends them).
+// (bench/server.cpp starts them, one pair per repetition, and ends them), and the list of
+// the loops the server can run.
 //
-//   pollbench-server serve BACKEND [CPU]
-//       HttpServer (harness/http_server.hpp) on a Poller of registry row BACKEND, listening on
-//       127.0.0.1 on a port the kernel chooses, pinned to CPU if given. Writes
-//       "listening <port>" on stdout, then serves. Its stdin is the control channel, watched
-//       by the same Poller: each line "stats" is answered on stdout with
-//       "stats <requests> <accepted> <open> <refused> <accept_errors> <cpu_ns>"
-//       (cpu_ns: the process's user + system CPU time, getrusage); end of input ends it
-//       (exit 0), every open connection reset first.
+//   pollbench-server serve LOOP [CPU]
+//       The server loop LOOP (harness/server_loop.hpp): a registry row's name (the readiness
+//       loop, HttpServer over that row's Poller) or an io_uring completion engine's
+//       (uring_...), listening on 127.0.0.1 on a port the kernel chooses, pinned to CPU if
+//       given. Writes "listening <port>" on stdout, then serves. Its stdin is the control
+//       channel, watched by the same loop: each line "stats" is answered on stdout with
+//       "stats <requests> <accepted> <open> <refused> <accept_errors> <cpu_ns> <user_ns>
+//       <sys_ns>" (the process's CPU time, getrusage: cpu_ns = user_ns + sys_ns); end of
+//       input ends it (exit 0), every open connection reset first.
+//   pollbench-server loops
+//       One line per loop name, registry rows first: "<name> available" or
+//       "<name> unavailable: <reason>" (the probe constructs the loop for real).
 //   pollbench-server hold PORT
 //       Holds TCP connections to 127.0.0.1:PORT, open and silent: each line "connect N" on
 //       stdin opens N more (blocking connects) and is answered "held <total>"; at the end of
@@ -28,19 +33,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
-#include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/http_server.hpp"
+#include "harness/server_loop.hpp"
 #include "harness/unique_fd.hpp"
 
 namespace {
@@ -72,19 +79,26 @@ bool say(const std::string& line) {
   return true;
 }
 
-std::int64_t cpu_ns() {
+struct CpuTime {
+  std::int64_t user_ns = 0;
+  std::int64_t sys_ns = 0;
+};
+
+CpuTime cpu_time() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   const auto ns = [](const timeval& tv) {
     return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 +
            static_cast<std::int64_t>(tv.tv_usec) * 1000;
   };
-  return ns(usage.ru_utime) + ns(usage.ru_stime);
+  return {ns(usage.ru_utime), ns(usage.ru_stime)};
 }
 
-int serve(std::string_view backend_name, const char* cpu) {
-  const pollbench::Backend* backend = pollbench::find_backend(backend_name);
-  if (backend == nullptr) fail(fmt::format("serve: unknown backend '{}'", backend_name), 2);
+int serve(std::string_view loop_name, const char* cpu) {
+  const std::vector<std::string> names = pollbench::server_loop_names();
+  if (std::find(names.begin(), names.end(), loop_name) == names.end()) {
+    fail(fmt::format("serve: unknown loop '{}' (pollbench-server loops lists them)", loop_name), 2);
+  }
   if (cpu != nullptr) {
     long n = -1;
     if (!parse_number(cpu, n) || n < 0 || n >= CPU_SETSIZE) {
@@ -99,19 +113,18 @@ int serve(std::string_view backend_name, const char* cpu) {
   }
   try {
     pollbench::raise_fd_limit();
-    std::unique_ptr<pollbench::Poller> poller = backend->make();
     std::uint16_t port = 0;
     const UniqueFd listener = pollbench::listen_loopback(port);
     const int flags = ::fcntl(STDIN_FILENO, F_GETFL);
     if (flags < 0 || ::fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) != 0) {
       throw std::system_error(errno, std::generic_category(), "fcntl(stdin, O_NONBLOCK)");
     }
-    pollbench::HttpServer server(*poller, backend->capabilities.edge_triggered,
-                                 backend->capabilities.max_fd, listener.get());
+    const std::unique_ptr<pollbench::ServerLoop> server =
+        pollbench::make_server_loop(loop_name, listener.get());
     std::string pending;
-    server.watch_control(STDIN_FILENO, [&]() {
+    server->watch_control(STDIN_FILENO, [&]() {
       char buf[256];
-      for (;;) {  // until EAGAIN: an edge-triggered row reports the pipe once per write
+      for (;;) {  // until EAGAIN: an edge-triggered loop reports the pipe once per write
         const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
         if (n == 0) return false;  // the parent closed the channel: end
         if (n < 0) return errno == EAGAIN || errno == EINTR;
@@ -119,9 +132,11 @@ int serve(std::string_view backend_name, const char* cpu) {
         std::size_t eol = 0;
         while ((eol = pending.find('\n')) != std::string::npos) {
           if (pending.compare(0, eol, "stats") == 0) {
-            const pollbench::HttpServerStats& s = server.stats();
-            if (!say(fmt::format("stats {} {} {} {} {} {}\n", s.requests, s.accepted, s.open,
-                                 s.refused, s.accept_errors, cpu_ns()))) {
+            const pollbench::HttpServerStats& s = server->stats();
+            const CpuTime used = cpu_time();
+            if (!say(fmt::format("stats {} {} {} {} {} {} {} {}\n", s.requests, s.accepted, s.open,
+                                 s.refused, s.accept_errors, used.user_ns + used.sys_ns,
+                                 used.user_ns, used.sys_ns))) {
               return false;
             }
           }
@@ -130,13 +145,28 @@ int serve(std::string_view backend_name, const char* cpu) {
       }
     });
     if (!say(fmt::format("listening {}\n", port))) fail("serve: stdout closed");
-    if (const int err = server.run(); err < 0) {
-      fail(fmt::format("serve: {}: wait failed: {}", backend_name, std::strerror(-err)));
+    if (const int err = server->run(); err < 0) {
+      fail(fmt::format("serve: {}: wait failed: {}", loop_name, std::strerror(-err)));
     }
   } catch (const std::exception& e) {
-    fail(fmt::format("serve: {}: {}", backend_name, e.what()));
+    fail(fmt::format("serve: {}: {}", loop_name, e.what()));
   }
   return 0;
+}
+
+int loops() {
+  std::string out;
+  for (const std::string& name : pollbench::server_loop_names()) {
+    std::optional<std::string> why;
+    try {
+      why = pollbench::server_loop_unavailable(name);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    out +=
+        why ? fmt::format("{} unavailable: {}\n", name, *why) : fmt::format("{} available\n", name);
+  }
+  return say(out) ? 0 : 1;
 }
 
 int hold(const char* port_text) {
@@ -208,5 +238,6 @@ int main(int argc, char** argv) {
   if (mode == "serve" && (argc == 3 || argc == 4))
     return serve(argv[2], argc == 4 ? argv[3] : nullptr);
   if (mode == "hold" && argc == 3) return hold(argv[2]);
-  fail("usage: pollbench-server serve BACKEND [CPU] | hold PORT", 2);
+  if (mode == "loops" && argc == 2) return loops();
+  fail("usage: pollbench-server serve LOOP [CPU] | hold PORT | loops", 2);
 }
