@@ -50,7 +50,7 @@ class ServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   void TearDown() override {
-    stop_server();
+    if (server_) stop_server();
     server_.reset();
     listener_.reset();
     stop_.reset();
@@ -125,12 +125,13 @@ class ServerTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  std::unique_ptr<ServerLoop> server_;
+  UniqueFd listener_;
+
  private:
   int fds_at_start_ = 0;
-  UniqueFd listener_;
   UniqueFd stop_;
   std::uint16_t port_ = 0;
-  std::unique_ptr<ServerLoop> server_;
   std::thread thread_;
   int result_ = -1;
 };
@@ -257,12 +258,15 @@ TEST_P(ServerTest, AResetConnectionIsDropped) {
   EXPECT_EQ(stats.accepted, 3U);
 }
 
-// A short write: a client that reads nothing while its ~480 KB of responses pile up fills its
-// receive buffer and the server's send buffer. The server keeps the rest (a readiness loop
-// waits for writability; an engine's send completes short and is sent again), serves another
-// client meanwhile, and loses nothing once the first reads.
+// A short write: the server's socket gets a small send buffer (SO_SNDBUF on the listener,
+// which accepted sockets inherit), and a client reads nothing while its ~480 KB of responses
+// pile up. The server keeps the rest (a readiness loop waits for writability; an engine's
+// send completes short and is sent again), serves another client meanwhile, and loses
+// nothing once the first reads.
 TEST_P(ServerTest, AShortWriteIsFinishedWhileOthersAreServed) {
   constexpr std::size_t kRequests = 6000;
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(listener_.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
   const UniqueFd slow = connect_client(4096);
   send_all(slow.get(), repeat(kGet, kRequests));
   const UniqueFd other = connect_client();
@@ -297,6 +301,22 @@ TEST_P(ServerTest, IdleConnectionsDoNotStopTheOthers) {
   EXPECT_EQ(stats.accepted, kIdle + kActive);
   EXPECT_EQ(stats.requests, 3 * kActive + 1);
   EXPECT_EQ(stats.accept_errors, 0U);
+}
+
+// (f) Connections still open when the loop ends are reset (SO_LINGER 0), not closed in
+// order: thousands of them must leave no TIME_WAIT behind for the next run's ports.
+TEST_P(ServerTest, OpenConnectionsAreResetAtTheEnd) {
+  const UniqueFd c = connect_client();
+  send_all(c.get(), kGet);
+  ASSERT_EQ(receive(c.get(), kResponse.size()), kResponse);
+  stop_server();
+  server_.reset();
+  char byte = 0;
+  ssize_t n = 0;
+  while ((n = ::recv(c.get(), &byte, 1, 0)) < 0 && errno == EINTR) {
+  }
+  EXPECT_EQ(n, -1) << "the server closed in order (0) or sent bytes";
+  EXPECT_EQ(errno, ECONNRESET);
 }
 
 // The names: every engine's says io_uring and differs from every registry row's.
