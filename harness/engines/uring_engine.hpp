@@ -101,6 +101,7 @@ class UringEngine : public ServerLoop {
   void on_accept(const io_uring_cqe& cqe);
   void on_send(Connection& c, int res);
   void start_send(Connection& c);
+  void cancel_requests(Connection& c);
   void finish_if_done(Connection& c);
   void reap();
   void teardown();
@@ -112,6 +113,8 @@ class UringEngine : public ServerLoop {
   bool started_ = false;
   bool stopping_ = false;
   bool stop_ = false;
+  bool accept_armed_ = false;
+  bool control_armed_ = false;
   int control_ = -1;
   std::function<bool()> on_control_;
   std::uint64_t inflight_ = 0;  // requests of the ring whose last CQE is not in yet

@@ -19,9 +19,9 @@
 //  d) Direct descriptors: the multishot accept installs each connection in a slot of a
 //     sparse registered file table (IORING_FILE_INDEX_ALLOC), sized to RLIMIT_NOFILE (the
 //     kernel refuses a larger table with EMFILE); a full table fails the accept with
-//     -ENFILE, counted in accept_errors (E). recv, send and cancel name the slot with
-//     IOSQE_FIXED_FILE / IORING_ASYNC_CANCEL_FD_FIXED, the close is IORING_OP_CLOSE on the
-//     slot (io_uring_prep_close_direct). No per-request file reference is taken.
+//     -ENFILE, counted in accept_errors (E). recv and send name the slot with
+//     IOSQE_FIXED_FILE, the close is IORING_OP_CLOSE on the slot (io_uring_prep_close_direct).
+//     No per-request file reference is taken.
 //  e) A direct descriptor has no fd for setsockopt: TCP_NODELAY comes from the listener (F),
 //     and the teardown's SO_LINGER reset installs each open slot as an fd first
 //     (IORING_OP_FIXED_FD_INSTALL, Linux 6.8), sets SO_LINGER 0 on it, closes it, and drops
