@@ -146,8 +146,14 @@ UringEngine::UringEngine(int listener, const UringSetup& setup)
 }
 
 UringEngine::~UringEngine() {
-  teardown();  // nothing to do if run() has returned (H), or never ran
+  // Nothing is in flight: run() tore down before it returned (H), or never ran.
+  close_ring();
+}
+
+void UringEngine::close_ring() noexcept {
+  if (!ring_open_) return;
   io_uring_queue_exit(&ring_);
+  ring_open_ = false;
 }
 
 void UringEngine::watch_control(int fd, std::function<bool()> on_ready) {
@@ -210,14 +216,19 @@ int UringEngine::run() {
   arm_accept();
   arm_control();
   int result = 0;
-  while (!stop_) {
-    before_submit();
-    const int rc = io_uring_submit_and_wait(&ring_, 1);  // A
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-      result = rc;
-      break;
+  try {
+    while (!stop_) {
+      before_submit();
+      const int rc = io_uring_submit_and_wait(&ring_, 1);  // A
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+        result = rc;
+        break;
+      }
+      reap();
     }
-    reap();
+  } catch (...) {  // the control callback's: nothing may stay in flight past run()
+    teardown();
+    throw;
   }
   teardown();  // H
   return result;

@@ -91,6 +91,9 @@ class UringEngine : public ServerLoop {
   virtual void on_recv(Connection& c, const io_uring_cqe& cqe) = 0;
   virtual void before_submit() {}  // publish what the engine recycled (buffers)
 
+  // io_uring_queue_exit, once (the base's destructor does it if an engine's did not).
+  void close_ring() noexcept;
+
   io_uring ring_{};
 
  private:
@@ -110,6 +113,7 @@ class UringEngine : public ServerLoop {
   bool direct_;
   bool register_ring_;
   bool disabled_;  // created IORING_SETUP_R_DISABLED: enabled by run()'s thread
+  bool ring_open_ = true;
   bool started_ = false;
   bool stopping_ = false;
   bool stop_ = false;

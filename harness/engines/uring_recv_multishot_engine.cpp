@@ -78,13 +78,11 @@ class UringRecvMultishotEngine final : public UringEngine {
   UringRecvMultishotEngine& operator=(const UringRecvMultishotEngine&) = delete;
   UringRecvMultishotEngine(UringRecvMultishotEngine&&) = delete;
   UringRecvMultishotEngine& operator=(UringRecvMultishotEngine&&) = delete;
-  // Nothing is in flight any more (H), so the group can go before the ring does. If the
-  // kernel refuses (a SINGLE_ISSUER ring in another thread than run()'s), the mapping
-  // (kBuffers x 16 bytes) stays rather than be unmapped under a registered group.
+  // The ring goes first, and the group with it: unregistering the group alone is refused
+  // (EEXIST) on a SINGLE_ISSUER ring from another thread than run()'s.
   ~UringRecvMultishotEngine() override {
-    if (io_uring_unregister_buf_ring(&ring_, kBufferGroup) == 0) {
-      ::munmap(buffers_, kBuffers * sizeof(io_uring_buf));
-    }
+    close_ring();
+    ::munmap(buffers_, kBuffers * sizeof(io_uring_buf));
   }
 
  private:
