@@ -3,7 +3,8 @@
 //   --pollbench_quick          the same shape at fewer points, shorter repetitions (`run --quick`)
 //   --pollbench_fds=N,N,...    instead of the sweep's sizes: these N for every scenario
 //   --pollbench_active=A,...   with these A (default 1) for dispatch, raw and chain
-//   --pollbench_backends=B,... only these registry rows (and their raw baselines)
+//   --pollbench_backends=B,... only these registry rows (and their raw baselines) and server
+//                              engines (harness/server_loop.hpp)
 //   --pollbench_fd_kind=KIND   the kind of the polled pairs: socketpair (default), pipe, eventfd,
 //                              tcp (loopback connections); a scenario that cannot use it skips
 //   --pollbench_cpu=LIST       pin the timed thread to LIST's first CPU ("0", "0,1", "1-3"); the
@@ -30,6 +31,7 @@
 #include "bench/scenarios.hpp"
 #include "harness/fd_pool.hpp"
 #include "harness/rigs.hpp"
+#include "harness/server_loop.hpp"
 
 namespace {
 
@@ -46,31 +48,51 @@ constexpr std::array kScenarios{
     pb::register_signal,   pb::register_server,
 };
 
-// The registry rows this run measures: all of them unless --pollbench_backends chose.
-pb::Rows select_rows(std::string_view list) {
+// The registry rows and server engines this run measures: all of them unless
+// --pollbench_backends chose (an engine's name chooses it for the server rows).
+struct Chosen {
   pb::Rows rows;
+  std::vector<std::string> engines;
+};
+Chosen select_rows(std::string_view list) {
+  Chosen chosen;
   if (list.empty()) {
-    for (const Backend& b : pollbench::backends()) rows.push_back(&b);
-    return rows;
+    for (const Backend& b : pollbench::backends()) chosen.rows.push_back(&b);
+    for (const pollbench::ServerEngine& e : pollbench::server_engines()) {
+      chosen.engines.emplace_back(e.name);
+    }
+    return chosen;
   }
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = std::min(list.find(',', start), list.size());
     const std::string_view name = list.substr(start, comma - start);
-    const Backend* b = pollbench::find_backend(name);
-    if (b == nullptr) {
-      std::string known;
-      for (const Backend& k : pollbench::backends()) {
-        known += known.empty() ? "" : ", ";
-        known += k.name;
-      }
-      fmt::print(stderr, "pollbench-bench: unknown backend '{}' (known: {})\n", name, known);
-      std::exit(2);
-    }
-    if (std::find(rows.begin(), rows.end(), b) == rows.end()) rows.push_back(b);
     start = comma + 1;
+    if (const Backend* b = pollbench::find_backend(name)) {
+      if (std::find(chosen.rows.begin(), chosen.rows.end(), b) == chosen.rows.end()) {
+        chosen.rows.push_back(b);
+      }
+      continue;
+    }
+    if (pollbench::find_server_engine(name) != nullptr) {
+      if (std::find(chosen.engines.begin(), chosen.engines.end(), name) == chosen.engines.end()) {
+        chosen.engines.emplace_back(name);
+      }
+      continue;
+    }
+    std::string known;
+    for (const Backend& k : pollbench::backends()) {
+      known += known.empty() ? "" : ", ";
+      known += k.name;
+    }
+    for (const pollbench::ServerEngine& e : pollbench::server_engines()) {
+      known += ", ";
+      known += e.name;
+    }
+    fmt::print(stderr, "pollbench-bench: unknown backend '{}' (known: {})\n", name, known);
+    std::exit(2);
   }
-  return rows;
+  return chosen;
 }
 
 // "16,1024" -> {16, 1024}; exits with a one-line error (status 2) on anything else.
@@ -139,7 +161,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "pollbench-bench: --fd-kind: {}\n", e.what());
     return 2;
   }
-  const pb::Rows rows = select_rows(backend_list);
+  const Chosen chosen = select_rows(backend_list);
+  const pb::Rows& rows = chosen.rows;
   // Read before anything is pinned: the rigs' other threads fall back to these CPUs.
   std::vector<int> allowed_at_start;
   try {
@@ -150,6 +173,7 @@ int main(int argc, char** argv) {
   }
   pb::place_cpus(cpu_list, allowed_at_start);
   pb::Sweep sweep = pb::make_sweep(quick);
+  sweep.server_engines = chosen.engines;
   if (!fds_list.empty() || !active_list.empty()) {
     if (fds_list.empty()) {
       fmt::print(stderr,

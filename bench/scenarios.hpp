@@ -86,13 +86,14 @@ void register_signal(const Sweep& sweep, const Rows& rows);
 void run_signal(benchmark::State& state, const Backend& backend, SignalVia via);
 std::string_view to_string(SignalVia via) noexcept;
 
-// server/<row>/idle:<I>/conns:<C>: an HTTP/1.1 keep-alive server on the row's Poller, in a
-// process of its own, I idle connections held by another, C loaded by wrk (bench/server.cpp).
-// The default and quick sweeps measure server_subset_rows; the full grid every measured row.
+// server/<loop>/idle:<I>/conns:<C> (wrk, closed loop) and server/<loop>/idle:<I>/rate:<R>
+// (pollbench-load, a fixed schedule): an HTTP/1.1 keep-alive server in a process of its own,
+// its loop a registry row's readiness loop or an io_uring completion engine
+// (harness/server_loop.hpp), I idle connections held by another process (bench/server.cpp).
+// The default and quick sweeps measure server_subset_rows and every engine; the full grid every
+// measured row.
 void register_server(const Sweep& sweep, const Rows& rows);
-void run_server(benchmark::State& state, const Backend& backend, std::int64_t idle,
-                std::int64_t conns, double window_s);
-// The rows a raw loop measures (raw_floor) and the last library row, in the order of `rows`.
+// The rows a raw loop measures (raw_floor) and the first library row, in the order of `rows`.
 Rows server_subset_rows(const Rows& rows);
 // The largest number of idle connections one server process can hold under RLIMIT_NOFILE
 // beside the grid's largest load (rounded down to thousands from 5,000 on).

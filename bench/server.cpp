@@ -1,24 +1,34 @@
-// server: the C10K experiment. A minimal single-threaded HTTP/1.1 keep-alive server whose
-// event loop is a registry row's Poller (harness/http_server.hpp) serves wrk's load while a
-// separate process holds I idle TCP connections to it: does the mechanism matter for a
-// server, and from how many idle connections on? (Banga & Mogul 1998, Gammo et al. 2004.)
+// server: the C10K experiment, and epoll against io_uring as servers use them. A minimal
+// single-threaded HTTP/1.1 keep-alive server serves a load while a separate process holds I idle
+// TCP connections to it: does the mechanism matter for a server, from how many idle connections
+// on (Banga & Mogul 1998, Gammo et al. 2004), and what does a request cost the server's CPU with
+// each? The server's loop (harness/server_loop.hpp) is a registry row's readiness loop
+// (harness/http_server.hpp) or an io_uring completion engine (harness/uring_*_engine.cpp).
 //
-// One row, server/<row>/idle:<I>/conns:<C>, starts per repetition (under interleaving a row's
+// Two kinds of row, each starting its processes per repetition (under interleaving a row's
 // fixture lives one repetition anyway, and a server that served another row's load would carry
 // its state):
-//   1. pollbench-server serve <row> <cpu>: its own process, so its fds are numbered from 3
+//   server/<loop>/idle:<I>/conns:<C>   closed loop: wrk -t1 -c<C> keeps C connections busy, a new
+//                                      request as soon as the last answer came;
+//   server/<loop>/idle:<I>/rate:<R>    open loop: pollbench-load sends R requests/s on a fixed
+//                                      schedule, late answers or not, and measures each latency
+//                                      from the request's scheduled send (no coordinated
+//                                      omission).
+// Each starts:
+//   1. pollbench-server serve <loop> <cpu>: its own process, so its fds are numbered from 3
 //      whatever this process holds (the shared pool: select could not serve at all), pinned to
-//      the timed CPU; it answers on a pipe how many requests it served and its CPU time;
-//   2. pollbench-server hold <port> <I>: I connections, connected and silent, in a third
-//      process (the server's fd limit then holds the I server ends alone); then waits until the
-//      server has accepted all I;
-//   3. wrk -t1 -c<C> --latency, pinned to the other CPU, for longer than the row can need (-d);
-// then each iteration is one window of `window` seconds between two readings of the server's
-// counters (the manual time), and after the last one wrk is stopped with SIGINT (it prints its
-// results for the time it ran) and its output parsed. The processes are ended whatever happens
-// (Child's destructor: end of input, then SIGKILL after a grace period, always reaped), and each
-// got PR_SET_PDEATHSIG (SIGKILL) before exec, so none outlives this process, also when it is
-// killed. A server that dies mid-row fails the row with its exit status; the sweep goes on.
+//      the timed CPU; it answers on a pipe how many requests it served and its user and system
+//      CPU time;
+//   2. pollbench-server hold <port>: I connections, connected and silent, in a third process
+//      (the server's fd limit then holds the I server ends alone); then waits until the server
+//      has accepted all I;
+//   3. the load, pinned to the other CPU.
+// Each iteration is one window of `window` seconds between two readings of the server's
+// counters (the manual time). The CPU the load generator used over the same windows is read
+// from the kernel (ChildProcess::cpu_ns), so a row says which side was saturated: requests/s
+// compare servers only where the server, not the client, was the bottleneck. The processes are
+// ended whatever happens (ChildProcess, harness/child_process.hpp). A server that dies mid-row
+// fails the row with its exit status; the sweep goes on.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -37,7 +47,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -47,6 +57,8 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
+#include "harness/child_process.hpp"
+#include "harness/server_loop.hpp"
 #include "harness/unique_fd.hpp"
 
 namespace pollbench::bench {
@@ -65,210 +77,14 @@ constexpr std::int64_t kHoldBatch = 1000;
 constexpr int kWrkSeconds = 600;
 // wrk connects its C connections before the first window opens.
 constexpr std::chrono::milliseconds kWarmUp{15};
+// The open-loop rows: the load's connections, its warm-up before the first window (its
+// connections up, the server's caches warm), and how long its last answers may take after
+// its schedule ended.
+constexpr std::int64_t kRateConns = 32;
+constexpr std::chrono::duration<double> kRateWarmUp{0.2};
+constexpr std::chrono::seconds kRateDrain{5};
 
 using SteadyClock = std::chrono::steady_clock;
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {}", WTERMSIG(status));
-  return fmt::format("ended with wait status {}", status);
-}
-
-// A child process started by fork + exec: its stdin is a pipe from here (closing it is the
-// child's signal to end), its stdout (and stderr, if asked) a pipe to here. The destructor
-// closes the pipes, waits up to kEndDeadline, then SIGKILLs and reaps: never a zombie, never
-// an orphan.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, int cpu, bool merge_stderr) {
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int in[2];
-    int out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    UniqueFd in_read(in[0]);
-    in_.reset(in[1]);
-    if (::pipe2(out, O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    out_.reset(out[0]);
-    UniqueFd out_write(out[1]);
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (cpu >= 0) CPU_SET(cpu, &set);
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (pid_ == 0) {
-      // Async-signal-safe calls only: this process may have other threads.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      if (cpu >= 0) ::sched_setaffinity(0, sizeof set, &set);
-      ::dup2(in_read.get(), STDIN_FILENO);
-      ::dup2(out_write.get(), STDOUT_FILENO);
-      if (merge_stderr) ::dup2(out_write.get(), STDERR_FILENO);
-      ::close_range(3, ~0U, 0);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  Child(Child&&) = delete;
-  Child& operator=(Child&&) = delete;
-  ~Child() { end(); }
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-
-  // Sends one line to the child's stdin; false if it is gone. A child that died leaves a
-  // pipe without a reader: the write fails with EPIPE, and the SIGPIPE it raises (which would
-  // end this process) is blocked around it and discarded.
-  bool send(std::string_view line) noexcept {
-    sigset_t pipe_only;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    sigset_t saved;
-    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &saved);
-    sigset_t pending;
-    sigpending(&pending);
-    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-    std::size_t done = 0;
-    bool ok = true;
-    while (done < line.size()) {
-      const ssize_t n = ::write(in_.get(), line.data() + done, line.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ok = false;
-        break;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    if (!ok && !was_pending) {
-      const timespec zero{};
-      ::sigtimedwait(&pipe_only, nullptr, &zero);
-    }
-    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-    return ok;
-  }
-
-  // The next line of the child's stdout, or nullopt at its end or at the deadline.
-  std::optional<std::string> line(SteadyClock::time_point deadline) {
-    for (;;) {
-      if (const std::size_t eol = buffer_.find('\n'); eol != std::string::npos) {
-        std::string line = buffer_.substr(0, eol);
-        buffer_.erase(0, eol + 1);
-        return line;
-      }
-      if (!read_some(deadline)) return std::nullopt;
-    }
-  }
-
-  // Everything the child writes until it closes its stdout (or the deadline).
-  std::string rest(SteadyClock::time_point deadline) {
-    while (read_some(deadline)) {
-    }
-    return std::exchange(buffer_, {});
-  }
-
-  // Whether the child is still running (reaps it if not).
-  bool running() noexcept {
-    if (status_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
-    return !status_;
-  }
-
-  // Waits for the child to end (by itself, within the deadline; else SIGKILL) and returns how.
-  std::string wait_ended(SteadyClock::time_point deadline) {
-    while (running() && SteadyClock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      status_ = status;
-    }
-    return describe_status(*status_);
-  }
-  [[nodiscard]] bool exited_cleanly() const noexcept {
-    return status_ && WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0;
-  }
-
-  // To the child's main thread (tgkill): wrk ends when the signal interrupts its main thread's
-  // sleep; a process-directed signal may land on a worker thread instead.
-  void signal(int signo) noexcept {
-    if (!status_) ::syscall(SYS_tgkill, pid_, pid_, signo);
-  }
-
-  // Closes its stdin (the child's cue to end) and waits for it.
-  std::string end() noexcept {
-    if (pid_ <= 0) return {};
-    in_.reset();
-    std::string how;
-    try {
-      how = wait_ended(SteadyClock::now() + kEndDeadline);
-    } catch (...) {
-      how = "?";
-    }
-    out_.reset();
-    pid_ = -1;
-    return how;
-  }
-
- private:
-  bool read_some(SteadyClock::time_point deadline) {
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{.fd = out_.get(), .events = POLLIN, .revents = 0};
-      const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(out_.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      buffer_.append(buf, static_cast<std::size_t>(n));
-      return true;
-    }
-  }
-
-  pid_t pid_ = -1;
-  UniqueFd in_;
-  UniqueFd out_;
-  std::string buffer_;
-  std::optional<int> status_;
-};
-
-// `name` on PATH, or "" if it is not there.
-std::string find_program(std::string_view name) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const std::size_t colon = std::min(dirs.find(':'), dirs.size());
-    std::string candidate = fmt::format("{}/{}", dirs.substr(0, colon), name);
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    dirs.remove_prefix(std::min(colon + 1, dirs.size()));
-  }
-  return {};
-}
-
-// pollbench-server, built beside this binary.
-std::string server_program() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  const auto path = self.parent_path() / "pollbench-server";
-  return ::access(path.c_str(), X_OK) == 0 ? path.string() : std::string{};
-}
 
 struct ServerStats {
   double requests = 0;
@@ -277,16 +93,19 @@ struct ServerStats {
   double refused = 0;
   double accept_errors = 0;
   double cpu_ns = 0;
+  double user_ns = 0;
+  double sys_ns = 0;
 };
 
-std::optional<ServerStats> ask_stats(Child& server) {
+std::optional<ServerStats> ask_stats(ChildProcess& server) {
   if (!server.send("stats\n")) return std::nullopt;
   const std::optional<std::string> reply = server.line(SteadyClock::now() + kStartDeadline);
   if (!reply) return std::nullopt;
   std::istringstream in(*reply);
   std::string word;
   ServerStats s;
-  in >> word >> s.requests >> s.accepted >> s.open >> s.refused >> s.accept_errors >> s.cpu_ns;
+  in >> word >> s.requests >> s.accepted >> s.open >> s.refused >> s.accept_errors >> s.cpu_ns >>
+      s.user_ns >> s.sys_ns;
   if (!in || word != "stats") return std::nullopt;
   return s;
 }
@@ -369,181 +188,348 @@ std::int64_t largest_idle_connections() {
   return fits >= 5000 ? fits / 1000 * 1000 : fits;
 }
 
-void run_server(benchmark::State& state, const Backend& backend, std::int64_t idle,
-                std::int64_t conns, double window_s) {
-  const auto skip = [&](const std::string& reason) { state.SkipWithError(reason.c_str()); };
-  if (!check_available(state, backend)) return;
-  // Every fd the server would hold must be one its Poller accepts.
-  const std::int64_t highest = kServerBaseFds + idle + conns - 1;
-  if (highest > backend.capabilities.max_fd) {
-    skip(
-        fmt::format("{}: {} idle + {} loaded connections take server fds up to about {}, above "
-                    "the largest fd it accepts ({})",
-                    backend.name, idle, conns, highest, backend.capabilities.max_fd));
-    return;
+namespace {
+
+// A loop the server rows run: a registry row's readiness loop, or a completion engine.
+struct ServerLoopRow {
+  std::string name;
+  const Backend* backend = nullptr;  // nullptr: an engine (no fd limit, no registry row)
+};
+
+// Why the engine cannot run here, or nullopt: probed once per process (the probe constructs it).
+const std::optional<std::string>& probed_engine_unavailable(const std::string& name) {
+  static std::map<std::string, std::optional<std::string>, std::less<>> probed;
+  auto found = probed.find(name);
+  if (found == probed.end()) found = probed.emplace(name, server_loop_unavailable(name)).first;
+  return found->second;
+}
+
+// Why the loop cannot serve `idle` + `conns` connections here, or "" if it can.
+std::string cannot_serve(const ServerLoopRow& loop, std::int64_t idle, std::int64_t conns) {
+  if (loop.backend != nullptr) {
+    if (const auto& why = probed_unavailable(*loop.backend)) return fmt::format("{}", *why);
+    // Every fd the server would hold must be one its Poller accepts.
+    const std::int64_t highest = kServerBaseFds + idle + conns - 1;
+    if (highest > loop.backend->capabilities.max_fd) {
+      return fmt::format(
+          "{}: {} idle + {} loaded connections take server fds up to about {}, above the "
+          "largest fd it accepts ({})",
+          loop.name, idle, conns, highest, loop.backend->capabilities.max_fd);
+    }
+  } else if (const auto& why = probed_engine_unavailable(loop.name)) {
+    return fmt::format("{}: {}", loop.name, *why);
   }
   if (idle > largest_idle_connections()) {
-    skip(
-        fmt::format("{} idle connections do not fit under the server's RLIMIT_NOFILE (at most "
-                    "{} here; raise the hard limit to run this row)",
-                    idle, largest_idle_connections()));
-    return;
+    return fmt::format(
+        "{} idle connections do not fit under the server's RLIMIT_NOFILE (at most {} here; "
+        "raise the hard limit to run this row)",
+        idle, largest_idle_connections());
   }
-  // POLLBENCH_WRK names the program instead (a test simulates a machine without wrk).
-  const char* forced = std::getenv("POLLBENCH_WRK");
-  const std::string wrk =
-      forced != nullptr ? (::access(forced, X_OK) == 0 ? forced : "") : find_program("wrk");
-  if (wrk.empty()) {
-    skip(forced != nullptr
-             ? fmt::format("wrk is not installed ('{}', from POLLBENCH_WRK, is not a program)",
-                           forced)
-             : std::string("wrk is not installed (Debian package wrk; ./pollbench run "
-                           "installs it)"));
-    return;
-  }
-  const std::string server_bin = server_program();
-  if (server_bin.empty()) {
-    skip("pollbench-server is not built beside pollbench-bench");
-    return;
-  }
-  const CpuPlacement& placement = cpu_placement();
-  if (placement.timed < 0 || placement.others.empty()) {
-    skip(
-        fmt::format("server rows need two CPUs, the server's and wrk's: the timed CPU is {} and "
-                    "no other CPU is listed or allowed",
-                    placement.timed));
-    return;
-  }
-  const int server_cpu = placement.timed;
-  const int client_cpu = placement.others.front();
-  drop_fixture();  // no other row's descriptors or threads while the server runs
+  return {};
+}
 
-  try {
-    // Ended in reverse order: wrk, then the holder, then the server (whose open connections
-    // are reset at its end, so the holder's close finds them gone and leaves no TIME_WAIT).
-    Child server({server_bin, "serve", std::string(backend.name), std::to_string(server_cpu)}, -1,
-                 false);
-    const auto failed = [&](std::string_view what) {
-      // Why the server is gone, if it is.
-      if (!server.running()) {
-        return fmt::format("{}: {}; the server {}", backend.name, what,
-                           server.wait_ended(SteadyClock::now()));
-      }
-      return fmt::format("{}: {}", backend.name, what);
-    };
-    const std::optional<std::string> hello = server.line(SteadyClock::now() + kStartDeadline);
-    int port = 0;
-    if (!hello || std::sscanf(hello->c_str(), "listening %d", &port) != 1) {
-      skip(failed("the server did not start"));
+// A program the load needs: `name` on PATH, or the program `env` names (a test simulates a
+// machine without it); "" with `why` set if there is none.
+std::string load_program(const char* env, std::string_view name, std::string_view package,
+                         std::string& why) {
+  if (const char* forced = std::getenv(env)) {
+    if (::access(forced, X_OK) == 0) return forced;
+    why = fmt::format("{} is not installed ('{}', from {}, is not a program)", name, forced, env);
+    return {};
+  }
+  std::string found = find_program(name);
+  if (found.empty()) {
+    why = fmt::format("{} is not installed (Debian package {}; ./pollbench run installs it)", name,
+                      package);
+  }
+  return found;
+}
+
+// Steps 1 and 2 of a row: the server process on the timed CPU, serving, with I idle
+// connections held by another process on the other CPU, all accepted.
+class ServerUnderLoad {
+ public:
+  // Starts both; `error()` says why not.
+  ServerUnderLoad(const std::string& server_bin, const ServerLoopRow& loop, std::int64_t idle,
+                  int server_cpu, int client_cpu)
+      : loop_name_(loop.name),
+        server_({server_bin, "serve", loop.name, std::to_string(server_cpu)}, -1, false) {
+    const std::optional<std::string> hello = server_.line(SteadyClock::now() + kStartDeadline);
+    if (!hello || std::sscanf(hello->c_str(), "listening %d", &port_) != 1) {
+      fail("the server did not start");
       return;
     }
+    if (idle == 0) return;
     // The holder connects in batches, each accepted by the server before the next: a batch
     // larger than the listen backlog would have SYNs dropped (a 1 s retransmit each).
-    std::optional<Child> holder;
-    if (idle > 0) {
-      holder.emplace(std::vector<std::string>{server_bin, "hold", std::to_string(port)}, client_cpu,
-                     false);
-    }
-    const auto hold_deadline = SteadyClock::now() + kHoldDeadline;
-    for (std::int64_t held = 0; held < idle || held == 0;) {
-      if (idle > 0) {
-        const std::int64_t batch = std::min(kHoldBatch, idle - held);
-        const bool sent = holder->send(fmt::format("connect {}\n", batch));
-        const std::optional<std::string> reply = holder->line(hold_deadline);
-        if (!sent || !reply || *reply != fmt::format("held {}", held + batch)) {
-          skip(failed(fmt::format("the holder could not connect {} idle connections (it {})", idle,
-                                  holder->wait_ended(SteadyClock::now()))));
-          return;
-        }
-        held += batch;
+    holder_.emplace(std::vector<std::string>{server_bin, "hold", std::to_string(port_)}, client_cpu,
+                    false);
+    const auto deadline = SteadyClock::now() + kHoldDeadline;
+    for (std::int64_t held = 0; held < idle;) {
+      const std::int64_t batch = std::min(kHoldBatch, idle - held);
+      const bool sent = holder_->send(fmt::format("connect {}\n", batch));
+      const std::optional<std::string> reply = holder_->line(deadline);
+      if (!sent || !reply || *reply != fmt::format("held {}", held + batch)) {
+        fail(fmt::format("the holder could not connect {} idle connections (it {})", idle,
+                         holder_->wait_ended(SteadyClock::now())));
+        return;
       }
+      held += batch;
       for (;;) {  // the server accepts them in its loop
-        const std::optional<ServerStats> s = ask_stats(server);
+        const std::optional<ServerStats> s = stats();
         if (!s) {
-          skip(failed("the server stopped answering"));
+          fail("the server stopped answering");
           return;
         }
         if (s->open >= static_cast<double>(held)) break;
-        if (s->refused > 0 || s->accept_errors > 0 || SteadyClock::now() > hold_deadline) {
-          skip(
-              failed(fmt::format("the server accepted {} of {} idle connections ({} refused, "
-                                 "{} accept errors)",
-                                 s->open, held, s->refused, s->accept_errors)));
+        if (s->refused > 0 || s->accept_errors > 0 || SteadyClock::now() > deadline) {
+          fail(
+              fmt::format("the server accepted {} of {} idle connections ({} refused, {} accept "
+                          "errors)",
+                          s->open, held, s->refused, s->accept_errors));
           return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      if (idle == 0) break;
     }
+  }
 
-    Child load({wrk, "-t1", fmt::format("-c{}", conns), fmt::format("-d{}s", kWrkSeconds),
-                "--latency", "--timeout", "2s", fmt::format("http://127.0.0.1:{}/", port)},
-               client_cpu, true);
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  [[nodiscard]] int port() const noexcept { return port_; }
+  std::optional<ServerStats> stats() { return ask_stats(server_); }
+
+  // "<loop>: <what>", and why the server is gone, if it is.
+  std::string failed(std::string_view what) {
+    if (!server_.running()) {
+      return fmt::format("{}: {}; the server {}", loop_name_, what,
+                         server_.wait_ended(SteadyClock::now()));
+    }
+    return fmt::format("{}: {}", loop_name_, what);
+  }
+  void fail(std::string_view what) { error_ = failed(what); }
+
+  // The server first: it resets the connections it holds, so the holder's close (its
+  // destructor, after) leaves no TIME_WAIT behind; it must end by itself, with status 0.
+  std::string end() {
+    const std::string how = server_.end();
+    if (!server_.exited_cleanly()) return fmt::format("{}: the server {}", loop_name_, how);
+    return {};
+  }
+
+ private:
+  std::string loop_name_;
+  std::string error_;
+  int port_ = 0;
+  ChildProcess server_;
+  std::optional<ChildProcess> holder_;
+};
+
+// The timed loop shared by both kinds of row: one window per iteration between two readings of
+// the server's counters, the load generator's CPU read around them. nullopt: the row was
+// skipped (the state says why).
+struct Measured {
+  ServerStats first;
+  ServerStats last;
+  double client_cpu_ns = -1;  // -1: the kernel keeps no per-task CPU time
+  double seconds = 0;
+};
+std::optional<Measured> measure_windows(benchmark::State& state, ServerUnderLoad& server,
+                                        const ChildProcess& load, double window_s) {
+  const std::optional<ServerStats> first = server.stats();
+  if (!first) {
+    state.SkipWithError(server.failed("the server stopped answering").c_str());
+    return std::nullopt;
+  }
+  const std::optional<std::int64_t> client_first = load.cpu_ns();
+  Measured m{.first = *first, .last = *first};
+  for (auto _ : state) {
+    const auto t0 = SteadyClock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(window_s));
+    const std::optional<ServerStats> now = server.stats();
+    const auto t1 = SteadyClock::now();
+    if (!now) {
+      state.SkipWithError(server.failed("the server stopped answering mid-row").c_str());
+      break;
+    }
+    const double seconds = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(seconds);
+    m.seconds += seconds;
+    m.last = *now;
+  }
+  if (state.error_occurred()) return std::nullopt;
+  const std::optional<std::int64_t> client_last = load.cpu_ns();
+  if (client_first && client_last) {
+    m.client_cpu_ns = static_cast<double>(*client_last - *client_first);
+  }
+  if (m.last.requests - m.first.requests <= 0) {
+    state.SkipWithError(server.failed("no request was served in the measured window").c_str());
+    return std::nullopt;
+  }
+  return m;
+}
+
+// The server's side of a row, the same for both kinds: its rate, its CPU per request (user,
+// system), and how busy each side was (1 = a whole CPU): client_busy near 1 with server_busy
+// well below says the load generator, not the server, set the rate.
+void set_server_counters(benchmark::State& state, const Measured& m) {
+  const double requests = m.last.requests - m.first.requests;
+  const double wall_ns = m.seconds * 1e9;
+  set_counter(state, "requests_per_s", per(requests, m.seconds));
+  // The same rate as a cost (lower is better, as every metric compare reads).
+  set_counter(state, "ns_per_request", per(wall_ns, requests));
+  set_counter(state, "cpu_ns_per_request", per(m.last.cpu_ns - m.first.cpu_ns, requests));
+  set_counter(state, "user_ns_per_request", per(m.last.user_ns - m.first.user_ns, requests));
+  set_counter(state, "sys_ns_per_request", per(m.last.sys_ns - m.first.sys_ns, requests));
+  set_counter(state, "server_busy", per(m.last.cpu_ns - m.first.cpu_ns, wall_ns));
+  if (m.client_cpu_ns >= 0) {
+    set_counter(state, "client_busy", per(m.client_cpu_ns, wall_ns));
+    set_counter(state, "client_cpu_ns_per_request", per(m.client_cpu_ns, requests));
+  }
+  set_counter(state, "requests", requests);
+}
+
+// What the server rows need of the machine: the server program and two CPUs. "" if all is
+// there.
+std::string server_rig_missing(std::string& server_bin, int& server_cpu, int& client_cpu) {
+  server_bin = sibling_program("pollbench-server");
+  if (server_bin.empty()) return "pollbench-server is not built beside pollbench-bench";
+  const CpuPlacement& placement = cpu_placement();
+  if (placement.timed < 0 || placement.others.empty()) {
+    return fmt::format(
+        "server rows need two CPUs, the server's and the load's: the timed CPU is {} and no "
+        "other CPU is listed or allowed",
+        placement.timed);
+  }
+  server_cpu = placement.timed;
+  client_cpu = placement.others.front();
+  return {};
+}
+
+// key=value words of pollbench-load's result line ("load offered_rps=... p99_ns=...").
+std::optional<std::vector<std::pair<std::string, double>>> parse_load(std::string_view output) {
+  std::istringstream in{std::string(output)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("load ")) continue;
+    std::vector<std::pair<std::string, double>> values;
+    std::istringstream words(line.substr(5));
+    for (std::string word; words >> word;) {
+      const std::size_t eq = word.find('=');
+      if (eq == std::string::npos) return std::nullopt;
+      char* end = nullptr;
+      const double v = std::strtod(word.c_str() + eq + 1, &end);
+      if (end == word.c_str() + eq + 1 || *end != '\0') return std::nullopt;
+      values.emplace_back(word.substr(0, eq), v);
+    }
+    return values;
+  }
+  return std::nullopt;
+}
+
+void run_server(benchmark::State& state, const ServerLoopRow& loop, std::int64_t idle,
+                std::int64_t conns, double window_s) {
+  const auto skip = [&](const std::string& reason) { state.SkipWithError(reason.c_str()); };
+  if (std::string why = cannot_serve(loop, idle, conns); !why.empty()) return skip(why);
+  std::string why;
+  const std::string wrk = load_program("POLLBENCH_WRK", "wrk", "wrk", why);
+  if (wrk.empty()) return skip(why);
+  std::string server_bin;
+  int server_cpu = -1;
+  int client_cpu = -1;
+  if (std::string missing = server_rig_missing(server_bin, server_cpu, client_cpu);
+      !missing.empty()) {
+    return skip(missing);
+  }
+  drop_fixture();  // no other row's descriptors or threads while the server runs
+  try {
+    // Ended in reverse order: wrk, then the holder, then the server.
+    ServerUnderLoad server(server_bin, loop, idle, server_cpu, client_cpu);
+    if (!server.error().empty()) return skip(server.error());
+    ChildProcess load(
+        {wrk, "-t1", fmt::format("-c{}", conns), fmt::format("-d{}s", kWrkSeconds), "--latency",
+         "--timeout", "2s", fmt::format("http://127.0.0.1:{}/", server.port())},
+        client_cpu, true);
     std::this_thread::sleep_for(kWarmUp);
-    std::optional<ServerStats> first = ask_stats(server);
-    if (!first) {
-      skip(failed("the server stopped answering"));
-      return;
-    }
-    ServerStats last = *first;
-    for (auto _ : state) {
-      const auto t0 = SteadyClock::now();
-      std::this_thread::sleep_for(std::chrono::duration<double>(window_s));
-      const std::optional<ServerStats> now = ask_stats(server);
-      const auto t1 = SteadyClock::now();
-      if (!now) {
-        skip(failed("the server stopped answering mid-row"));
-        break;
-      }
-      state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
-      last = *now;
-    }
+    const std::optional<Measured> m = measure_windows(state, server, load, window_s);
     const bool wrk_ran = load.running();
     load.signal(SIGINT);  // wrk prints its results for the time it ran
     const std::string output = load.rest(SteadyClock::now() + kEndDeadline);
     const std::string wrk_end = load.wait_ended(SteadyClock::now() + kEndDeadline);
-    if (state.error_occurred()) return;
-    if (!wrk_ran) {
-      skip(failed(fmt::format("wrk ended before the measurement did ({})", wrk_end)));
-      return;
-    }
+    if (!m) return;
+    if (!wrk_ran)
+      return skip(server.failed(fmt::format("wrk ended before the measurement did ({})", wrk_end)));
     const WrkReport report = parse_wrk(output);
     if (!report.complete) {
       const std::size_t cut = output.find_last_not_of('\n');
       const std::string tail = output.substr(0, cut == std::string::npos ? 0 : cut + 1);
-      skip(failed(fmt::format("wrk's output has no results (wrk {}): {}", wrk_end,
-                              tail.substr(tail.find_last_of('\n') + 1))));
-      return;
+      return skip(server.failed(fmt::format("wrk's output has no results (wrk {}): {}", wrk_end,
+                                            tail.substr(tail.find_last_of('\n') + 1))));
     }
-    const double requests = last.requests - first->requests;
-    const double seconds = static_cast<double>(state.iterations()) * window_s;
-    if (requests <= 0) {
-      skip(failed("no request was served in the measured window"));
-      return;
-    }
-    // The server first: it resets the connections it holds, so the holder's close (at the end
-    // of this scope) leaves no TIME_WAIT behind; it must end by itself, with status 0.
-    const std::string server_end = server.end();
-    if (!server.exited_cleanly()) {
-      skip(fmt::format("{}: the server {}", backend.name, server_end));
-      return;
-    }
-    set_counter(state, "requests_per_s", per(requests, seconds));
-    // The same rate as a cost (lower is better, as every metric compare reads).
-    set_counter(state, "ns_per_request", per(seconds * 1e9, requests));
+    if (std::string ended = server.end(); !ended.empty()) return skip(ended);
+    set_server_counters(state, *m);
+    set_counter(state, "idle", m->last.open - static_cast<double>(conns));
     set_counter(state, "wrk_requests_per_s", report.requests_per_s);
     set_counter(state, "p50_ns", report.p50_ns);
     set_counter(state, "p75_ns", report.p75_ns);
     set_counter(state, "p90_ns", report.p90_ns);
     set_counter(state, "p99_ns", report.p99_ns);
-    set_counter(state, "cpu_ns_per_request", per(last.cpu_ns - first->cpu_ns, requests));
-    set_counter(state, "requests", requests);
-    set_counter(state, "idle", last.open - static_cast<double>(conns));
     set_counter(state, "errors", report.errors);
   } catch (const std::exception& e) {
-    skip(fmt::format("{}: {}", backend.name, e.what()));
+    skip(fmt::format("{}: {}", loop.name, e.what()));
   }
 }
+
+void run_server_rate(benchmark::State& state, const ServerLoopRow& loop, std::int64_t idle,
+                     std::int64_t rate, double window_s, std::int64_t windows) {
+  const auto skip = [&](const std::string& reason) { state.SkipWithError(reason.c_str()); };
+  if (std::string why = cannot_serve(loop, idle, kRateConns); !why.empty()) return skip(why);
+  std::string server_bin;
+  int server_cpu = -1;
+  int client_cpu = -1;
+  if (std::string missing = server_rig_missing(server_bin, server_cpu, client_cpu);
+      !missing.empty()) {
+    return skip(missing);
+  }
+  const std::string load_bin = sibling_program("pollbench-load");
+  if (load_bin.empty()) return skip("pollbench-load is not built beside pollbench-bench");
+  drop_fixture();
+  try {
+    ServerUnderLoad server(server_bin, loop, idle, server_cpu, client_cpu);
+    if (!server.error().empty()) return skip(server.error());
+    const double measured_s = window_s * static_cast<double>(windows);
+    ChildProcess load(
+        {load_bin, "--port", std::to_string(server.port()), "--rate", std::to_string(rate),
+         "--conns", std::to_string(kRateConns), "--warmup", fmt::format("{}", kRateWarmUp.count()),
+         "--duration", fmt::format("{}", measured_s)},
+        client_cpu, true);
+    // The load's schedule starts after its connections are up; its warm-up covers that.
+    std::this_thread::sleep_for(kRateWarmUp);
+    const std::optional<Measured> m = measure_windows(state, server, load, window_s);
+    const std::string output = load.rest(SteadyClock::now() + kRateDrain);
+    const std::string load_end = load.wait_ended(SteadyClock::now() + kEndDeadline);
+    if (!m) return;
+    const auto values = parse_load(output);
+    if (!values || !load.exited_cleanly()) {
+      const std::size_t cut = output.find_last_not_of('\n');
+      const std::string tail = output.substr(0, cut == std::string::npos ? 0 : cut + 1);
+      return skip(server.failed(fmt::format("pollbench-load gave no results (it {}): {}", load_end,
+                                            tail.substr(tail.find_last_of('\n') + 1))));
+    }
+    if (std::string ended = server.end(); !ended.empty()) return skip(ended);
+    set_server_counters(state, *m);
+    set_counter(state, "idle", m->last.open - static_cast<double>(kRateConns));
+    // The load's own figures over its measured schedule: what it offered, what came back, the
+    // latency from each request's scheduled send, and how many went out late.
+    for (const auto& [key, value] : *values) {
+      if (key == "user_ns" || key == "sys_ns") continue;  // client_busy says it, per window
+      state.counters[key] = benchmark::Counter(value);
+    }
+  } catch (const std::exception& e) {
+    skip(fmt::format("{}: {}", loop.name, e.what()));
+  }
+}
+
+}  // namespace
 
 Rows server_subset_rows(const Rows& rows) {
   Rows out;
@@ -558,23 +544,54 @@ Rows server_subset_rows(const Rows& rows) {
 
 void register_server(const Sweep& sweep, const Rows& rows) {
   Rows chosen = sweep.server_grid ? rows : server_subset_rows(rows);
-  if (chosen.empty()) chosen = rows;  // --backend chose none of the subset: measure its rows
+  if (chosen.empty() && sweep.server_engines.empty())
+    chosen = rows;  // --backend chose none of the subset
+  std::vector<ServerLoopRow> loops;
+  for (const Backend* b : chosen) loops.push_back({std::string(b->name), b});
+  for (const std::string& engine : sweep.server_engines) loops.push_back({engine, nullptr});
+  // The open-loop rows: the readiness loops of the O(ready) and O(registered) mechanisms (a
+  // raw floor) and the engines; a library adds its own cost, measured closed-loop.
+  std::vector<ServerLoopRow> rate_loops;
+  for (const ServerLoopRow& loop : loops) {
+    if (loop.backend == nullptr || !loop.backend->raw_floor.empty()) rate_loops.push_back(loop);
+  }
   const double window = sweep.server_window_s;
   for (const auto& [idle, conns] : sweep.server) {
-    for (const Backend* b : chosen) {
-      register_row(RowName("server", b->name).add("idle", idle).add("conns", conns), 0,
-                   [b, idle = idle, conns = conns, window](benchmark::State& state) {
-                     run_server(state, *b, idle, conns, window);
+    for (const ServerLoopRow& loop : loops) {
+      register_row(RowName("server", loop.name).add("idle", idle).add("conns", conns), 0,
+                   [loop, idle = idle, conns = conns, window](benchmark::State& state) {
+                     run_server(state, loop, idle, conns, window);
                    })
           ->UseManualTime();
     }
   }
+  const double rate_window = sweep.server_rate_window_s;
+  const std::int64_t windows = sweep.server_rate_windows;
+  for (const auto& [idle, rate] : sweep.server_rates) {
+    for (const ServerLoopRow& loop : rate_loops) {
+      register_row(RowName("server", loop.name).add("idle", idle).add("rate", rate), 0,
+                   [loop, idle = idle, rate = rate, rate_window, windows](benchmark::State& state) {
+                     run_server_rate(state, loop, idle, rate, rate_window, windows);
+                   })
+          ->UseManualTime()
+          ->Iterations(windows);
+    }
+  }
+  std::vector<std::string_view> loop_names;
+  std::vector<std::string_view> engine_names;
+  for (const ServerLoopRow& loop : loops) {
+    loop_names.push_back(loop.name);
+    if (loop.backend == nullptr) engine_names.push_back(loop.name);
+  }
   describe_scenario(
       "server",
-      fmt::format(R"({{"backends": {}, "points": {}, "grid": {}, "window_s": {}, )"
-                  R"("largest_idle": {}}})",
-                  json_names(chosen), json_pairs(sweep.server),
-                  sweep.server_grid ? "true" : "false", window, largest_idle_connections()));
+      fmt::format(R"({{"backends": {}, "loops": {}, "engines": {}, "points": {}, "rates": {}, )"
+                  R"("grid": {}, "window_s": {}, "rate_window_s": {}, "rate_windows": {}, )"
+                  R"("rate_conns": {}, "largest_idle": {}}})",
+                  json_names(chosen), json_list(loop_names), json_list(engine_names),
+                  json_pairs(sweep.server), json_pairs(sweep.server_rates),
+                  sweep.server_grid ? "true" : "false", window, rate_window, windows, kRateConns,
+                  largest_idle_connections()));
 }
 
 }  // namespace pollbench::bench

@@ -71,7 +71,8 @@ Sweep make_sweep(bool quick) {
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     // One point, where an O(registered) wait already walks 1,000 idle connections per request.
-    s.server = {{1000, 1}};
+    // And where the server, not the round trip, sets the pace: its CPU per request.
+    s.server = {{1000, 1}, {0, 32}};
     s.server_window_s = 0.08;
     s.repetitions = 7;
     s.min_time = 0.02;
@@ -100,7 +101,7 @@ Sweep make_sweep(bool quick) {
     s.timerfd_us = {50};
     s.wake_kinds = {FdKind::kEventFd, FdKind::kPipe, FdKind::kSocketPair};
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
-    s.server = {{1000, 1}};
+    s.server = {{1000, 1}, {0, 32}};
     s.server_window_s = 0.08;
     s.repetitions = 9;
     s.min_time = 0.03;
@@ -156,6 +157,14 @@ void use_server_grid(Sweep& sweep) {
   if (const std::int64_t top = largest_idle_connections(); top > 4000) idle.push_back(top);
   for (const std::int64_t conns : {1, 32}) {
     for (const std::int64_t i : idle) sweep.server.emplace_back(i, conns);
+  }
+  // Offered rates from well below to beyond what one CPU serves with any loop here, at no
+  // idle connection and at the most that fit.
+  sweep.server_rates.clear();
+  for (const std::int64_t i : {std::int64_t{0}, idle.back()}) {
+    for (const std::int64_t rate : {10000, 25000, 50000, 75000, 100000, 125000, 150000}) {
+      sweep.server_rates.emplace_back(i, rate);
+    }
   }
   sweep.server_grid = true;
   sweep.server_window_s = 0.5;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -43,8 +44,16 @@ struct Sweep {
   // server/<row>/idle:<I>/conns:<C>: (I, C). A small subset by default (rows too:
   // server_subset_rows); the full grid, every measured row, when server_grid is set.
   std::vector<std::pair<std::int64_t, std::int64_t>> server;
+  // server/<loop>/idle:<I>/rate:<R>: (I, R), each measured over server_rate_windows windows of
+  // server_rate_window_s after a warm-up.
+  std::vector<std::pair<std::int64_t, std::int64_t>> server_rates;
+  // The io_uring completion engines the server rows run besides the registry rows' loops
+  // (harness/server_loop.hpp): every available one unless --backend names some.
+  std::vector<std::string> server_engines;
   bool server_grid = false;
   double server_window_s = 0.08;  // one iteration: the server's requests over this window
+  double server_rate_window_s = 0.25;
+  std::int64_t server_rate_windows = 4;
   int repetitions;
   double min_time;         // seconds per repetition
   double min_warmup_time;  // seconds, before the first repetition of each row
