@@ -13,6 +13,7 @@ sentence. Standard library only.
 from __future__ import annotations
 
 import analysis as an
+import c10k
 import loopfds
 import scenarios
 from pbresults import DRIFT_WARNING, Bench, Run, sentinel_drift
@@ -497,6 +498,10 @@ ADVICE = {
     # self-pipe, and which descriptor wakes a loop fastest.
     "timerfd": (("Timers, signals and wake-up descriptors", (loop_descriptors,)),),
     "signal": (),
+    # The server rows: CPU per request against the baseline loop (requests/s measure the load
+    # generator as often as the server here) and capacity at fixed rates (plots/c10k.py).
+    "server": (("epoll against io_uring, as a server", (c10k.cpu_sentences,
+                                                        c10k.capacity_sentences)),),
 }
 
 
@@ -565,7 +570,7 @@ def section(run: Run, heading: str = "##") -> list:
     """The section's Markdown lines, or [] when the run supports no sentence at all."""
     items = []
     for desc in scenarios.SCENARIOS:
-        if desc.part_of or not desc.table or desc.slot != "row":
+        if desc.part_of or not desc.table or desc.slot not in ("row", "loop"):
             continue
         if desc.name in ADVICE:
             for title, funcs in ADVICE[desc.name]:

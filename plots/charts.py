@@ -26,7 +26,8 @@ from pbresults import Run, atomic_write  # noqa: E402
 # The event loop's other descriptors: their charts live in loopfds.py, found here by name.
 from loopfds import chart_signals, chart_timers, chart_wake_descriptors  # noqa: E402,F401
 # The C10K experiment's charts live in c10k.py, found here by name.
-from c10k import chart_server_p99, chart_server_requests  # noqa: E402,F401
+from c10k import (chart_server_cpu, chart_server_p99, chart_server_rate,  # noqa: E402,F401
+                  chart_server_requests)
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.
@@ -83,9 +84,9 @@ def styles_of(run: Run) -> Styles:
     any chart is drawn, so the same name looks the same in every chart."""
     cached = getattr(run, "_styles", None)
     if cached is None:
-        # The names drawn besides the registry rows: raw mechanisms (their row's style) and
-        # the raw timeout paths of the timeout chart.
-        extra = set(run.backends("raw")) | set(an.timeout_table(run))
+        # The names drawn besides the registry rows: raw mechanisms (their row's style), the
+        # raw timeout paths of the timeout chart and the server engines.
+        extra = set(run.backends("raw")) | set(an.timeout_table(run)) | set(run.backends("server"))
         cached = run._styles = Styles(run.registry, extra)
     return cached
 

@@ -133,9 +133,9 @@ class Registry:
 
     def rank(self, name: str, slot: str = "row"):
         """Sort key of a name of the namespace `slot` (scenarios.Scenario.slot): registry rows
-        in preference order, each raw mechanism right after the first row it is the floor of,
+        (a "loop" may be one) in preference order, each raw mechanism right after the first row it is the floor of,
         then any other name (e.g. a raw timeout path) by name."""
-        if slot == "row" and name in self.by_name:
+        if slot in ("row", "loop") and name in self.by_name:
             return (self.names.index(name), 0, "")
         row = self.row_of_raw(name) if slot == "raw" else None
         if row is not None:

@@ -559,6 +559,7 @@ def execute(opts: Options, bench: str = BENCH) -> int:
         doc["context"].setdefault("pollbench_cpu", opts.cpu)
         add_sentinel(doc)
         syscalls.record(doc, os.path.join(os.path.dirname(bench), "pollbench-syscalls"))
+        syscalls.record_server(doc, os.path.dirname(bench))
         write_results(doc, results)
         cleanup.remove_partials()
         empty = nothing_measured(doc, results)

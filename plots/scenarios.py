@@ -33,7 +33,8 @@ class Scenario:
     scaling_fit: bool = False  # fit log(cost) against log(N) at 1 active fd
     # What the name's second segment is: "row" a registry row, "raw" a raw mechanism (a row's
     # raw_floor), "path" a name of the scenario's own (a raw timeout path, the sentinel's
-    # probe). Each is its own namespace: a registry row may share a raw timeout path's name.
+    # probe), "loop" a registry row or a server engine (the server rows' loops). Each is its own
+    # namespace: a registry row may share a raw timeout path's name.
     slot: str = "row"
 
 
@@ -93,12 +94,17 @@ SCENARIOS = [
     # idle connections held by another process.
     # Its metrics are costs (lower is better, as compare reads every metric): ns_per_request
     # is requests_per_s as a cost; the charts and the section show requests_per_s.
-    Scenario("server", ("ns_per_request", "p99_ns", "cpu_ns_per_request", "p50_ns"),
+    Scenario("server", ("ns_per_request", "p99_ns", "cpu_ns_per_request", "p50_ns",
+                        "user_ns_per_request", "sys_ns_per_request", "p999_ns"),
              charts=(ChartSpec("server_requests", "HTTP requests/s against idle connections",
                                "chart_server_requests"),
                      ChartSpec("server_p99", "HTTP p99 latency against idle connections",
-                               "chart_server_p99")),
-             sections=("server_section",)),
+                               "chart_server_p99"),
+                     ChartSpec("server_cpu", "Server CPU per request, each loop against "
+                               "the baseline readiness loop", "chart_server_cpu"),
+                     ChartSpec("server_rate", "HTTP p99 latency against offered rate",
+                               "chart_server_rate")),
+             sections=("server_section", "uring_section"), slot="loop"),
     # The noise sentinel: the warning at the top of summary.md, no table of its own.
     Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]

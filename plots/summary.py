@@ -19,7 +19,7 @@ from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 # The event loop's other descriptors: their sections live in loopfds.py, found here by name.
 from loopfds import signal_section, timers_section, wake_descriptor_section  # noqa: F401
 # The C10K experiment's section lives in c10k.py, found here by name.
-from c10k import server_section  # noqa: F401
+from c10k import server_section, uring_section  # noqa: F401
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),

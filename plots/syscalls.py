@@ -14,8 +14,15 @@ waits) and brackets EVENTS events with two marker write(2) calls on fd -1; strac
 every call, and the calls between the markers, divided by the events, are the row's set.
 Calls that happen less than once per 20 events (a library growing a buffer) are left out.
 
+The server rows get the same count per HTTP request (`record_server`, context key
+`pollbench_server_syscalls`): pollbench-server serves each loop of the run's server rows under
+strace while pollbench-load offers SERVER_RATE requests/s on SERVER_CONNS connections; the two
+"stats" lines the server reads on its stdin bracket the counted part, and its own request
+counts in the replies divide it. A light fixed rate, so each request mostly wakes the server by
+itself: the count is what one request costs when nothing is batched.
+
 Stdlib only. `python3 plots/syscalls.py ROW... [--fds N] [--active A] [--events E]` prints
-the counts.
+the counts; `--server LOOP...` the per-request counts of server loops.
 """
 
 from __future__ import annotations
@@ -134,6 +141,126 @@ def count(row: str, n: int = 100, a: int = 1, events: int = EVENTS, tool: str = 
     return {name: c / events for name, c in sorted(calls.items())}
 
 
+SERVER_CONTEXT_KEY = "pollbench_server_syscalls"
+SERVER_RATE = 2000    # requests/s offered while the server is traced
+SERVER_CONNS = 32
+SERVER_SECONDS = 1.0  # between the two markers
+_STATS_MARK = re.compile(r'read\(0, "stats\\n"')
+
+
+def parse_server(log: str) -> dict:
+    """{syscall: calls} between the server's first two reads of a "stats" line."""
+    counts, seen = {}, 0
+    for line in log.splitlines():
+        if _STATS_MARK.search(line):
+            seen += 1
+            if seen == 2:
+                break
+            continue
+        if seen != 1 or _RESUMED.search(line) or line.lstrip().startswith(("+++", "---")):
+            continue
+        m = _CALL.match(line.split(None, 1)[1] if line[:1].isdigit() else line)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    if seen < 2:
+        raise CountError("the server's two stats reads were not both seen in the trace")
+    return counts
+
+
+def _read_line(stream, proc, timeout: float) -> str:
+    """One line of a child's stdout within `timeout` seconds, or CountError."""
+    import select as _select
+    ready, _, _ = _select.select([stream], [], [], timeout)
+    line = stream.readline() if ready else ""
+    if not line:
+        raise CountError(f"no answer from {os.path.basename(proc.args[0])} within {timeout:g} s")
+    return line.strip()
+
+
+def count_server(loop: str, server: str, load: str, rate: int = SERVER_RATE,
+                 seconds: float = SERVER_SECONDS) -> dict:
+    """{syscall: calls per request} of one server loop under a fixed-rate load; raises
+    Unavailable/CountError. Every process it starts is ended."""
+    tracer = strace()
+    if tracer is None:
+        raise Unavailable("strace not installed (Debian: strace)")
+    for tool in (server, load):
+        if not os.access(tool, os.X_OK):
+            raise Unavailable(f"{tool} not built")
+    import time
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = os.path.join(tmp, "trace")
+        srv = subprocess.Popen([tracer, "-f", "-qq", "-e", "signal=none", "-o", log_path, server,
+                                "serve", loop], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, bufsize=1)
+        gen = None
+        try:
+            hello = _read_line(srv.stdout, srv, 20)
+            if not hello.startswith("listening "):
+                raise CountError(f"{loop}: the server said {hello!r}")
+            port = hello.split()[1]
+            gen = subprocess.Popen([load, "--port", port, "--rate", str(rate), "--conns",
+                                    str(SERVER_CONNS), "--warmup", "0.5", "--duration",
+                                    str(seconds + 1.0)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+            time.sleep(0.7)
+
+            def stats() -> int:
+                srv.stdin.write("stats\n")
+                srv.stdin.flush()
+                reply = _read_line(srv.stdout, srv, 20).split()
+                if not reply or reply[0] != "stats":
+                    raise CountError(f"{loop}: the server answered {' '.join(reply)!r}")
+                return int(reply[1])
+
+            first = stats()
+            time.sleep(seconds)
+            last = stats()
+            gen.wait(timeout=30)
+        finally:
+            for p in (gen, srv):
+                if p is None:
+                    continue
+                if p is srv and p.stdin:
+                    p.stdin.close()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if srv.returncode != 0:
+            why = srv.stderr.read().strip().splitlines()
+            raise CountError(f"{loop}: the server failed (status {srv.returncode}): "
+                             + (why[-1] if why else "no message"))
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            calls = parse_server(f.read())
+    requests = last - first
+    if requests <= 0:
+        raise CountError(f"{loop}: no request served while traced")
+    # The second marker's own read and the first's reply write are in the count: one each.
+    return {name: c / requests for name, c in sorted(calls.items())}
+
+
+def record_server(doc: dict, bin_dir: str) -> None:
+    """Adds SERVER_CONTEXT_KEY to a run's merged results for every loop of its server rows:
+    JSON {"rate", "conns", "loops": {loop: {syscall: per request}}, "skipped": {loop: reason}}.
+    Never fails the run: a loop that cannot be counted is skipped with its reason."""
+    context = doc.get("context", {})
+    loops = list(dict.fromkeys(b.get("name", "").split("/")[1] for b in doc.get("benchmarks", [])
+                               if b.get("name", "").startswith("server/")
+                               and not b.get("error_occurred")))
+    if not loops:
+        return
+    out = {"rate": SERVER_RATE, "conns": SERVER_CONNS, "loops": {}, "skipped": {}}
+    for loop in loops:
+        try:
+            out["loops"][loop] = count_server(loop, os.path.join(bin_dir, "pollbench-server"),
+                                              os.path.join(bin_dir, "pollbench-load"))
+        except (Unavailable, CountError, subprocess.TimeoutExpired, OSError, ValueError) as e:
+            out["skipped"][loop] = str(e)
+    context[SERVER_CONTEXT_KEY] = json.dumps(out, sort_keys=True)
+
+
 def per_event_set(per_event: dict) -> dict:
     """The calls made at least once per 20 events, rounded to tenths."""
     return {k: round(v, 1) for k, v in per_event.items() if v >= RARE}
@@ -241,8 +368,21 @@ def main(argv: list) -> int:
     p.add_argument("--fds", type=int, default=100)
     p.add_argument("--active", type=int, default=1)
     p.add_argument("--events", type=int, default=EVENTS)
+    p.add_argument("--server", action="store_true",
+                   help="the ROWs are server loops: count syscalls per HTTP request")
     opts = p.parse_args(argv)
     status = 0
+    if opts.server:
+        bin_dir = os.path.dirname(TOOL)
+        for loop in opts.rows:
+            try:
+                per = count_server(loop, os.path.join(bin_dir, "pollbench-server"),
+                                   os.path.join(bin_dir, "pollbench-load"))
+                print(f"{loop}: {total(per):.2f} per request: {describe(per)}")
+            except (Unavailable, CountError) as e:
+                print(f"{loop}: not counted: {e}")
+                status = 1
+        return status
     for row in opts.rows:
         try:
             per_event = count(row, opts.fds, opts.active, opts.events)

@@ -388,16 +388,25 @@ def everything_run(reps=3, seed=7, noise=0.02):
     return doc
 
 
-# The C10K experiment (server/<row>/idle:<I>/conns:<C>): the O(registered) rows (select, poll)
+# The C10K experiment (server/<loop>/idle:<I>/conns:<C>): the O(registered) rows (select, poll)
 # lose requests/s with every idle connection, the others stay flat. Points of the full grid
-# that every machine registers (the largest I depends on the fd limit).
+# that every machine registers (the largest I depends on the fd limit). The loops are registry
+# rows and the io_uring completion engines (harness/server_loop.hpp's table).
 SERVER_BACKENDS = ("epoll_lt", "uring_multishot", "poll", "select", "libevent_epoll")
+SERVER_ENGINES = ("uring_recv_send", "uring_recv_multishot", "uring_recv_multishot_defer")
 SERVER_IDLE = (0, 1000, 4000)
 SERVER_CONNS = (1, 32)
 SERVER_BASE_FDS = 8  # bench/server.cpp, kServerBaseFds
+# The server's CPU per request of each loop over epoll_lt's (a loop not listed: 1).
+SERVER_CPU_FACTOR = {"uring_multishot": 2.5, "uring_recv_send": 1.2, "uring_recv_multishot": 0.9,
+                     "uring_recv_multishot_defer": 0.8, "libevent_epoll": 1.1}
+SERVER_RATES = (10_000, 25_000, 50_000, 75_000, 100_000)
+SERVER_RATE_IDLE = (0,)
+RATE_CONNS = 32  # bench/server.cpp, kRateConns
 
 
 def server_rate(backend, idle, conns):
+    """The rate wrk's load allows (the server's own limit aside: server_capacity)."""
     base = 40_000.0 if conns == 1 else 140_000.0
     row = next((r for r in REGISTRY if r["name"] == backend), {})
     if row.get("wait_cost") == "per_registered":
@@ -405,9 +414,25 @@ def server_rate(backend, idle, conns):
     return base
 
 
+def server_cpu_ns(backend, idle):
+    """The server's CPU per request: 5 µs on epoll_lt, times the loop's factor, plus a walk of
+    the idle fds on an O(registered) row."""
+    row = next((r for r in REGISTRY if r["name"] == backend), {})
+    walk = idle * 200.0 if row.get("wait_cost") == "per_registered" else 0.0
+    return 5000.0 * SERVER_CPU_FACTOR.get(backend, 1.0) + walk
+
+
+def _server_counters(backend, idle, rate, client_busy):
+    cpu = server_cpu_ns(backend, idle)
+    return {"requests_per_s": rate, "ns_per_request": 1e9 / rate, "cpu_ns_per_request": cpu,
+            "user_ns_per_request": 0.4 * cpu, "sys_ns_per_request": 0.6 * cpu,
+            "server_busy": min(1.0, cpu * rate / 1e9), "client_busy": client_busy,
+            "client_cpu_ns_per_request": client_busy * 1e9 / rate, "requests": rate * 0.1}
+
+
 def add_server(d, backends=SERVER_BACKENDS, idles=SERVER_IDLE, conns=SERVER_CONNS):
-    """server rows as bench/server.cpp writes them; select's beyond FD_SETSIZE skipped with
-    its message."""
+    """closed-loop server rows as bench/server.cpp writes them; select's beyond FD_SETSIZE
+    skipped with its message. With 32 connections wrk uses its whole CPU (client-bound)."""
     for c in conns:
         for i in idles:
             for bk in backends:
@@ -419,22 +444,58 @@ def add_server(d, backends=SERVER_BACKENDS, idles=SERVER_IDLE, conns=SERVER_CONN
                                   f"up to about {highest}, above the largest fd it accepts "
                                   f"({row['max_fd']})")
                     continue
-                rate = server_rate(bk, i, c)
+                # wrk's pace, or the server's, whichever is lower (one CPU each)
+                rate = min(server_rate(bk, i, c), server_capacity(bk, i))
                 p50 = 1e9 / rate * c
-                d.add(name, {"requests_per_s": rate, "ns_per_request": 1e9 / rate,
-                             "wrk_requests_per_s": rate * 0.99,
-                             "p50_ns": p50, "p75_ns": 1.1 * p50, "p90_ns": 1.3 * p50,
-                             "p99_ns": 2.5 * p50, "cpu_ns_per_request": 0.9e9 / rate,
-                             "requests": rate * 0.1, "idle": float(i), "errors": 0.0},
-                      real_time=1e8)
+                counters = _server_counters(bk, i, rate, 0.97 if c > 1 else 0.5)
+                counters.update({"wrk_requests_per_s": rate * 0.99, "p50_ns": p50,
+                                 "p75_ns": 1.1 * p50, "p90_ns": 1.3 * p50, "p99_ns": 2.5 * p50,
+                                 "idle": float(i), "errors": 0.0})
+                d.add(name, counters, real_time=1e8)
     return d
 
 
-def server_run(reps=3, seed=11, noise=0.02, processes=1, **kw):
-    """Only server rows, with the context of a run that registered the full grid."""
+def server_capacity(backend, idle):
+    """The offered rate a loop serves on one CPU: 1 / its CPU per request."""
+    return 1e9 / server_cpu_ns(backend, idle)
+
+
+def add_server_rates(d, loops=SERVER_BACKENDS[:4] + SERVER_ENGINES, idles=SERVER_RATE_IDLE,
+                     rates=SERVER_RATES):
+    """open-loop rows (pollbench-load's counters): p99 at its floor below the loop's capacity,
+    far above it beyond, and the replies short of the offered rate there."""
+    for i in idles:
+        for bk in loops:
+            cap = server_capacity(bk, i)
+            for r in rates:
+                name = f"server/{bk}/idle:{i}/rate:{r}/manual_time"
+                over = r > cap
+                replies = min(r, cap)
+                p99 = 200e3 if not over else 200e6
+                counters = _server_counters(bk, i, replies, 0.3)
+                counters.update({"offered_rps": float(r), "reply_rps": replies,
+                                 "sent": r * 1.0, "replies": replies * 1.0, "errors": 0.0,
+                                 "unanswered": r - replies, "late_sends": 0.0 if not over else r / 2,
+                                 "p50_ns": p99 / 4, "p90_ns": p99 / 2, "p99_ns": p99,
+                                 "p999_ns": 1.5 * p99, "max_ns": 2 * p99,
+                                 "idle": float(i)})
+                d.add(name, counters, real_time=2.5e8)
+    return d
+
+
+def server_run(reps=3, seed=11, noise=0.02, processes=1, engines=False, rates=False, **kw):
+    """Only server rows, with the context of a run that registered the full grid; with
+    `engines` the completion engines' closed-loop rows too, with `rates` the open-loop rows."""
     context = dict(CONTEXT)
+    loops = list(SERVER_BACKENDS) + (list(SERVER_ENGINES) if engines else [])
     context["pollbench_scenarios"] = json.dumps(
-        {"sweep": "full", "server": {"backends": list(SERVER_BACKENDS), "grid": True,
-                                     "window_s": 0.5, "largest_idle": 19000}})
-    return add_server(Doc(reps=reps, seed=seed, noise=noise, context=context,
-                          processes=processes), **kw).json()
+        {"sweep": "full", "server": {"backends": list(SERVER_BACKENDS), "loops": loops,
+                                     "engines": list(SERVER_ENGINES) if engines else [],
+                                     "grid": True, "window_s": 0.5, "rate_window_s": 0.25,
+                                     "rate_windows": 4, "rate_conns": RATE_CONNS,
+                                     "largest_idle": 19000}})
+    d = Doc(reps=reps, seed=seed, noise=noise, context=context, processes=processes)
+    add_server(d, backends=tuple(loops), **kw)
+    if rates:
+        add_server_rates(d, loops=SERVER_BACKENDS[:4] + (SERVER_ENGINES if engines else ()))
+    return d.json()

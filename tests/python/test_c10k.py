@@ -45,15 +45,16 @@ def test_the_table_has_every_measured_point_by_load_and_backend(run):
 
 def test_the_o_registered_rows_fall_behind_from_the_first_idle_count_and_say_how_much(run):
     got = {(c, bk): (first, point) for c, bk, first, point, _, _ in c10k.fall_behind(run)}
-    assert set(got) == {(1, "poll"), (1, "select"), (32, "poll"), (32, "select")}
+    # With 32 connections wrk is saturated (client_busy 0.97) wherever the server is not: select
+    # ran only at 0 idle there, a client-bound point, so it is not compared at all.
+    assert set(got) == {(1, "poll"), (1, "select"), (32, "poll")}
     first, (rate, best, best_bk) = got[(1, "poll")]
     assert first == 1000
     assert rate == pytest.approx(gbfake.server_rate("poll", 1000, 1))
     assert best == pytest.approx(40_000) and best_bk in ("epoll_lt", "uring_multishot")
-    assert got[(32, "select")][0] is None  # it only ran at 0 idle connections
     text = " ".join(c10k.fall_behind_sentences(run))
     assert "poll falls behind the O(ready) rows from 1,000 idle connections on" in text
-    assert "select ran at 0 idle connections only" in text
+    assert "With 32 loaded connections, select" not in text  # client-bound: not compared
     assert "FD_SETSIZE" not in text or "1023" in text  # the skip's own reason, if any
 
 
@@ -90,7 +91,13 @@ def test_the_section_tabulates_rate_p99_and_cpu_per_request(run):
     assert "C = 1:" in text and "C = 32:" in text
     assert "| epoll_lt | 40,000 · " in text
     assert "The largest I that fits one server process here: 19,000." in text
-    assert "With no idle connections and C = 1 the backends served 40,000–40,000" in text
+    assert ("With no idle connections and C = 1 the loops the load did not limit served "
+            "40,000–40,000") in text
+    # C = 32: wrk set the pace for every loop at 0 idle: said, and no range of rates given
+    assert "With C = 32 and no idle connections wrk, not the server, set the pace for 4 of 5" \
+        in text
+    assert "the loops the load did not limit served" not in text.split("C = 32")[-1]
+    assert "140,000 ᶜ ·" in text  # client-bound cells are marked
 
 
 def test_a_run_without_server_rows_has_no_section_and_no_chart(tmp_path):
@@ -289,6 +296,150 @@ def test_the_default_and_quick_sweeps_hold_the_subset_and_a_filter_the_grid():
     assert default and quick and len(grid) > len(default)
     assert {n.split("/")[1] for n in default} >= {"epoll_lt", "poll", "select",
                                                    "uring_multishot", "libevent_epoll"}
+    # every available completion engine runs in every sweep, beside the registry rows
+    loops = subprocess.run([os.path.join(os.path.dirname(BENCH), "pollbench-server"), "loops"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    engines = {line.split()[0] for line in loops[-3:]}
+    assert engines == set(gbfake.SERVER_ENGINES)
+    for names in (default, quick, grid):
+        assert engines <= {n.split("/")[1] for n in names}
+    assert {"conns:1", "conns:32"} <= {n.split("/")[3] for n in quick}
     idles = {int(n.split("/")[2].split(":")[1]) for n in grid}
     assert {0, 1000, 4000} < idles  # and the largest that fits
-    assert {n.split("/")[3] for n in grid} == {"conns:1", "conns:32"}
+    assert {n.split("/")[3].split(":")[0] for n in grid} == {"conns", "rate"}
+    assert {n.split("/")[3] for n in grid if "conns:" in n} == {"conns:1", "conns:32"}
+    # the open-loop rows: the mechanism rows and the engines, never a library row
+    rated = {n.split("/")[1] for n in grid if "/rate:" in n}
+    assert rated == {"epoll_lt", "uring_multishot", "poll", "select"} | engines
+    assert not any("/rate:" in n for n in default + quick)
+
+
+# --- epoll against io_uring: CPU per request, bound, capacity at fixed rates ------------------
+
+@pytest.fixture
+def engines_run(tmp_path):
+    return _load(tmp_path, gbfake.server_run(noise=0.02, processes=3, engines=True, rates=True))
+
+
+def test_a_point_is_bound_by_the_side_that_used_its_cpu(tmp_path):
+    d = gbfake.Doc(reps=3, seed=4, noise=0.0, context=gbfake.CONTEXT)
+    base = {"requests_per_s": 1.0, "ns_per_request": 1.0}
+    for name, server, client in (("a", 0.95, 0.95), ("b", 0.5, 0.95), ("c", 0.5, 0.5)):
+        d.add(f"server/epoll_lt/idle:0/conns:{ord(name)}/manual_time",
+              {**base, "server_busy": server, "client_busy": client}, real_time=1e8)
+    d.add("server/poll/idle:0/conns:1/manual_time", base, real_time=1e8)  # an older run
+    run = _load(tmp_path, d.json())
+    got = {b.name.get("conns"): c10k.bound(b) for b in run.select("server")}
+    assert got == {ord("a"): "server", ord("b"): "client", ord("c"): "round trip", 1: "?"}
+
+
+def test_every_loop_is_measured_against_the_first_o_ready_mechanism_row(engines_run):
+    assert c10k.baseline_loop(engines_run) == "epoll_lt"
+    assert c10k.engines(engines_run) == list(gbfake.SERVER_ENGINES)
+    points = c10k.cpu_against_baseline(engines_run)
+    assert [p for p, _, _ in points] == [(0, 1), (1000, 1), (4000, 1), (0, 32), (1000, 32),
+                                         (4000, 32)]
+    _, b0, others = points[0]
+    ratios = {bk: r for bk, _, r in others}
+    assert set(ratios) == set(gbfake.SERVER_BACKENDS[1:]) | set(gbfake.SERVER_ENGINES)
+    for bk, factor in gbfake.SERVER_CPU_FACTOR.items():
+        r = ratios[bk]
+        assert r.ratio == pytest.approx(factor, rel=0.05)
+        assert r.low <= r.ratio <= r.high
+
+
+def test_the_section_says_which_loops_cost_more_cpu_beyond_the_noise(engines_run):
+    text = "\n".join(c10k.uring_section(engines_run))
+    assert text.startswith("## epoll against io_uring, as a server")
+    assert "`uring_recv_send`, `uring_recv_multishot`, `uring_recv_multishot_defer`" in text
+    assert "At I = 0, C = 32: `uring_multishot` used 2.5" in text
+    assert "`epoll_lt`'s CPU per request (more, beyond the noise)" in text
+    assert "`uring_recv_multishot_defer` used 0.8" in text and "(less, beyond the noise)" in text
+    # libraries and O(registered) rows are tabulated, not given a sentence
+    assert "| `poll` |" in text and "`poll` used" not in text
+    assert "| server busy | wrk busy | bound by |" in text
+
+
+def test_a_loop_within_the_noise_is_said_to_be(tmp_path):
+    doc = gbfake.server_run(noise=0.05, processes=3, engines=True)
+    for row in doc["benchmarks"]:   # the engine at epoll_lt's CPU per request
+        if row["name"].startswith("server/uring_recv_send/"):
+            for k in ("cpu_ns_per_request",):
+                row[k] = row[k] / gbfake.SERVER_CPU_FACTOR["uring_recv_send"]
+    text = " ".join(c10k.cpu_sentences(_load(tmp_path, doc)))
+    assert "`uring_recv_send` and `epoll_lt` are within the noise on CPU per request" in text
+
+
+def test_capacity_is_the_last_rate_before_the_p99_leaves_its_floor(engines_run):
+    table = c10k.rate_table(engines_run)
+    assert list(table) == [0]
+    per = table[0]
+    assert list(per)[:4] == list(gbfake.SERVER_BACKENDS[:4])
+    # epoll_lt: 5 µs per request serves 200,000/s: every rate held
+    assert c10k.capacity(per["epoll_lt"]) == (100_000, None)
+    # uring_multishot: 12.5 µs, 80,000/s: 75,000 held, 100,000 not
+    assert c10k.capacity(per["uring_multishot"]) == (75_000, 100_000)
+    text = " ".join(c10k.capacity_sentences(engines_run))
+    assert "`uring_multishot` held its floor up to 75,000/s and left it at 100,000/s" in text
+    assert "`epoll_lt` held its floor up to 100,000/s, the highest rate measured" in text
+    section = "\n".join(c10k.uring_section(engines_run))
+    assert "Fixed offered rates (pollbench-load, 32 connections), I = 0 idle" in section
+    assert "(80%)" in section  # uring_multishot answered 80,000 of 100,000
+
+
+def test_a_loop_short_of_replies_left_its_floor_even_with_a_low_p99(tmp_path):
+    doc = gbfake.server_run(noise=0.0, engines=True, rates=True)
+    for row in doc["benchmarks"]:
+        if row["name"].startswith("server/epoll_lt/idle:0/rate:50000/"):
+            row["reply_rps"] = 40_000.0
+    per = c10k.rate_table(_load(tmp_path, doc))[0]
+    assert c10k.capacity(per["epoll_lt"]) == (25_000, 50_000)
+
+
+def test_the_what_to_use_section_answers_epoll_against_io_uring(engines_run):
+    import advice
+    text = "\n".join(advice.section(engines_run))
+    assert "epoll against io_uring, as a server" in text
+    assert "`uring_multishot` used 2.5" in text
+
+
+def test_the_cpu_and_rate_charts_draw_every_loop(engines_run):
+    fig = c10k.chart_server_cpu(engines_run)
+    assert fig is not None
+    axes = fig.get_axes()
+    assert len(axes) == 6  # one panel per closed-loop point
+    ticks = [t.get_text() for t in axes[0].get_xticklabels()]
+    assert ticks[0] == "epoll_lt" and set(gbfake.SERVER_ENGINES) <= set(ticks)
+    fig = c10k.chart_server_rate(engines_run)
+    labels = [line.get_label() for line in fig.get_axes()[0].get_lines()]
+    # registry rows in preference order, then the engines by name
+    assert labels == list(gbfake.SERVER_BACKENDS[:4]) + sorted(gbfake.SERVER_ENGINES)
+
+
+def test_plot_writes_the_cpu_and_rate_charts(tmp_path):
+    path = write_json(tmp_path / "20260101-000000-vm" / "results.json",
+                      gbfake.server_run(engines=True, rates=True))
+    out = run_report("plot", path)
+    assert out.returncode == 0, out.stderr
+    d = os.path.dirname(path)
+    for stem in ("server_cpu", "server_rate"):
+        assert os.path.exists(os.path.join(d, f"{stem}.png")), stem
+    md = open(os.path.join(d, "summary.md")).read()
+    assert "## epoll against io_uring, as a server" in md and "server_cpu.png" in md
+
+
+def test_the_server_syscall_count_is_taken_between_the_two_stats_reads():
+    import syscalls
+    log = "\n".join([
+        '100 accept4(3, NULL, NULL, SOCK_NONBLOCK) = 5',
+        '100 read(0, "stats\\n", 256) = 6',
+        '100 write(1, "stats 10 1 1 0 0 5 3 2\\n", 24) = 24',
+        '100 epoll_wait(4, [...], 256, -1) = 1',
+        '100 read(5, "GET / HTTP/1.1\\r\\n", 16384) = 40',
+        '100 sendto(5, "HTTP/1.1 200 OK", 80, MSG_NOSIGNAL, NULL, 0) = 80',
+        '100 read(0, "stats\\n", 256) = 6',
+        '100 epoll_wait(4, [...], 256, -1) = 1',
+    ])
+    assert syscalls.parse_server(log) == {"write": 1, "epoll_wait": 1, "read": 1, "sendto": 1}
+    with pytest.raises(syscalls.CountError):
+        syscalls.parse_server(log.split('100 read(0, "stats\\n", 256) = 6\n100 epoll')[0])
