@@ -527,7 +527,9 @@ class LoadGenerator {
     }
     c.request = -1;
     --busy_;
-    if (c.response.keep_alive() && !connection_ended) {
+    // A reply before the whole request was sent (possible only with a full socket buffer)
+    // leaves the rest of the request unsent: the connection cannot carry another one.
+    if (c.response.keep_alive() && !connection_ended && c.written == request_.size()) {
       make_idle(i);
     } else {
       reopen(i);
