@@ -30,7 +30,9 @@
 //                  or the generator itself was behind): a saturated server or client
 //   client_late_sends  of the late sends, those whose connection had been idle since before
 //                  their due time + 1 ms: the generator itself was behind (not scheduled, or
-//                  busy) — on a shared machine its CPU time alone does not show that
+//                  busy) — on a shared machine its CPU time alone does not show that. A
+//                  lower bound: a backlog larger than the idle connections waits for replies,
+//                  and that part counts as waiting for a connection
 //   reconnects     connections reopened (any time in the run): the server closed one
 //                  ("Connection: close", or an idle keep-alive connection) or it broke
 //   connect_errors reconnects that failed (each retried 10 ms later)

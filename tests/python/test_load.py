@@ -224,9 +224,11 @@ def test_a_request_waiting_for_a_connection_counts_its_wait_from_the_schedule():
 def test_a_stopped_client_counts_the_stop_in_the_latency_and_as_its_own_lateness():
     # The generator itself stopped (SIGSTOP) for 300 ms mid-schedule, connections idle: the ~60
     # requests due meanwhile go out late when it resumes, and their latency counts from when
-    # they were due. Measured from the send, nothing would show.
+    # they were due. Measured from the send, nothing would show. 100 connections, so that the
+    # backlog finds idle ones (with fewer, what exceeds them waits for replies and counts as
+    # waiting for a connection).
     with TinyServer() as srv:
-        proc = subprocess.Popen([LOAD, "--port", str(srv.port), "--rate", "200", "--conns", "8",
+        proc = subprocess.Popen([LOAD, "--port", str(srv.port), "--rate", "200", "--conns", "100",
                                  "--duration", "2"], stdout=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 20
