@@ -13,8 +13,8 @@
 // Output: one line on stdout, every field "name=value", all counts over the requests scheduled
 // in the measured part:
 //   load offered_rps=R duration_s=D conns=C scheduled=N sent=N replies=N reply_rps=X errors=N
-//        unanswered=N late_sends=N reconnects=N connect_errors=N p50_ns=N p90_ns=N p99_ns=N
-//        p999_ns=N max_ns=N user_ns=N sys_ns=N
+//        unanswered=N late_sends=N client_late_sends=N reconnects=N connect_errors=N p50_ns=N
+//        p90_ns=N p99_ns=N p999_ns=N max_ns=N user_ns=N sys_ns=N
 //   scheduled      requests due in the measured part (rate x duration, rounded up)
 //   sent           of them, sent (a request waits for an idle connection; at the end of the
 //                  drain, any still waiting were never sent)
@@ -28,6 +28,11 @@
 //                  ended, sent or not
 //   late_sends     of them, sent more than 1 ms after their due time (no connection was idle,
 //                  or the generator itself was behind): a saturated server or client
+//   client_late_sends  of the late sends, those whose connection had been idle since before
+//                  their due time + 1 ms: the generator itself was behind (not scheduled, or
+//                  busy) — on a shared machine its CPU time alone does not show that. A
+//                  lower bound: a backlog larger than the idle connections waits for replies,
+//                  and that part counts as waiting for a connection
 //   reconnects     connections reopened (any time in the run): the server closed one
 //                  ("Connection: close", or an idle keep-alive connection) or it broke
 //   connect_errors reconnects that failed (each retried 10 ms later)
@@ -255,11 +260,12 @@ enum class State : std::uint8_t { kDown, kConnecting, kIdle, kBusy };
 struct Connection {
   int fd = -1;
   State state = State::kDown;
-  std::int64_t request = -1;  // the outstanding request's number (kBusy)
-  std::size_t written = 0;    // bytes of it sent
-  bool want_write = false;    // EPOLLOUT is in the interest set
-  std::int64_t retry_at = 0;  // kDown: when to connect again
-  int prev = -1;              // the idle list (kIdle)
+  std::int64_t request = -1;    // the outstanding request's number (kBusy)
+  std::size_t written = 0;      // bytes of it sent
+  bool want_write = false;      // EPOLLOUT is in the interest set
+  std::int64_t retry_at = 0;    // kDown: when to connect again
+  std::int64_t idle_since = 0;  // kIdle: when it became idle
+  int prev = -1;                // the idle list (kIdle)
   int next = -1;
   HttpResponseParser response;
 };
@@ -360,14 +366,15 @@ class LoadGenerator {
     const std::int64_t scheduled = total_ - first_measured_;
     return fmt::format(
         "load offered_rps={:g} duration_s={:g} conns={} scheduled={} sent={} replies={} "
-        "reply_rps={:.1f} errors={} unanswered={} late_sends={} reconnects={} connect_errors={} "
+        "reply_rps={:.1f} errors={} unanswered={} late_sends={} client_late_sends={} reconnects={} "
+        "connect_errors={} "
         "p50_ns={} p90_ns={} p99_ns={} p999_ns={} max_ns={} user_ns={} sys_ns={}\n",
         options_.rate, options_.duration, options_.conns, scheduled, sent_, replies_,
         static_cast<double>(window_replies_) / options_.duration, errors_,
-        scheduled - replies_ - errors_, late_sends_, reconnects_, connect_errors_,
-        latencies_.quantile(50'000), latencies_.quantile(90'000), latencies_.quantile(99'000),
-        latencies_.quantile(99'900), latencies_.max(), cpu_end_.user_ns - cpu_start_.user_ns,
-        cpu_end_.sys_ns - cpu_start_.sys_ns);
+        scheduled - replies_ - errors_, late_sends_, client_late_sends_, reconnects_,
+        connect_errors_, latencies_.quantile(50'000), latencies_.quantile(90'000),
+        latencies_.quantile(99'000), latencies_.quantile(99'900), latencies_.max(),
+        cpu_end_.user_ns - cpu_start_.user_ns, cpu_end_.sys_ns - cpu_start_.sys_ns);
   }
 
  private:
@@ -389,6 +396,7 @@ class LoadGenerator {
   void make_idle(std::size_t i) noexcept {
     Connection& c = connections_[i];
     c.state = State::kIdle;
+    c.idle_since = now_ns();
     c.next = -1;
     c.prev = idle_tail_;
     const int self = static_cast<int>(i);
@@ -431,7 +439,10 @@ class LoadGenerator {
     ++busy_;
     if (measured(k)) {
       ++sent_;
-      if (now - due(k) > kLateNs) ++late_sends_;
+      if (now - due(k) > kLateNs) {
+        ++late_sends_;
+        if (c.idle_since <= due(k) + kLateNs) ++client_late_sends_;
+      }
     }
     flush(i);
   }
@@ -518,7 +529,9 @@ class LoadGenerator {
     }
     c.request = -1;
     --busy_;
-    if (c.response.keep_alive() && !connection_ended) {
+    // A reply before the whole request was sent (possible only with a full socket buffer)
+    // leaves the rest of the request unsent: the connection cannot carry another one.
+    if (c.response.keep_alive() && !connection_ended && c.written == request_.size()) {
       make_idle(i);
     } else {
       reopen(i);
@@ -634,6 +647,7 @@ class LoadGenerator {
   std::int64_t window_replies_ = 0;
   std::int64_t errors_ = 0;
   std::int64_t late_sends_ = 0;
+  std::int64_t client_late_sends_ = 0;
   std::int64_t reconnects_ = 0;
   std::int64_t connect_errors_ = 0;
   CpuTime cpu_start_;

@@ -6,6 +6,7 @@ errors against what the server saw; the latency bounds are lower bounds that a s
 """
 
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -22,7 +23,7 @@ needs_load = pytest.mark.skipif(not os.access(LOAD, os.X_OK),
                                 reason="build/release/pollbench-load not built")
 
 FIELDS = ("offered_rps duration_s conns scheduled sent replies reply_rps errors unanswered "
-          "late_sends reconnects connect_errors p50_ns p90_ns p99_ns p999_ns max_ns user_ns "
+          "late_sends client_late_sends reconnects connect_errors p50_ns p90_ns p99_ns p999_ns max_ns user_ns "
           "sys_ns").split()
 
 MS = 1_000_000
@@ -47,7 +48,7 @@ def load(port, *args, timeout=30):
     assert list(got) == FIELDS
     assert got["sent"] <= got["scheduled"]
     assert got["replies"] + got["errors"] + got["unanswered"] == got["scheduled"]
-    assert got["late_sends"] <= got["sent"]
+    assert got["client_late_sends"] <= got["late_sends"] <= got["sent"]
     if got["replies"]:
         assert 0 < got["p50_ns"] <= got["p90_ns"] <= got["p99_ns"] <= got["p999_ns"] \
             <= got["max_ns"]
@@ -214,8 +215,38 @@ def test_a_request_waiting_for_a_connection_counts_its_wait_from_the_schedule():
     assert 0 < got["replies"] <= got["sent"] < 100  # most were never sent
     assert got["sent"] - 2 <= served <= got["sent"]  # the last two may still be in transit
     assert got["errors"] == 0 and got["unanswered"] == 100 - got["replies"]
-    assert got["late_sends"] >= got["sent"] - 2   # all but the first two waited
+    assert got["late_sends"] >= got["sent"] - 2   # all but the first two waited,
+    assert got["client_late_sends"] <= 2          # for a connection, not for the client
     assert got["p99_ns"] >= 600 * MS              # twice the stall: the wait is counted
+
+
+@needs_load
+def test_a_stopped_client_counts_the_stop_in_the_latency_and_as_its_own_lateness():
+    # The generator itself stopped (SIGSTOP) for 300 ms mid-schedule, connections idle: the ~60
+    # requests due meanwhile go out late when it resumes, and their latency counts from when
+    # they were due. Measured from the send, nothing would show. 100 connections, so that the
+    # backlog finds idle ones (with fewer, what exceeds them waits for replies and counts as
+    # waiting for a connection).
+    with TinyServer() as srv:
+        proc = subprocess.Popen([LOAD, "--port", str(srv.port), "--rate", "200", "--conns", "100",
+                                 "--duration", "2"], stdout=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while srv.requests < 20 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert srv.requests >= 20, "the schedule did not start"
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGCONT)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    got = dict(w.split("=") for w in out.split()[1:])
+    assert int(got["sent"]) == int(got["replies"]) == 400
+    assert int(got["client_late_sends"]) >= 30
+    assert int(got["p99_ns"]) >= 200 * MS
 
 
 @needs_load
