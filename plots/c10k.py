@@ -40,6 +40,7 @@ CPU = "cpu_ns_per_request"
 # A side that used this share of its CPU over the measured windows set the pace: the server
 # (server_busy) or the load generator (client_busy). Neither: the round trip did.
 BUSY = 0.9
+CLIENT_LATE = 0.05
 # An open-loop point has left its latency floor when its p99 is this many times the p99 at the
 # lowest offered rate, or when fewer than REPLIED of the offered requests were answered.
 LEFT_FLOOR = 2.0
@@ -63,11 +64,17 @@ def server_table(run: Run) -> dict:
 
 def bound(b: Bench) -> str:
     """"server" when the server used (nearly) all its CPU, "client" when the load generator
-    did and the server did not, "round trip" when neither (a point's rate is then set by the
+    did and the server did not — or, at a fixed rate, when the generator itself sent more than
+    CLIENT_LATE of its requests late with a connection idle (pollbench-load's
+    client_late_sends: on a shared machine it can be runnable but not running, which its CPU
+    time does not show) —, "round trip" when neither (a point's rate is then set by the
     latency of one request); "?" without the counters (a run from before they existed)."""
     server, client = b.median("server_busy"), b.median("client_busy")
     if server is None:
         return "?"
+    late, sent = b.median("client_late_sends"), b.median("sent")
+    if late is not None and sent and late / sent > CLIENT_LATE:
+        return "client"
     if server >= BUSY:
         return "server"
     if client is not None and client >= BUSY:
@@ -125,18 +132,22 @@ def rate_table(run: Run) -> dict:
 
 def capacity(rows: list):
     """(the highest offered rate before the p99 first left its floor or the replies fell
-    short, the first rate that did or None): from one loop's [(R, bench)] by R."""
+    short, the first rate that did or None, the first rate where the load generator was the
+    limit or None): from one loop's [(R, bench)] by R. A client-bound point ends what the rows
+    can tell: the capacity is then at least the rate before it."""
     if not rows:
-        return None, None
+        return None, None, None
     floor = rows[0][1].median("p99_ns")
     last_ok = None
     for r, b in rows:
+        if bound(b) == "client":
+            return last_ok, None, r
         p99, replies = b.median("p99_ns"), b.median("reply_rps")
         short = replies is not None and replies < REPLIED * r
         if p99 is None or floor is None or p99 > LEFT_FLOOR * floor or short:
-            return last_ok, r
+            return last_ok, r, None
         last_ok = r
-    return last_ok, None
+    return last_ok, None, None
 
 
 def _mechanism(run: Run, bk: str, cost: str) -> bool:
@@ -333,8 +344,12 @@ def cpu_sentences(run: Run) -> list:
 
 def capacity_words(caps: list) -> str:
     words = []
-    for bk, cap, left in caps:
-        if cap is None:
+    for bk, cap, left, client in caps:
+        if client is not None:
+            words.append(f"`{bk}` held its floor up to {cap:,}/s at least: from {client:,}/s the "
+                         "load generator, not the server, was the limit" if cap is not None
+                         else f"`{bk}`: the load generator was the limit from the lowest rate")
+        elif cap is None:
             words.append(f"`{bk}` left its floor at the lowest rate measured")
         elif left is None:
             words.append(f"`{bk}` held its floor up to {cap:,}/s, the highest rate measured")
@@ -425,16 +440,19 @@ def uring_section(run: Run) -> list:
                 replies = b.median("reply_rps")
                 share = f" ({replies / r:.0%})" if replies is not None and replies < REPLIED * r \
                     else ""
-                cells.append(f"{_us(b.median('p99_ns'))}{share} · {_us(b.median(CPU))}")
-            cap, left = capacity(series)
-            caps.append((bk, cap, left))
+                mark = CLIENT_MARK if bound(b) == "client" else ""
+                cells.append(f"{_us(b.median('p99_ns'))}{share}{mark} · {_us(b.median(CPU))}")
+            cap, left, client = capacity(series)
+            caps.append((bk, cap, left, client))
             rows.append([f"`{bk}`"] + cells + ["–" if cap is None else f"{cap:,}"])
         out.append(f"Fixed offered rates (pollbench-load, {run.scenarios_context().get(SCENARIO, {}).get('rate_conns', '?')} "
                    f"connections), I = {i:,} idle: p99 latency in µs from each request's "
                    "scheduled send (the share answered, where short) · server CPU µs per "
                    f"request; capacity: the highest rate before the p99 first exceeded "
                    f"{LEFT_FLOOR:g}× its value at the lowest rate or fewer than {REPLIED:.0%} "
-                   "were answered.")
+                   f"were answered; {CLIENT_MARK.strip()}: the load generator sent more than "
+                   f"{CLIENT_LATE:.0%} of its requests late with a connection idle — it, not "
+                   "the server, was behind.")
         out.append("")
         out += _table(["loop"] + [f"{r:,}/s" for r in offered] + ["capacity /s"], rows)
         out += [f"At I = {i:,}: {capacity_words(caps)}", ""]

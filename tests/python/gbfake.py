@@ -476,6 +476,7 @@ def add_server_rates(d, loops=SERVER_BACKENDS[:4] + SERVER_ENGINES, idles=SERVER
                 counters.update({"offered_rps": float(r), "reply_rps": replies,
                                  "sent": r * 1.0, "replies": replies * 1.0, "errors": 0.0,
                                  "unanswered": r - replies, "late_sends": 0.0 if not over else r / 2,
+                                 "client_late_sends": 0.0,
                                  "p50_ns": p99 / 4, "p90_ns": p99 / 2, "p99_ns": p99,
                                  "p999_ns": 1.5 * p99, "max_ns": 2 * p99,
                                  "idle": float(i)})

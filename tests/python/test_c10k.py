@@ -376,9 +376,9 @@ def test_capacity_is_the_last_rate_before_the_p99_leaves_its_floor(engines_run):
     per = table[0]
     assert list(per)[:4] == list(gbfake.SERVER_BACKENDS[:4])
     # epoll_lt: 5 µs per request serves 200,000/s: every rate held
-    assert c10k.capacity(per["epoll_lt"]) == (100_000, None)
+    assert c10k.capacity(per["epoll_lt"]) == (100_000, None, None)
     # uring_multishot: 12.5 µs, 80,000/s: 75,000 held, 100,000 not
-    assert c10k.capacity(per["uring_multishot"]) == (75_000, 100_000)
+    assert c10k.capacity(per["uring_multishot"]) == (75_000, 100_000, None)
     text = " ".join(c10k.capacity_sentences(engines_run))
     assert "`uring_multishot` held its floor up to 75,000/s and left it at 100,000/s" in text
     assert "`epoll_lt` held its floor up to 100,000/s, the highest rate measured" in text
@@ -393,7 +393,22 @@ def test_a_loop_short_of_replies_left_its_floor_even_with_a_low_p99(tmp_path):
         if row["name"].startswith("server/epoll_lt/idle:0/rate:50000/"):
             row["reply_rps"] = 40_000.0
     per = c10k.rate_table(_load(tmp_path, doc))[0]
-    assert c10k.capacity(per["epoll_lt"]) == (25_000, 50_000)
+    assert c10k.capacity(per["epoll_lt"]) == (25_000, 50_000, None)
+
+
+def test_a_rate_the_load_generator_fell_behind_ends_what_capacity_can_tell(tmp_path):
+    doc = gbfake.server_run(noise=0.0, engines=True, rates=True)
+    for row in doc["benchmarks"]:   # the generator itself late for 10% of epoll_lt's sends
+        if row["name"].startswith("server/epoll_lt/idle:0/rate:75000/"):
+            row["client_late_sends"] = 0.1 * row["sent"]
+    run = _load(tmp_path, doc)
+    per = c10k.rate_table(run)[0]
+    b = next(x for r, x in per["epoll_lt"] if r == 75_000)
+    assert c10k.bound(b) == "client"
+    assert c10k.capacity(per["epoll_lt"]) == (50_000, None, 75_000)
+    text = " ".join(c10k.capacity_sentences(run))
+    assert ("`epoll_lt` held its floor up to 50,000/s at least: from 75,000/s the load "
+            "generator, not the server, was the limit") in text
 
 
 def test_the_what_to_use_section_answers_epoll_against_io_uring(engines_run):
