@@ -30,8 +30,9 @@
 //     does. ECONNABORTED (a connection reset in the backlog) is not an error.
 //  F) TCP_NODELAY is set once on the listener: Linux copies it into every accepted socket,
 //     which saves a setsockopt per connection (and a direct descriptor has no fd to set it
-//     on). Accepted sockets stay blocking: io_uring tries a recv or send without blocking
-//     and arms its own poll when it would block, whatever the O_NONBLOCK flag says.
+//     on). Accepted sockets stay blocking (no SOCK_NONBLOCK): io_uring tries each recv and
+//     send without blocking and, when it would block, arms a poll of its own; the loop's
+//     thread never blocks on a socket.
 //  G) The CQ has kCqEntries entries: an idle connection posts nothing, so a turn's CQEs are
 //     bounded by the active requests; what does not fit (teardown cancels one request per
 //     connection: ~19,000) is kept by the kernel (IORING_FEAT_NODROP, IORING_SQ_CQ_OVERFLOW)
