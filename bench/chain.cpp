@@ -18,8 +18,9 @@
 
 namespace pollbench::bench {
 
-void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a) {
-  if (fd_kind() == FdKind::kEventFd) {
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a,
+               FdKind kind) {
+  if (kind == FdKind::kEventFd) {
     // A byte read is an event here; an eventfd's read returns its whole counter (8 bytes).
     state.SkipWithError(
         "chain forwards bytes from pair to pair, and an eventfd holds a counter, "
@@ -88,7 +89,9 @@ void register_chain(const Sweep& sweep, const Rows& rows) {
     for (const Backend* b : rows) {
       if (!b->wraps.empty() && !library_runs_chain_at(sweep, *b, n, a)) continue;
       register_row(RowName("chain", b->name).add("fds", n).add("active", a), un,
-                   [b, un, ua](benchmark::State& state) { run_chain(state, *b, un, ua); });
+                   [b, un, ua, kind = sweep.fd_kind](benchmark::State& state) {
+                     run_chain(state, *b, un, ua, kind);
+                   });
     }
   }
   describe_scenario(

@@ -24,7 +24,8 @@ void register_dispatch(const Sweep& sweep, const Rows& rows);
 void run_dispatch(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
 
 void register_chain(const Sweep& sweep, const Rows& rows);
-void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a,
+               FdKind kind);
 
 void register_churn(const Sweep& sweep, const Rows& rows);
 void run_churn(benchmark::State& state, const Backend& backend, std::size_t n);

@@ -1,15 +1,15 @@
-// pollbench-syscalls ROW N A EVENTS: the chain scenario's work (bench/chain.cpp) for one
-// registry row, between two marker syscalls, so that a tracer can count what one event costs.
-// N socketpairs are registered, A of them (every N/A-th) get one byte, and every byte read is
-// forwarded to the next pair, with non-blocking waits, until EVENTS bytes have been read —
-// after a warm-up of the same loop, so that a library's first-pass work (registering its fds,
-// growing its buffers) is not counted. The markers are write(2) calls on fd -1 (EBADF), which
-// no backend makes:
+// pollbench-syscalls [--fd-kind=KIND] ROW N A EVENTS: the chain scenario's work (bench/chain.cpp)
+// for one registry row, between two marker syscalls, so that a tracer can count what one event
+// costs. N pairs of KIND (the run's `--fd-kind`; socketpair by default) are registered, A of them
+// (every N/A-th) get one byte, and every byte read is forwarded to the next pair, with non-blocking
+// waits, until EVENTS bytes have been read — after a warm-up of the same loop, so that a library's
+// first-pass work (registering its fds, growing its buffers) is not counted. The markers are
+// write(2) calls on fd -1 (EBADF), which no backend makes:
 //   write(-1, "pollbench-syscalls:begin", 24) ... write(-1, "pollbench-syscalls:end", 22)
 // plots/syscalls.py runs this under `strace -f` and counts the calls between them.
 //
-// Prints "events <read>" on stdout. Exit status: 0 done, 2 bad arguments, 3 the row is not
-// available here (the reason on stderr), 1 the chain lost its events.
+// Prints "events <read>" on stdout. Exit status: 0 done, 2 bad arguments, 3 the row (or the
+// chain over KIND) is not available here (the reason on stderr), 1 the chain lost its events.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -72,24 +73,46 @@ bool parse(std::string_view text, std::size_t& value) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  pollbench::FdKind kind = pollbench::FdKind::kSocketPair;
+  constexpr std::string_view kKindFlag = "--fd-kind=";
+  if (!args.empty() && args.front().starts_with(kKindFlag)) {
+    try {
+      kind = pollbench::parse_fd_kind(args.front().substr(kKindFlag.size()));
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "pollbench-syscalls: --fd-kind: {}\n", e.what());
+      return 2;
+    }
+    args.erase(args.begin());
+  }
   std::size_t n = 0;
   std::size_t a = 0;
   std::size_t events = 0;
-  if (argc != 5 || !parse(argv[2], n) || !parse(argv[3], a) || !parse(argv[4], events) || a > n) {
-    fmt::print(stderr, "usage: pollbench-syscalls ROW N A EVENTS (1 <= A <= N, EVENTS > 0)\n");
+  if (args.size() != 4 || !parse(args[1], n) || !parse(args[2], a) || !parse(args[3], events) ||
+      a > n) {
+    fmt::print(stderr,
+               "usage: pollbench-syscalls [--fd-kind=KIND] ROW N A EVENTS (1 <= A <= N, "
+               "EVENTS > 0)\n");
     return 2;
   }
-  const pollbench::Backend* backend = pollbench::find_backend(argv[1]);
+  const pollbench::Backend* backend = pollbench::find_backend(args[0]);
   if (backend == nullptr) {
-    fmt::print(stderr, "pollbench-syscalls: no registry row named '{}'\n", argv[1]);
+    fmt::print(stderr, "pollbench-syscalls: no registry row named '{}'\n", args[0]);
     return 2;
   }
   if (auto why = pollbench::unavailable_reason(*backend)) {
     fmt::print(stderr, "pollbench-syscalls: {}: {}\n", backend->name, *why);
     return 3;
   }
+  if (kind == pollbench::FdKind::kEventFd) {
+    // As the chain rows skip: a byte read is an event, and an eventfd holds a counter.
+    fmt::print(stderr,
+               "pollbench-syscalls: the chain forwards bytes from pair to pair, and an eventfd "
+               "holds a counter, not bytes (--fd-kind eventfd)\n");
+    return 3;
+  }
   try {
-    FdPool pool(n);
+    FdPool pool(n, kind);
     auto poller = backend->make();
     for (std::size_t i = 0; i < n; ++i) poller->add(pool.polled_fd(i), pollbench::kReadable, i);
     std::vector<std::size_t> active;
