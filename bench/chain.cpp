@@ -87,7 +87,7 @@ void register_chain(const Sweep& sweep, const Rows& rows) {
     const auto un = static_cast<std::size_t>(n);
     const auto ua = static_cast<std::size_t>(a);
     for (const Backend* b : rows) {
-      if (!b->wraps.empty() && !library_runs_chain_at(sweep, *b, n, a)) continue;
+      if (b->is_library() && !library_runs_chain_at(sweep, *b, n, a)) continue;
       register_row(RowName("chain", b->name).add("fds", n).add("active", a), un,
                    [b, un, ua, kind = sweep.fd_kind](benchmark::State& state) {
                      run_chain(state, *b, un, ua, kind);

@@ -41,10 +41,12 @@ enum class RawMechanism : std::uint8_t { kSelect, kPoll, kEpoll, kUringPoll };
 std::string_view to_string(RawMechanism mechanism) noexcept;
 // The mechanism called `name` (a registry row's raw_floor), if there is one.
 std::optional<RawMechanism> raw_mechanism(std::string_view name) noexcept;
-// raw/<mechanism>/fds:<n>/active:<a>, unless it is registered already; exits with a one-line
-// error (status 1) if `mechanism` names none.
-void register_raw(std::string_view mechanism, std::int64_t n, std::int64_t a);
-void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std::size_t a);
+// raw/<row.raw_floor>/fds:<n>/active:<a>, unless it is registered already, polling fds up to
+// the row's limit (its mechanism's: select's FD_SETSIZE); exits with a one-line error
+// (status 1) if the raw floor names no mechanism.
+void register_raw(const Backend& row, std::int64_t n, std::int64_t a);
+void run_raw(benchmark::State& state, RawMechanism mechanism, int max_fd, std::size_t n,
+             std::size_t a);
 
 // The multi-threaded and timeout scenarios (results/README.md). wakeup: n fds, waiter and
 // driver on one CPU or two; herd: one Poller per waiter; herd_shared: one epoll fd for all.
@@ -63,7 +65,9 @@ void set_latency_counters(benchmark::State& state, SampleSet& samples);
 // herd/<row> and herd_shared/<epoll_lt|epoll_et>.
 void register_herd(const Sweep& sweep, const Rows& rows);
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters);
-void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters);
+// herd_shared/<slot>: `slot`, the registry row of the same epoll mode, gives its fd limit.
+void run_herd_shared(benchmark::State& state, const Backend& slot, bool edge_triggered,
+                     std::size_t waiters);
 // timeout/<row> and raw_timeout/<ppoll|epoll_pwait2>, the bare nanosecond-resolution waits.
 void register_timeout(const Sweep& sweep, const Rows& rows);
 void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t timeout_us);
@@ -78,7 +82,8 @@ void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t t
 // measured on the rows a raw loop measures (raw_floor) that poll any fd number: these fds are
 // opened after the shared pool, so above FD_SETSIZE. In the order of `rows`.
 Rows other_descriptor_rows(const Rows& rows);
-// The first library row (wraps a mechanism row) in `rows` that polls any fd number, or nullptr.
+// The first library row in `rows` that polls any fd number, or nullptr: the one library row a
+// scenario measures when it measures one (timerfd, the server subset).
 const Backend* first_library_row(const Rows& rows) noexcept;
 
 // signal/<row>/via:<signalfd|selfpipe>: send (kill) -> the waiter's return with the signal
@@ -93,7 +98,7 @@ std::string_view to_string(SignalVia via) noexcept;
 void register_server(const Sweep& sweep, const Rows& rows);
 void run_server(benchmark::State& state, const Backend& backend, std::int64_t idle,
                 std::int64_t conns, double window_s);
-// The rows a raw loop measures (raw_floor) and the last library row, in the order of `rows`.
+// The rows a raw loop measures (raw_floor) and the first library row, in the order of `rows`.
 Rows server_subset_rows(const Rows& rows);
 // The largest number of idle connections one server process can hold under RLIMIT_NOFILE
 // beside the grid's largest load (rounded down to thousands from 5,000 on).

@@ -111,14 +111,14 @@ std::string_view to_string(SignalVia via) noexcept {
 Rows other_descriptor_rows(const Rows& rows) {
   Rows out;
   for (const Backend* b : rows) {
-    if (!b->raw_floor.empty() && b->capabilities.max_fd == INT_MAX) out.push_back(b);
+    if (b->has_raw_floor() && b->polls_any_fd()) out.push_back(b);
   }
   return out;
 }
 
 const Backend* first_library_row(const Rows& rows) noexcept {
   const auto it = std::find_if(rows.begin(), rows.end(), [](const Backend* b) {
-    return !b->wraps.empty() && b->capabilities.max_fd == INT_MAX;
+    return b->is_library() && b->polls_any_fd();
   });
   return it == rows.end() ? nullptr : *it;
 }
