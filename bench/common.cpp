@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "harness/rigs.hpp"
+#include "harness/cpus.hpp"
 
 namespace pollbench::bench {
 namespace {

@@ -2,7 +2,7 @@
 // herd/<backend>: each waiter has its own Poller (the rows herd_rows() picks: select, poll,
 // epoll_lt, epoll_exclusive today);
 // herd_shared/<epoll_lt|epoll_et>: all share one epoll fd. One iteration is one round of
-// harness/rigs.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
+// harness/herd_rig.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
-#include "harness/rigs.hpp"
+#include "harness/herd_rig.hpp"
 
 namespace pollbench::bench {
 namespace {

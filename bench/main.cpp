@@ -25,8 +25,8 @@
 #include "bench/common.hpp"
 #include "bench/options.hpp"
 #include "bench/scenarios.hpp"
+#include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
 
 namespace {
 

@@ -22,8 +22,9 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/sweep.hpp"
+#include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
+#include "harness/rig_threads.hpp"
 
 namespace pollbench::bench {
 namespace {

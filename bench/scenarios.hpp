@@ -15,7 +15,8 @@
 #include "bench/rows.hpp"
 #include "bench/sweep.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench::bench {
 

@@ -7,7 +7,7 @@
 //    registered (libevent's evsig, libuv's signal pipe); the signal is blocked in every thread
 //    but the waiter, so the kernel interrupts the waiter's wait (EINTR: wait() returns 0), the
 //    handler runs, and the next wait() reports the pipe.
-// The rig is the wakeup scenario's (harness/rigs.hpp, WakeupRig) with a signal as the wake:
+// The rig is the wakeup scenario's (harness/wakeup_rig.hpp) with a signal as the wake:
 // the driver (this thread) waits until the waiter sleeps in wait(-1), takes CLOCK_MONOTONIC and
 // sends the signal with kill(2) (process-directed, as a signal from outside arrives); the
 // waiter takes CLOCK_MONOTONIC when wait() returns with the signal's fd among its events and
@@ -25,7 +25,8 @@
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/event_fds.hpp"
-#include "harness/rigs.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench::bench {
 namespace {
