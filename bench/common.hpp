@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backends/registry.hpp"
+#include "harness/chain_loop.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace pollbench::bench {
@@ -145,10 +146,6 @@ inline double per(double total, double count) noexcept {
 // The dispatch/raw counters: events_per_iter, ns_per_event, waits_per_iter.
 void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
                            std::size_t waits);
-
-// A wait that finds nothing although bytes are queued would spin forever; this many empty
-// waits in one iteration mean the backend lost an event.
-inline constexpr std::size_t kMaxEmptyWaits = 1000;
 
 // Failure path of a timed loop whose waits stopped collecting: skips the row with the reason
 // (`last_wait` is the last wait's result: negative errno, or 0), forgets the fixture and

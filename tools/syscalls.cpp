@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "backends/registry.hpp"
+#include "harness/chain_loop.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace {
@@ -32,37 +33,18 @@ using pollbench::FdPool;
 constexpr std::string_view kBegin = "pollbench-syscalls:begin";
 constexpr std::string_view kEnd = "pollbench-syscalls:end";
 constexpr std::size_t kWarmupEvents = 200;
-constexpr std::size_t kMaxEmptyWaits = 1000;
 
 void marker(std::string_view text) {
   // Fails with EBADF on purpose: only the tracer sees it.
   [[maybe_unused]] const ssize_t rc = ::write(-1, text.data(), text.size());
 }
 
-// The chain: reads `events` bytes, forwarding each to the next pair; the number read.
+// The chain until `events` bytes are read (the active pairs' bytes and events - A forwarded
+// ones); the number read.
 std::size_t chain(pollbench::Poller& poller, const FdPool& pool, std::span<Event> out,
                   const std::vector<std::size_t>& active, std::size_t events) {
-  const std::size_t n = pool.size();
-  for (const std::size_t i : active) pool.make_ready(i);
-  std::size_t received = 0;
-  std::size_t empty_waits = 0;
-  while (received < events) {
-    const int got = poller.wait(out, std::chrono::nanoseconds{0});
-    if (got <= 0) {
-      if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
-      continue;
-    }
-    for (int e = 0; e < got; ++e) {
-      const auto pair = static_cast<std::size_t>(out[static_cast<std::size_t>(e)].token);
-      const std::size_t bytes = pool.drain(pair);
-      received += bytes;
-      const std::size_t next = pair + 1 == n ? 0 : pair + 1;
-      for (std::size_t b = 0; b < bytes && received + active.size() <= events; ++b) {
-        pool.make_ready(next);
-      }
-    }
-  }
-  return received;
+  const std::size_t writes = events > active.size() ? events - active.size() : 0;
+  return pollbench::chain_once(poller, pool, out, active, pool.size(), writes).received;
 }
 
 bool parse(std::string_view text, std::size_t& value) {
