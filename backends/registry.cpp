@@ -85,7 +85,7 @@ constexpr std::array kBackends{
             make_libevent_poll_poller, "", "poll"},
     Backend{"libevent_select", "libevent 2.1 event_base over select: fds < FD_SETSIZE",
             Capabilities{.wait_cost = WaitCost::kPerRegistered,
-                         .max_fd = FD_SETSIZE - 1,
+                         .max_fd = kSelect.max_fd,  // its FD_SET, fortified (quirk f)
                          .signal_ends_wait = false,
                          .socket_error = false,
                          .hangup = false},

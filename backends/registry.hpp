@@ -4,6 +4,8 @@
 // capabilities are written: the Poller it makes does not repeat them.
 #pragma once
 
+#include <climits>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +27,17 @@ struct Backend {
   // For a library row: the registry row of the mechanism the library runs on, so that the
   // library's cost can be set against it; empty for a mechanism row.
   std::string_view wraps = {};
+
+  // The capabilities the suite chooses rows by, each defined here only.
+  // A library row: it runs on the mechanism of another row (`wraps`).
+  [[nodiscard]] bool is_library() const noexcept { return !wraps.empty(); }
+  // A row whose bare syscall loop is measured beside it (raw/<raw_floor>).
+  [[nodiscard]] bool has_raw_floor() const noexcept { return !raw_floor.empty(); }
+  // Whether it can poll an fd numbered `fd` (capabilities.max_fd).
+  [[nodiscard]] bool polls_fd(std::int64_t fd) const noexcept { return fd <= capabilities.max_fd; }
+  // Whether it polls any fd the process can open; fd_limited: not (select's FD_SETSIZE).
+  [[nodiscard]] bool polls_any_fd() const noexcept { return capabilities.max_fd == INT_MAX; }
+  [[nodiscard]] bool fd_limited() const noexcept { return !polls_any_fd(); }
 };
 
 // All rows, available here or not, in preference order.

@@ -15,11 +15,13 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
+#include "harness/chain_loop.hpp"
 
 namespace pollbench::bench {
 
-void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a) {
-  if (fd_kind() == FdKind::kEventFd) {
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a,
+               FdKind kind) {
+  if (kind == FdKind::kEventFd) {
     // A byte read is an event here; an eventfd's read returns its whole counter (8 bytes).
     state.SkipWithError(
         "chain forwards bytes from pair to pair, and an eventfd holds a counter, "
@@ -36,30 +38,11 @@ void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, s
   std::size_t received_total = 0;
   const auto t0 = Clock::now();
   for (auto _ : state) {
-    for (const std::size_t i : fx->active) pool->make_ready(i);
-    std::size_t writes_left = kChainWrites;
-    std::size_t received = 0;
-    std::size_t empty_waits = 0;
-    int got = 0;
-    while (received < per_iteration) {
-      got = poller.wait(events, std::chrono::nanoseconds{0});
-      if (got <= 0) {
-        if (got < 0 || ++empty_waits > kMaxEmptyWaits) break;
-        continue;
-      }
-      for (int e = 0; e < got; ++e) {
-        const auto pair = static_cast<std::size_t>(events[static_cast<std::size_t>(e)].token);
-        const std::size_t bytes = pool->drain(pair);
-        received += bytes;
-        const std::size_t next = pair + 1 == n ? 0 : pair + 1;
-        for (std::size_t b = 0; b < bytes && writes_left > 0; ++b, --writes_left) {
-          pool->make_ready(next);
-        }
-      }
-    }
-    received_total += received;
-    if (received < per_iteration) {
-      fail_lost_events(state, backend.name, *pool, n, got, received, per_iteration);
+    const ChainOutcome chain = chain_once(poller, *pool, events, fx->active, n, kChainWrites);
+    received_total += chain.received;
+    if (chain.received < per_iteration) {
+      fail_lost_events(state, backend.name, *pool, n, chain.last_wait, chain.received,
+                       per_iteration);
       break;
     }
   }
@@ -86,9 +69,11 @@ void register_chain(const Sweep& sweep, const Rows& rows) {
     const auto un = static_cast<std::size_t>(n);
     const auto ua = static_cast<std::size_t>(a);
     for (const Backend* b : rows) {
-      if (!b->wraps.empty() && !library_runs_chain_at(sweep, *b, n, a)) continue;
+      if (b->is_library() && !library_runs_chain_at(sweep, *b, n, a)) continue;
       register_row(RowName("chain", b->name).add("fds", n).add("active", a), un,
-                   [b, un, ua](benchmark::State& state) { run_chain(state, *b, un, ua); });
+                   [b, un, ua, kind = sweep.fd_kind](benchmark::State& state) {
+                     run_chain(state, *b, un, ua, kind);
+                   });
     }
   }
   describe_scenario(

@@ -60,7 +60,7 @@ void register_churn(const Sweep& sweep, const Rows& rows) {
   for (const std::int64_t n : sweep.churn) {
     const auto un = static_cast<std::size_t>(n);
     for (const Backend* b : rows) {
-      if (!b->wraps.empty() && !has_size(sweep.library_churn, n)) continue;  // sweep.hpp
+      if (b->is_library() && !has_size(sweep.library_churn, n)) continue;  // sweep.hpp
       register_row(RowName("churn", b->name).add("fds", n), un,
                    [b, un](benchmark::State& state) { run_churn(state, *b, un); });
     }

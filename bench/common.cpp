@@ -11,12 +11,12 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "harness/rigs.hpp"
+#include "harness/cpus.hpp"
 
 namespace pollbench::bench {
 namespace {
 
-FdKind g_fd_kind = FdKind::kSocketPair;
+FdKind g_pool_kind = FdKind::kSocketPair;
 std::size_t g_pool_pairs = 0;
 std::unique_ptr<FdPool> g_pool;
 std::string g_pool_error;  // why the pool could not be made, once and for all
@@ -29,23 +29,16 @@ std::unique_ptr<Fixture> g_fixture;
 
 }  // namespace
 
-FdKind fd_kind() noexcept {
-  return g_fd_kind;
-}
-
-void set_fd_kind(FdKind kind) noexcept {
-  g_fd_kind = kind;
-}
-
-void set_pool_pairs(std::size_t pairs) {
+void configure_pool(std::size_t pairs, FdKind kind) {
   g_pool_pairs = pairs;
+  g_pool_kind = kind;
 }
 
 const FdPool* shared_pool(std::size_t n, std::string& reason) {
   if (!g_pool && g_pool_error.empty()) {
     try {
-      const std::size_t capacity = pool_capacity(g_fd_kind);
-      g_pool = std::make_unique<FdPool>(std::min(g_pool_pairs, capacity), g_fd_kind);
+      const std::size_t capacity = pool_capacity(g_pool_kind);
+      g_pool = std::make_unique<FdPool>(std::min(g_pool_pairs, capacity), g_pool_kind);
     } catch (const std::exception& e) {
       g_pool_error = e.what();
     }
@@ -58,7 +51,7 @@ const FdPool* shared_pool(std::size_t n, std::string& reason) {
     reason = fmt::format(
         "{} fds need {} {}s, but only {} fit under RLIMIT_NOFILE (raise the hard limit to run "
         "this row)",
-        n, n, to_string(g_fd_kind), g_pool->size());
+        n, n, to_string(g_pool_kind), g_pool->size());
     return nullptr;
   }
   return g_pool.get();

@@ -23,20 +23,17 @@
 #include <vector>
 
 #include "backends/registry.hpp"
+#include "harness/chain_loop.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace pollbench::bench {
 
-// The kind of the shared pool's pairs, which every scenario polls: socketpair unless the run
-// chose another (--pollbench_fd_kind, `run --fd-kind`). Set by main() before registration.
-FdKind fd_kind() noexcept;
-void set_fd_kind(FdKind kind) noexcept;
-
 // chain's W: libevent test/bench.c's -w (its default is 100; pollbench states 1,000).
 inline constexpr std::size_t kChainWrites = 1000;
 
-// main() sets the shared pool's size before the run: the largest N of any registered row.
-void set_pool_pairs(std::size_t pairs);
+// main() sets the shared pool before the run: its size, the largest N of any registered row,
+// and the kind of its pairs, the run's (RunConfig::fd_kind), which every scenario polls.
+void configure_pool(std::size_t pairs, FdKind kind);
 
 // The shared pool if it holds at least `n` pairs (creating it on first use), else nullptr and
 // `reason` says why.
@@ -150,10 +147,6 @@ inline double per(double total, double count) noexcept {
 void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
                            std::size_t waits);
 
-// A wait that finds nothing although bytes are queued would spin forever; this many empty
-// waits in one iteration mean the backend lost an event.
-inline constexpr std::size_t kMaxEmptyWaits = 1000;
-
 // Failure path of a timed loop whose waits stopped collecting: skips the row with the reason
 // (`last_wait` is the last wait's result: negative errno, or 0), forgets the fixture and
 // drains pairs 0..n-1 so the next row starts clean. The caller breaks out of its loop.
@@ -201,11 +194,14 @@ void dispatch_loop(benchmark::State& state, const FdPool& pool, std::span<const 
 
 namespace pollbench::bench {
 
+struct Sweep;
+
 // Adds the pollbench_* machine metadata (results/README.md lists the keys) to the context
-// Google Benchmark writes before the first row. `sweep`, `flags` and the measured `rows`
-// describe this run; the registered scenarios add their parameters (pollbench_scenarios).
-// `allowed_at_start` and `cpu_list` (--pollbench_cpu as given, or "none") describe the placement.
-void add_machine_context(std::string_view sweep, std::string_view flags,
+// Google Benchmark writes before the first row. `sweep` (its name and fd kind), `flags` and the
+// measured `rows` describe this run; the registered scenarios add their parameters
+// (pollbench_scenarios). `allowed_at_start` and `cpu_list` (--pollbench_cpu as given, or
+// "none") describe the placement.
+void add_machine_context(const Sweep& sweep, std::string_view flags,
                          const std::vector<const Backend*>& rows,
                          const std::vector<int>& allowed_at_start, std::string_view cpu_list);
 

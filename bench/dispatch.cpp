@@ -38,7 +38,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
   // A row that cannot poll fds as high as the largest N gets the fd-limited sweep instead of
   // the A-sweep it cannot reach; its rows beyond its reach are registered anyway at A = 1 and
   // skip with the reason, so the results say why the curve stops.
-  const auto limited = [&](const Backend& b) { return b.capabilities.max_fd < largest; };
+  const auto limited = [&](const Backend& b) { return !b.polls_fd(largest); };
   const auto in_scaling = [&](std::int64_t n, std::int64_t a) {
     return std::find(sweep.scaling.begin(), sweep.scaling.end(), std::pair{n, a}) !=
            sweep.scaling.end();
@@ -49,7 +49,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
   std::vector<std::string_view> limited_mechanisms;
   for (const Backend* b : rows) {
     (limited(*b) ? limited_rows : other_rows).push_back(b);
-    if (b->raw_floor.empty()) continue;
+    if (!b->has_raw_floor()) continue;
     auto& list = limited(*b) ? limited_mechanisms : raw_mechanisms;
     if (std::find(list.begin(), list.end(), b->raw_floor) == list.end()) {
       list.push_back(b->raw_floor);
@@ -57,7 +57,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
   }
 
   const auto row = [](const Backend& b, std::int64_t n, std::int64_t a) {
-    if (!b.raw_floor.empty()) register_raw(b.raw_floor, n, a);
+    if (b.has_raw_floor()) register_raw(b, n, a);
     const auto un = static_cast<std::size_t>(n);
     const auto ua = static_cast<std::size_t>(a);
     register_row(RowName("dispatch", b.name).add("fds", n).add("active", a), un,
@@ -67,7 +67,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
   for (const auto& [n, a] : sweep.scaling) {
     if (a == 1) limited_points.emplace_back(n, a);
     for (const Backend* b : rows) {
-      if ((limited(*b) || !b->wraps.empty()) && a != 1) continue;  // libraries: sweep.hpp
+      if ((limited(*b) || b->is_library()) && a != 1) continue;  // libraries: sweep.hpp
       row(*b, n, a);
     }
   }
@@ -76,7 +76,7 @@ void register_dispatch(const Sweep& sweep, const Rows& rows) {
     if (a == 1 && in_scaling(n, a)) continue;
     limited_points.emplace_back(n, a);
     for (const Backend* b : limited_rows) {
-      if (b->wraps.empty() || a == 1) row(*b, n, a);
+      if (!b->is_library() || a == 1) row(*b, n, a);
     }
   }
 

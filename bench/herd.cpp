@@ -2,9 +2,8 @@
 // herd/<backend>: each waiter has its own Poller (the rows herd_rows() picks: select, poll,
 // epoll_lt, epoll_exclusive today);
 // herd_shared/<epoll_lt|epoll_et>: all share one epoll fd. One iteration is one round of
-// harness/rigs.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
+// harness/herd_rig.hpp's HerdRig: every waiter asleep, one byte, a settle window, the drain.
 #include <fmt/format.h>
-#include <sys/select.h>
 
 #include <algorithm>
 #include <array>
@@ -13,7 +12,7 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
-#include "harness/rigs.hpp"
+#include "harness/herd_rig.hpp"
 
 namespace pollbench::bench {
 namespace {
@@ -29,9 +28,9 @@ struct HerdFixture final : Fixture {
 };
 
 template <class Make>
-void run_rounds(benchmark::State& state, std::string_view who, Make&& make) {
+void run_rounds(benchmark::State& state, std::string_view who, int max_fd, Make&& make) {
   const FdPool* pool = nullptr;
-  if (!acquire_pool(state, 1, 1, FD_SETSIZE - 1, who, pool)) return;
+  if (!acquire_pool(state, 1, 1, max_fd, who, pool)) return;
   auto* fx = row_fixture<HerdFixture>(state, [&] {
     auto f = std::make_unique<HerdFixture>();
     f->rig = std::forward<Make>(make)(*pool);
@@ -72,14 +71,15 @@ void run_rounds(benchmark::State& state, std::string_view who, Make&& make) {
 
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters) {
   if (!check_available(state, backend)) return;
-  run_rounds(state, backend.name, [&](const FdPool& pool) {
+  run_rounds(state, backend.name, backend.capabilities.max_fd, [&](const FdPool& pool) {
     return HerdRig::per_waiter(pool, 0, waiters, backend.make, cpu_placement().herd_waiters());
   });
 }
 
-void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters) {
-  const std::string_view who = edge_triggered ? "herd_shared/epoll_et" : "herd_shared/epoll_lt";
-  run_rounds(state, who, [&](const FdPool& pool) {
+void run_herd_shared(benchmark::State& state, const Backend& slot, bool edge_triggered,
+                     std::size_t waiters) {
+  const std::string who = fmt::format("herd_shared/{}", slot.name);
+  run_rounds(state, who, slot.capabilities.max_fd, [&](const FdPool& pool) {
     return HerdRig::shared_epoll(pool, 0, waiters, edge_triggered, cpu_placement().herd_waiters());
   });
 }
@@ -92,7 +92,7 @@ namespace {
 // need a re-arm per waiter) and not a library (it would count the library's dispatch, not the
 // kernel's wakeups) — select, poll, epoll_lt and epoll_exclusive today.
 bool herd_row(const Backend& b) noexcept {
-  return !b.capabilities.edge_triggered && !b.capabilities.one_shot && b.wraps.empty();
+  return !b.capabilities.edge_triggered && !b.capabilities.one_shot && !b.is_library();
 }
 
 // herd_shared/<slot>: one epoll fd shared by all waiters, driven with bare epoll_wait; the
@@ -107,12 +107,14 @@ void register_herd(const Sweep& sweep, const Rows& rows) {
   for (const Backend* b : rows) {
     if (herd_row(*b)) herd_rows.push_back(b);
   }
-  std::vector<std::pair<std::string_view, bool>> shared;
+  std::vector<std::pair<const Backend*, bool>> shared;
   std::vector<std::string_view> slots;
   for (const auto& entry : kSharedEpoll) {
     const std::string_view slot = entry.first;
-    if (std::any_of(rows.begin(), rows.end(), [&](const Backend* b) { return b->name == slot; })) {
-      shared.push_back(entry);
+    const auto it =
+        std::find_if(rows.begin(), rows.end(), [&](const Backend* b) { return b->name == slot; });
+    if (it != rows.end()) {
+      shared.emplace_back(*it, entry.second);
       slots.push_back(slot);
     }
   }
@@ -124,8 +126,10 @@ void register_herd(const Sweep& sweep, const Rows& rows) {
       })->UseRealTime();
     }
     for (const auto& [slot, edge] : shared) {
-      register_row(RowName("herd_shared", slot).add("waiters", w), 1,
-                   [edge = edge, uw](benchmark::State& state) { run_herd_shared(state, edge, uw); })
+      register_row(RowName("herd_shared", slot->name).add("waiters", w), 1,
+                   [slot = slot, edge = edge, uw](benchmark::State& state) {
+                     run_herd_shared(state, *slot, edge, uw);
+                   })
           ->UseRealTime();
     }
   }

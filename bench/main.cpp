@@ -10,32 +10,27 @@
 //   --pollbench_cpu=LIST       pin the timed thread to LIST's first CPU ("0", "0,1", "1-3"); the
 //                              rigs' other threads go on the other listed CPUs (else on the
 //                              other CPUs allowed at start)
-// and supplies its sweep's defaults for --benchmark_repetitions, --benchmark_min_time and
-// --benchmark_min_warmup_time, and --benchmark_enable_random_interleaving=true, unless given.
+//   --pollbench_plan           print the sweep's plan (processes, repetitions, ...) as JSON, exit
+// (bench/options.cpp checks them) and supplies its sweep's plan (sweep.hpp) as the defaults for
+// --benchmark_repetitions, --benchmark_min_time, --benchmark_min_warmup_time and
+// --benchmark_enable_random_interleaving, unless given: alone, it runs one process of the plan.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <array>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <optional>
-#include <stdexcept>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "backends/registry.hpp"
 #include "bench/common.hpp"
+#include "bench/options.hpp"
 #include "bench/scenarios.hpp"
+#include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
-#include "harness/server_loop.hpp"
 
 namespace {
 
-using pollbench::Backend;
 namespace pb = pollbench::bench;
 
 // The scenarios, in the order their rows are registered (and run, when the repetitions are not
@@ -47,77 +42,6 @@ constexpr std::array kScenarios{
     pb::register_timeout,  // and raw_timeout, timerfd
     pb::register_signal,   pb::register_server,
 };
-
-// The registry rows and server engines this run measures: all of them unless
-// --pollbench_backends chose (an engine's name chooses it for the server rows).
-struct Chosen {
-  pb::Rows rows;
-  std::vector<std::string> engines;
-};
-Chosen select_rows(std::string_view list) {
-  Chosen chosen;
-  if (list.empty()) {
-    for (const Backend& b : pollbench::backends()) chosen.rows.push_back(&b);
-    for (const pollbench::ServerEngine& e : pollbench::server_engines()) {
-      chosen.engines.emplace_back(e.name);
-    }
-    return chosen;
-  }
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    const std::string_view name = list.substr(start, comma - start);
-    start = comma + 1;
-    if (const Backend* b = pollbench::find_backend(name)) {
-      if (std::find(chosen.rows.begin(), chosen.rows.end(), b) == chosen.rows.end()) {
-        chosen.rows.push_back(b);
-      }
-      continue;
-    }
-    if (pollbench::find_server_engine(name) != nullptr) {
-      if (std::find(chosen.engines.begin(), chosen.engines.end(), name) == chosen.engines.end()) {
-        chosen.engines.emplace_back(name);
-      }
-      continue;
-    }
-    std::string known;
-    for (const Backend& k : pollbench::backends()) {
-      known += known.empty() ? "" : ", ";
-      known += k.name;
-    }
-    for (const pollbench::ServerEngine& e : pollbench::server_engines()) {
-      known += ", ";
-      known += e.name;
-    }
-    fmt::print(stderr, "pollbench-bench: unknown backend '{}' (known: {})\n", name, known);
-    std::exit(2);
-  }
-  return chosen;
-}
-
-// "16,1024" -> {16, 1024}; exits with a one-line error (status 2) on anything else.
-std::vector<std::int64_t> parse_sizes(std::string_view flag, std::string_view list) {
-  std::vector<std::int64_t> out;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    const std::string item(list.substr(start, comma - start));
-    std::size_t used = 0;
-    long long value = 0;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || value < 1) {
-      fmt::print(stderr, "pollbench-bench: {}: '{}' is not a positive whole number\n", flag, item);
-      std::exit(2);
-    }
-    out.push_back(value);
-    start = comma + 1;
-  }
-  return out;
-}
 
 bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
   for (const std::string& arg : args) {
@@ -131,38 +55,13 @@ bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
 int main(int argc, char** argv) {
   const int fds_at_start = pollbench::count_open_fds();
   std::vector<std::string> args(argv, argv + argc);
-  bool quick = false;
-  std::string fds_list;
-  std::string active_list;
-  std::string backend_list;
-  std::optional<std::string> cpu_list;  // --pollbench_cpu
-  std::string fd_kind = "socketpair";
-  std::erase_if(args, [&](const std::string& arg) {
-    if (arg == "--pollbench_quick") {
-      quick = true;
-    } else if (arg.starts_with("--pollbench_fds=")) {
-      fds_list = arg.substr(std::strlen("--pollbench_fds="));
-    } else if (arg.starts_with("--pollbench_active=")) {
-      active_list = arg.substr(std::strlen("--pollbench_active="));
-    } else if (arg.starts_with("--pollbench_backends=")) {
-      backend_list = arg.substr(std::strlen("--pollbench_backends="));
-    } else if (arg.starts_with("--pollbench_fd_kind=")) {
-      fd_kind = arg.substr(std::strlen("--pollbench_fd_kind="));
-    } else if (arg.starts_with("--pollbench_cpu=")) {
-      cpu_list = arg.substr(std::strlen("--pollbench_cpu="));
-    } else {
-      return false;
-    }
-    return true;
-  });
-  try {
-    pb::set_fd_kind(pollbench::parse_fd_kind(fd_kind));
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "pollbench-bench: --fd-kind: {}\n", e.what());
-    return 2;
+  const pb::Options options = pb::take_options(args);
+  pb::Sweep sweep = pb::make_sweep(options.config);
+  sweep.server_engines = options.engines;
+  if (options.print_plan) {
+    fmt::print("{}\n", pb::plan_json(sweep));
+    return 0;
   }
-  const Chosen chosen = select_rows(backend_list);
-  const pb::Rows& rows = chosen.rows;
   // Read before anything is pinned: the rigs' other threads fall back to these CPUs.
   std::vector<int> allowed_at_start;
   try {
@@ -171,19 +70,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "pollbench-bench: {}\n", e.what());
     return 1;
   }
-  pb::place_cpus(cpu_list, allowed_at_start);
-  pb::Sweep sweep = pb::make_sweep(quick);
-  sweep.server_engines = chosen.engines;
-  if (!fds_list.empty() || !active_list.empty()) {
-    if (fds_list.empty()) {
-      fmt::print(stderr,
-                 "pollbench-bench: --active (--pollbench_active) needs --fds (--pollbench_fds)\n");
-      return 2;
-    }
-    pb::apply_custom_sizes(
-        sweep, parse_sizes("--fds", fds_list),
-        active_list.empty() ? std::vector<std::int64_t>{1} : parse_sizes("--active", active_list));
-  }
+  pb::place_cpus(options.cpu_list, allowed_at_start);
+  if (!options.fds.empty()) pb::apply_custom_sizes(sweep, options.fds, options.actives);
 
   // A run that names its rows gets the server scenario's full grid (the filter then chooses
   // among it); without a filter the sweep keeps its small subset.
@@ -195,13 +83,14 @@ int main(int argc, char** argv) {
     if (has_flag(args, flag)) return;
     args.push_back(fmt::format("{}={}", flag, value));
   };
-  default_flag("--benchmark_repetitions", fmt::format("{}", sweep.repetitions));
-  default_flag("--benchmark_min_time", fmt::format("{}", sweep.min_time));
-  default_flag("--benchmark_min_warmup_time", fmt::format("{}", sweep.min_warmup_time));
+  default_flag("--benchmark_repetitions", fmt::format("{}", sweep.plan.repetitions));
+  default_flag("--benchmark_min_time", fmt::format("{}", sweep.plan.min_time));
+  default_flag("--benchmark_min_warmup_time", fmt::format("{}", sweep.plan.min_warmup_time));
   // Every repetition of every row at a random point of the sweep: a burst of noise then lands
   // on many rows a little instead of on one row entirely. The rows' exec_order counter says
   // when each repetition ran (Google Benchmark writes a row's repetitions together).
-  default_flag("--benchmark_enable_random_interleaving", "true");
+  default_flag("--benchmark_enable_random_interleaving",
+               sweep.plan.interleaving ? "true" : "false");
 
   std::string flags;
   for (std::size_t i = 1; i < args.size(); ++i) {
@@ -210,11 +99,12 @@ int main(int argc, char** argv) {
 
   pb::register_sentinel();
   for (const auto register_scenario : kScenarios) {
-    register_scenario(sweep, rows);
+    register_scenario(sweep, options.rows);
     pb::register_sentinel();
   }
-  pb::set_pool_pairs(pb::registered_pairs());
-  pb::add_machine_context(sweep.name, flags, rows, allowed_at_start, cpu_list.value_or("none"));
+  pb::configure_pool(pb::registered_pairs(), sweep.fd_kind);
+  pb::add_machine_context(sweep, flags, options.rows, allowed_at_start,
+                          options.cpu_list.value_or("none"));
 
   std::vector<char*> cargv;
   cargv.reserve(args.size() + 1);

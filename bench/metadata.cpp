@@ -21,8 +21,10 @@
 
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
+#include "bench/sweep.hpp"
+#include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
+#include "harness/rig_threads.hpp"
 
 namespace pollbench::bench {
 namespace {
@@ -190,12 +192,12 @@ std::string registry_json(const Rows& measured) {
   return out + "]";
 }
 
-void add_machine_context(std::string_view sweep, std::string_view flags, const Rows& rows,
+void add_machine_context(const Sweep& sweep, std::string_view flags, const Rows& rows,
                          const std::vector<int>& allowed_at_start, std::string_view cpu_list) {
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   std::string max_pairs(kUnknown);
   try {
-    max_pairs = fmt::format("{}", pool_capacity(fd_kind()));
+    max_pairs = fmt::format("{}", pool_capacity(sweep.fd_kind));
   } catch (const std::exception&) {
     // Stays unknown.
   }
@@ -207,7 +209,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
        first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")},
       {"pollbench_mitigations", mitigations()},
       {"pollbench_rlimit_nofile", rlimit_nofile()},
-      {"pollbench_fd_kind", std::string(to_string(fd_kind()))},
+      {"pollbench_fd_kind", std::string(to_string(sweep.fd_kind))},
       {"pollbench_compiler", compiler()},
       {"pollbench_cxx_flags", or_unknown(POLLBENCH_CXX_FLAGS)},
       {"pollbench_benchmark_version", or_unknown(POLLBENCH_BENCHMARK_VERSION)},
@@ -216,7 +218,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
       {"pollbench_hostname", hostname()},
       {"pollbench_max_pairs", max_pairs},
       {"pollbench_nice", niceness()},
-      {"pollbench_sweep", or_unknown(sweep)},
+      {"pollbench_sweep", or_unknown(sweep.name)},
       {"pollbench_benchmark_flags", or_unknown(flags)},
       {"pollbench_clock", std::string(kRigClock)},
       {"pollbench_timer_slack_ns", timer_slack_ns()},
@@ -226,7 +228,7 @@ void add_machine_context(std::string_view sweep, std::string_view flags, const R
   benchmark::AddCustomContext("pollbench_cpu", std::string(cpu_list));
   benchmark::AddCustomContext("pollbench_rig_cpus", rig_cpus(cpu_placement()));
   benchmark::AddCustomContext("pollbench_registry", registry_json(rows));
-  benchmark::AddCustomContext("pollbench_scenarios", scenarios_json(sweep));
+  benchmark::AddCustomContext("pollbench_scenarios", scenarios_json(sweep.name));
 }
 
 }  // namespace pollbench::bench

@@ -19,7 +19,6 @@
 #include <array>
 #include <bit>
 #include <cerrno>
-#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -283,23 +282,26 @@ std::optional<RawMechanism> raw_mechanism(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-void register_raw(std::string_view mechanism, std::int64_t n, std::int64_t a) {
-  const RowName name = RowName("raw", mechanism).add("fds", n).add("active", a);
+void register_raw(const Backend& row, std::int64_t n, std::int64_t a) {
+  const RowName name = RowName("raw", row.raw_floor).add("fds", n).add("active", a);
   if (is_registered(name)) return;
-  const std::optional<RawMechanism> m = raw_mechanism(mechanism);
+  const std::optional<RawMechanism> m = raw_mechanism(row.raw_floor);
   if (!m) {
     fmt::print(stderr, "pollbench-bench: a registry row's raw floor '{}' is no raw mechanism\n",
-               mechanism);
+               row.raw_floor);
     std::exit(1);
   }
   const auto un = static_cast<std::size_t>(n);
   const auto ua = static_cast<std::size_t>(a);
-  register_row(name, un, [m = *m, un, ua](benchmark::State& state) { run_raw(state, m, un, ua); });
+  register_row(name, un,
+               [m = *m, max_fd = row.capabilities.max_fd, un, ua](benchmark::State& state) {
+                 run_raw(state, m, max_fd, un, ua);
+               });
 }
 
-void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std::size_t a) {
+void run_raw(benchmark::State& state, RawMechanism mechanism, int max_fd, std::size_t n,
+             std::size_t a) {
   const std::string_view who = to_string(mechanism);
-  const int max_fd = mechanism == RawMechanism::kSelect ? FD_SETSIZE - 1 : INT_MAX;
   const FdPool* pool = nullptr;
   if (mechanism == RawMechanism::kUringPoll && pollbench::detail::io_uring_disabled()) {
     state.SkipWithError("uring_poll: io_uring disabled by POLLBENCH_DISABLE_IO_URING");

@@ -15,7 +15,8 @@
 #include "bench/rows.hpp"
 #include "bench/sweep.hpp"
 #include "harness/fd_pool.hpp"
-#include "harness/rigs.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench::bench {
 
@@ -24,7 +25,8 @@ void register_dispatch(const Sweep& sweep, const Rows& rows);
 void run_dispatch(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
 
 void register_chain(const Sweep& sweep, const Rows& rows);
-void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a);
+void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, std::size_t a,
+               FdKind kind);
 
 void register_churn(const Sweep& sweep, const Rows& rows);
 void run_churn(benchmark::State& state, const Backend& backend, std::size_t n);
@@ -40,10 +42,12 @@ enum class RawMechanism : std::uint8_t { kSelect, kPoll, kEpoll, kUringPoll };
 std::string_view to_string(RawMechanism mechanism) noexcept;
 // The mechanism called `name` (a registry row's raw_floor), if there is one.
 std::optional<RawMechanism> raw_mechanism(std::string_view name) noexcept;
-// raw/<mechanism>/fds:<n>/active:<a>, unless it is registered already; exits with a one-line
-// error (status 1) if `mechanism` names none.
-void register_raw(std::string_view mechanism, std::int64_t n, std::int64_t a);
-void run_raw(benchmark::State& state, RawMechanism mechanism, std::size_t n, std::size_t a);
+// raw/<row.raw_floor>/fds:<n>/active:<a>, unless it is registered already, polling fds up to
+// the row's limit (its mechanism's: select's FD_SETSIZE); exits with a one-line error
+// (status 1) if the raw floor names no mechanism.
+void register_raw(const Backend& row, std::int64_t n, std::int64_t a);
+void run_raw(benchmark::State& state, RawMechanism mechanism, int max_fd, std::size_t n,
+             std::size_t a);
 
 // The multi-threaded and timeout scenarios (results/README.md). wakeup: n fds, waiter and
 // driver on one CPU or two; herd: one Poller per waiter; herd_shared: one epoll fd for all.
@@ -62,7 +66,9 @@ void set_latency_counters(benchmark::State& state, SampleSet& samples);
 // herd/<row> and herd_shared/<epoll_lt|epoll_et>.
 void register_herd(const Sweep& sweep, const Rows& rows);
 void run_herd(benchmark::State& state, const Backend& backend, std::size_t waiters);
-void run_herd_shared(benchmark::State& state, bool edge_triggered, std::size_t waiters);
+// herd_shared/<slot>: `slot`, the registry row of the same epoll mode, gives its fd limit.
+void run_herd_shared(benchmark::State& state, const Backend& slot, bool edge_triggered,
+                     std::size_t waiters);
 // timeout/<row> and raw_timeout/<ppoll|epoll_pwait2>, the bare nanosecond-resolution waits.
 void register_timeout(const Sweep& sweep, const Rows& rows);
 void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t timeout_us);
@@ -77,7 +83,8 @@ void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t t
 // measured on the rows a raw loop measures (raw_floor) that poll any fd number: these fds are
 // opened after the shared pool, so above FD_SETSIZE. In the order of `rows`.
 Rows other_descriptor_rows(const Rows& rows);
-// The first library row (wraps a mechanism row) in `rows` that polls any fd number, or nullptr.
+// The first library row in `rows` that polls any fd number, or nullptr: the one library row a
+// scenario measures when it measures one (timerfd, the server subset).
 const Backend* first_library_row(const Rows& rows) noexcept;
 
 // signal/<row>/via:<signalfd|selfpipe>: send (kill) -> the waiter's return with the signal
@@ -93,7 +100,8 @@ std::string_view to_string(SignalVia via) noexcept;
 // The default and quick sweeps measure server_subset_rows and every engine; the full grid every
 // measured row.
 void register_server(const Sweep& sweep, const Rows& rows);
-// The rows a raw loop measures (raw_floor) and the first library row, in the order of `rows`.
+// The rows a raw loop measures (raw_floor) and the first library row that polls any fd
+// (first_library_row), in the order of `rows`.
 Rows server_subset_rows(const Rows& rows);
 // The largest number of idle connections one server process can hold under RLIMIT_NOFILE
 // beside the grid's largest load (rounded down to thousands from 5,000 on).

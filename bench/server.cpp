@@ -210,7 +210,7 @@ std::string cannot_serve(const ServerLoopRow& loop, std::int64_t idle, std::int6
     if (const auto& why = probed_unavailable(*loop.backend)) return fmt::format("{}", *why);
     // Every fd the server would hold must be one its Poller accepts.
     const std::int64_t highest = kServerBaseFds + idle + conns - 1;
-    if (highest > loop.backend->capabilities.max_fd) {
+    if (!loop.backend->polls_fd(highest)) {
       return fmt::format(
           "{}: {} idle + {} loaded connections take server fds up to about {}, above the "
           "largest fd it accepts ({})",
@@ -533,12 +533,10 @@ void run_server_rate(benchmark::State& state, const ServerLoopRow& loop, std::in
 
 Rows server_subset_rows(const Rows& rows) {
   Rows out;
-  const Backend* first_library = nullptr;
   for (const Backend* b : rows) {
-    if (!b->raw_floor.empty()) out.push_back(b);
-    if (!b->wraps.empty() && first_library == nullptr) first_library = b;
+    if (b->has_raw_floor()) out.push_back(b);
   }
-  if (first_library != nullptr) out.push_back(first_library);
+  if (const Backend* library = first_library_row(rows)) out.push_back(library);
   return out;
 }
 
@@ -553,7 +551,7 @@ void register_server(const Sweep& sweep, const Rows& rows) {
   // raw floor) and the engines; a library adds its own cost, measured closed-loop.
   std::vector<ServerLoopRow> rate_loops;
   for (const ServerLoopRow& loop : loops) {
-    if (loop.backend == nullptr || !loop.backend->raw_floor.empty()) rate_loops.push_back(loop);
+    if (loop.backend == nullptr || loop.backend->has_raw_floor()) rate_loops.push_back(loop);
   }
   const double window = sweep.server_window_s;
   for (const auto& [idle, conns] : sweep.server) {

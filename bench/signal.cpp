@@ -7,7 +7,7 @@
 //    registered (libevent's evsig, libuv's signal pipe); the signal is blocked in every thread
 //    but the waiter, so the kernel interrupts the waiter's wait (EINTR: wait() returns 0), the
 //    handler runs, and the next wait() reports the pipe.
-// The rig is the wakeup scenario's (harness/rigs.hpp, WakeupRig) with a signal as the wake:
+// The rig is the wakeup scenario's (harness/wakeup_rig.hpp) with a signal as the wake:
 // the driver (this thread) waits until the waiter sleeps in wait(-1), takes CLOCK_MONOTONIC and
 // sends the signal with kill(2) (process-directed, as a signal from outside arrives); the
 // waiter takes CLOCK_MONOTONIC when wait() returns with the signal's fd among its events and
@@ -25,7 +25,8 @@
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/event_fds.hpp"
-#include "harness/rigs.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench::bench {
 namespace {
@@ -111,14 +112,14 @@ std::string_view to_string(SignalVia via) noexcept {
 Rows other_descriptor_rows(const Rows& rows) {
   Rows out;
   for (const Backend* b : rows) {
-    if (!b->raw_floor.empty() && b->capabilities.max_fd == INT_MAX) out.push_back(b);
+    if (b->has_raw_floor() && b->polls_any_fd()) out.push_back(b);
   }
   return out;
 }
 
 const Backend* first_library_row(const Rows& rows) noexcept {
   const auto it = std::find_if(rows.begin(), rows.end(), [](const Backend* b) {
-    return !b->wraps.empty() && b->capabilities.max_fd == INT_MAX;
+    return b->is_library() && b->polls_any_fd();
   });
   return it == rows.end() ? nullptr : *it;
 }

@@ -29,10 +29,10 @@ Points scaling_points(const std::vector<std::int64_t>& fds, std::int64_t active_
 
 // The largest power of two whose pairs fit under the fd limit (8,192 with a hard limit of
 // 20,000), never below 16.
-std::int64_t top_fds() {
+std::int64_t top_fds(FdKind kind) {
   std::size_t capacity = 0;
   try {
-    capacity = pool_capacity(fd_kind());
+    capacity = pool_capacity(kind);
   } catch (const std::exception&) {
     // The rows report it when they try.
   }
@@ -47,12 +47,13 @@ constexpr std::int64_t kFdLimitedLargestFds = 1000;
 
 }  // namespace
 
-Sweep make_sweep(bool quick) {
-  const std::int64_t top = top_fds();
+Sweep make_sweep(const RunConfig& config) {
+  const std::int64_t top = top_fds(config.fd_kind);
   const std::int64_t active_fds = std::min<std::int64_t>(4096, top);
   constexpr std::int64_t kLimited = kFdLimitedLargestFds;
   Sweep s{};
-  if (quick) {
+  s.fd_kind = config.fd_kind;
+  if (config.quick) {
     s.name = "quick";
     // No N = 64 (since the wakeup, herd and timeout points joined, to stay under a minute).
     s.scaling = scaling_points({16, 512, 1024, top}, active_fds, {1, 16, active_fds});
@@ -74,9 +75,11 @@ Sweep make_sweep(bool quick) {
     // And where the server, not the round trip, sets the pace: its CPU per request.
     s.server = {{1000, 1}, {0, 32}};
     s.server_window_s = 0.08;
-    s.repetitions = 7;
-    s.min_time = 0.02;
-    s.min_warmup_time = 0.01;
+    s.plan = {.processes = 3,
+              .repetitions = 2,
+              .min_time = 0.02,
+              .min_warmup_time = 0,
+              .interleaving = true};
   } else {
     s.name = "full";
     std::vector<std::int64_t> fds;
@@ -103,23 +106,25 @@ Sweep make_sweep(bool quick) {
     s.signal_vias = {SignalVia::kSignalFd, SignalVia::kSelfPipe};
     s.server = {{1000, 1}, {0, 32}};
     s.server_window_s = 0.08;
-    s.repetitions = 9;
-    s.min_time = 0.03;
-    s.min_warmup_time = 0.02;
+    s.plan = {.processes = 3,
+              .repetitions = 3,
+              .min_time = 0.03,
+              .min_warmup_time = 0,
+              .interleaving = true};
   }
   return s;
 }
 
 void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
                         const std::vector<std::int64_t>& actives) {
-  const std::size_t capacity = pool_capacity(fd_kind());
+  const std::size_t capacity = pool_capacity(sweep.fd_kind);
   Points points;
   for (const std::int64_t n : fds) {
     if (static_cast<std::size_t>(n) > capacity) {
       fmt::print(stderr,
                  "pollbench-bench: --fds {}: only {} {}s fit under RLIMIT_NOFILE here (raise the "
                  "hard limit: ulimit -Hn, LimitNOFILE=)\n",
-                 n, capacity, to_string(fd_kind()));
+                 n, capacity, to_string(sweep.fd_kind));
       std::exit(2);
     }
     for (const std::int64_t a : actives) {
@@ -141,6 +146,14 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
   for (const std::int64_t n : fds) {
     for (const bool other : {true, false}) sweep.wakeup.emplace_back(n, other);
   }
+}
+
+std::string plan_json(const Sweep& sweep) {
+  const Plan& p = sweep.plan;
+  return fmt::format(R"({{"sweep": "{}", "processes": {}, "repetitions": {}, "min_time": {}, )"
+                     R"("min_warmup_time": {}, "interleaving": {}}})",
+                     sweep.name, p.processes, p.repetitions, p.min_time, p.min_warmup_time,
+                     p.interleaving);
 }
 
 bool has_point(const Points& points, std::int64_t n, std::int64_t a) noexcept {

@@ -17,11 +17,37 @@ enum class SignalVia : std::uint8_t { kSignalFd, kSelfPipe };
 
 using Points = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (fds, active)
 
+// What the command line chose for the whole run (bench/options.hpp reads it): handed to the
+// sweep, and through it to the pool, the scenarios and the metadata.
+struct RunConfig {
+  bool quick = false;                    // --pollbench_quick
+  FdKind fd_kind = FdKind::kSocketPair;  // --pollbench_fd_kind: the kind of the polled pairs
+};
+
+// How `./pollbench run` measures a sweep: P processes one after another, each with R
+// repetitions of every row in a random interleaved order. The one place these are chosen:
+// the binary supplies them as Google Benchmark's defaults (a process of its own is one process
+// of the run) and prints them for the pipeline (--pollbench_plan). Each process repeats the
+// pool set-up and the iteration-count estimation of every row, so a process costs more than a
+// repetition; results/README.md gives the measurements that chose these.
+struct Plan {
+  int processes;
+  int repetitions;  // per process
+  double min_time;  // seconds per repetition
+  // No warm-up before a row's first repetition: interleaved, every repetition runs after other
+  // rows anyway, and the iteration-count estimation (its runs are discarded) warms the row up.
+  // The warm-up was most of what an extra process costs.
+  double min_warmup_time;  // seconds
+  bool interleaving;       // every repetition of every row at a random point of the process
+};
+
 // Many short repetitions rather than a few long ones: on a shared machine the noise comes in
 // bursts, and the median of many short samples steps over a burst that one long mean absorbs.
 struct Sweep {
   std::string_view name;  // "full", "quick" or "custom"
-  Points scaling;         // dispatch + raw
+  FdKind fd_kind;         // the run's (RunConfig::fd_kind)
+  Plan plan;
+  Points scaling;  // dispatch + raw
   // dispatch + raw for a row that cannot poll fds as high as the largest N of `scaling`
   // (capabilities.max_fd below it: select's FD_SETSIZE): sizes up to 1,000 and the A-sweep
   // there, instead of the A-sweep at an N it cannot reach.
@@ -54,12 +80,12 @@ struct Sweep {
   double server_window_s = 0.08;  // one iteration: the server's requests over this window
   double server_rate_window_s = 0.25;
   std::int64_t server_rate_windows = 4;
-  int repetitions;
-  double min_time;         // seconds per repetition
-  double min_warmup_time;  // seconds, before the first repetition of each row
 };
 
-Sweep make_sweep(bool quick);
+Sweep make_sweep(const RunConfig& config);
+
+// The plan as one JSON object: {"sweep": ..., "processes": P, "repetitions": R, ...}.
+std::string plan_json(const Sweep& sweep);
 
 // The caller's sizes replace the sweep's: every (N, A) for dispatch/raw/chain, every N for
 // churn and wakeup (herd and timeout have no N). Exits with a one-line error (status 2) when

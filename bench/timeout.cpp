@@ -24,7 +24,8 @@
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/event_fds.hpp"
-#include "harness/rigs.hpp"
+#include "harness/rig_threads.hpp"
+#include "harness/sample_set.hpp"
 
 namespace pollbench::bench {
 namespace {

@@ -1,5 +1,5 @@
 // wakeup: what it costs a thread blocked in wait() to learn that another thread made an fd
-// ready. A waiter thread (harness/rigs.hpp, WakeupRig) sleeps in wait(-1) on N registered fds;
+// ready. A waiter thread (harness/wakeup_rig.hpp) sleeps in wait(-1) on N registered fds;
 // this thread, the driver, writes one byte per sample to one of up to 8 fds spread over the N
 // and reads back the waiter's timestamp. Both are pinned: to one CPU (cpu:same) or to two
 // (cpu:other); the driver to the timed CPU (CpuPlacement, common.hpp), the waiter to it or to
@@ -13,7 +13,9 @@
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
-#include "harness/rigs.hpp"
+#include "harness/cpus.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench::bench {
 namespace {

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <fstream>
@@ -19,6 +20,8 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+
+#include "harness/did_you_mean.hpp"
 
 namespace pollbench {
 namespace {
@@ -118,11 +121,15 @@ std::string_view to_string(FdKind kind) noexcept {
 }
 
 FdKind parse_fd_kind(std::string_view name) {
-  for (FdKind k : {FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp}) {
-    if (to_string(k) == name) return k;
+  constexpr std::array kKinds{FdKind::kSocketPair, FdKind::kPipe, FdKind::kEventFd, FdKind::kTcp};
+  std::array<std::string_view, kKinds.size()> names{};
+  for (std::size_t i = 0; i < kKinds.size(); ++i) {
+    if (to_string(kKinds[i]) == name) return kKinds[i];
+    names[i] = to_string(kKinds[i]);
   }
   throw std::invalid_argument(
-      fmt::format("unknown fd kind '{}' (expected socketpair, pipe, eventfd or tcp)", name));
+      fmt::format("unknown fd kind '{}' (expected socketpair, pipe, eventfd or tcp){}", name,
+                  did_you_mean(name, names)));
 }
 
 int raise_fd_limit() {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import analysis as an
 import c10k
+from analysis import fmt_names
 import loopfds
 import scenarios
 from pbresults import DRIFT_WARNING, Bench, Run, sentinel_drift
@@ -77,13 +78,6 @@ def beyond(r: an.Ratio) -> int:
 
 def ratio_of(num: Bench, den: Bench, counter: str) -> an.Ratio | None:
     return an._paired_ratio(num, den, counter)  # noqa: SLF001 — the one paired ratio
-
-
-def _names(items) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _us(v) -> str:
@@ -261,7 +255,7 @@ def ready_family(run: Run) -> list:
     if differ:
         text.append("; ".join(differ))
     if same:
-        text.append(f"within the noise of {ref} at every N: " + _names(same))
+        text.append(f"within the noise of {ref} at every N: " + fmt_names(same))
     return [f"Among the O(ready) mechanisms (1 ready fd): " + "; ".join(text) + "."
             + rows_line(used)]
 
@@ -347,15 +341,15 @@ def herd(run: Run) -> list:
     used = [b for _, _, b in at_w[w]]
     parts = []
     if "about one" in groups:
-        parts.append(f"{_names(l for l, _ in groups['about one'])} woke about one")
+        parts.append(f"{fmt_names(l for l, _ in groups['about one'])} woke about one")
     if "some" in groups:
-        parts.append(f"{_names(l for l, _ in groups['some'])} woke more than one but not all")
+        parts.append(f"{fmt_names(l for l, _ in groups['some'])} woke more than one but not all")
     if "all" in groups:
-        parts.append(f"{_names(l for l, _ in groups['all'])} woke all {w}")
+        parts.append(f"{fmt_names(l for l, _ in groups['all'])} woke all {w}")
     text = (f"{w} threads waiting on one fd, one byte written: " + "; ".join(parts) + ". ")
     if "about one" in groups:
         text += ("For a pool of threads on one fd (a listening socket), "
-                 f"{_names(l for l, _ in groups['about one'])} avoid the herd")
+                 f"{fmt_names(l for l, _ in groups['about one'])} avoid the herd")
         if "all" in groups:
             text += (f"; with the others every event wakes {w - 1} threads for nothing")
         # The price, if any: the first return against the woken-all reference row.
@@ -405,7 +399,7 @@ def timeouts(run: Run) -> list:
         tt = f"{t:,} µs" if t < 1000 else f"{t / 1000:g} ms"
         text = f"A wait with timeout T = {tt} and nothing ready"
         if rounded:
-            text += (f" became a whole millisecond with {_names(lb for _, lb in rounded)} "
+            text += (f" became a whole millisecond with {fmt_names(lb for _, lb in rounded)} "
                      f"({_us(min(v for v, _ in rounded))}–{_us(max(v for v, _ in rounded))} "
                      "µs late, p50): they take the timeout in milliseconds")
         if fine:
@@ -418,18 +412,18 @@ def timeouts(run: Run) -> list:
                 above = [(v, lb) for v, lb in fine if v >= slack_ns]
                 bits = []
                 if below:
-                    bits.append(f"{_names(lb for _, lb in below)} "
+                    bits.append(f"{fmt_names(lb for _, lb in below)} "
                                 f"{_span_us(below)} µs late, below the default timer slack "
                                 f"({slack_ns / 1e3:g} µs)")
                 if above:
-                    bits.append(f"{_names(lb for _, lb in above)} {_span_us(above)} µs late, "
+                    bits.append(f"{fmt_names(lb for _, lb in above)} {_span_us(above)} µs late, "
                                 f"at or above the slack")
                 text += "; ".join(bits)
             else:
-                text += f"{_names(lb for _, lb in fine)} {_span_us(fine)} µs late"
+                text += f"{fmt_names(lb for _, lb in fine)} {_span_us(fine)} µs late"
         if coarse:
-            text += (f"; {_names(lb for _, lb in coarse)} {_span_us(coarse)} µs late: more than "
-                     "a millisecond's rounding: a timer kept on a coarse clock")
+            text += (f"; {fmt_names(lb for _, lb in coarse)} {_span_us(coarse)} µs late: more "
+                     "than a millisecond's rounding: a timer kept on a coarse clock")
         text += " (p50)."
         if rounded and fine:
             text += (" A design that needs timeouts below a millisecond needs one of the rows "
@@ -535,7 +529,7 @@ def generic(run: Run, scenario: str) -> list:
         text = (f"At {where}, {low.backend} has the lowest {metric} "
                 f"({an.fmt_ns(low.median(metric))}, median)")
         if same:
-            text += f"; within the noise of it: {_names(bk for bk, _ in same)}"
+            text += f"; within the noise of it: {fmt_names(bk for bk, _ in same)}"
         if above:
             shown = above[:4]
             text += "; above it beyond the noise: " + ", ".join(

@@ -38,6 +38,14 @@ def fmt_n(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
 
+def fmt_names(items) -> str:
+    """'a', 'a and b', 'a, b and c': names (or any strings) for a sentence."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def metrics_of(scenario: str, bench: Bench | None = None) -> list:
     """The metrics to report for a scenario (its descriptor's); for a scenario without one
     the cost, else wall time."""

@@ -18,6 +18,7 @@ and section functions by the names in scenarios.py, so they import them from her
 from __future__ import annotations
 
 import analysis as an
+from analysis import fmt_names
 from pbresults import Bench, Run
 
 SIGNAL_VIAS = ("signalfd", "selfpipe")
@@ -105,11 +106,6 @@ def _table(header: list, rows: list, left: int = 1) -> list:
     out = ["| " + " | ".join(header) + " |",
            "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
     return out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
-
-
-def _names(items: list) -> str:
-    items = list(items)
-    return "".join(items) if len(items) <= 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def arm_share(b: Bench):
@@ -220,7 +216,7 @@ def wake_sentences(run: Run) -> list:
         others = [f"{k} {_us(_p(b, 'p50_ns'))}" for k, b in per.items() if k != best[0]]
         out.append(f"{bk}: woken fastest through a{'n' if best[0][0] in 'aeiou' else ''} "
                    f"{best[0]} ({_us(best[1])} µs p50" + (
-                       f"; {_names(others)} µs" if others else "") + ").")
+                       f"; {fmt_names(others)} µs" if others else "") + ").")
     return out
 
 
@@ -247,11 +243,11 @@ def use_when_sentences(run: Run) -> list:
             return _range([_p(x[side], "late_p50_ns") for x in items], _us) + " µs"
         parts = []
         if finer:
-            parts.append(f"a timerfd on {_names(bk for bk, _, _ in finer)} (it came back "
+            parts.append(f"a timerfd on {fmt_names(bk for bk, _, _ in finer)} (it came back "
                          f"{span(finer, 1)} late at T = {t:,} µs, their own timeout "
                          f"{span(finer, 2)})")
         if level:
-            parts.append(f"{'; ' if finer else ''}{_names(bk for bk, _, _ in level)} "
+            parts.append(f"{'; ' if finer else ''}{fmt_names(bk for bk, _, _ in level)} "
                          f"{'were' if len(level) > 1 else 'was'} as punctual with "
                          f"{'their' if len(level) > 1 else 'its'} own timeout "
                          f"({span(level, 2)}, timerfd {span(level, 1)}), so there a timerfd "
@@ -267,7 +263,7 @@ def use_when_sentences(run: Run) -> list:
         if best is not None and len(per) == 2:
             wins.setdefault(best[0], []).append(bk)
     if wins:
-        parts = [f"{VIA_LABEL[via]} on {_names(bks)}" for via, bks in wins.items()]
+        parts = [f"{VIA_LABEL[via]} on {fmt_names(bks)}" for via, bks in wins.items()]
         out.append("Signals: the faster way to learn of one (p50) was the "
                    + "; the ".join(parts) + ".")
     wake = wake_table(run)

@@ -2,9 +2,11 @@
 
   report.py run [--quick] [--filter REGEX] [--out DIR] [--backend B,...] [--fds N,...]
                 [--active A,...] [--cpu LIST] [--processes P] [--fd-kind KIND]
+  pipeline.py --options-help      the options as `./pollbench --help` lists them (OPTIONS)
 
 Runs build/release/pollbench-bench in P processes one after another (never in parallel), each
-with R repetitions per benchmark in random interleaved order, merges their JSON into one
+with R repetitions per benchmark in random interleaved order (P and R: the binary's plan,
+bench/sweep.hpp), merges their JSON into one
 Google Benchmark file (every repetition row keeps `pollbench_process`), adds the noise
 sentinel's readings, writes results/<timestamp>-<host>/results.json (complete or absent), then
 prints the summary table and draws the charts from that one loaded run.
@@ -17,7 +19,6 @@ which need matplotlib (skipped with a note without it).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -36,16 +37,6 @@ import syscalls  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "release", "pollbench-bench")
-
-# Processes × repetitions per process of each sweep. Each process repeats the pool set-up, the
-# warm-up and Google Benchmark's iteration-count estimation of every row, so a process costs
-# more than a repetition; results/README.md gives the measurements that chose these.
-PLAN = {"full": (3, 3), "quick": (3, 2)}
-
-# No warm-up before a row's first repetition: interleaved, every repetition runs after other
-# rows anyway, and the iteration-count estimation (its runs are discarded) warms the row up.
-# The warm-up was most of what an extra process costs.
-MIN_WARMUP_TIME = 0
 
 # The CPUs the timed thread is pinned to unless --cpu says otherwise ("none": not pinned).
 DEFAULT_CPU = "none"
@@ -75,7 +66,7 @@ class Options:
     quick: bool = False
     filter: str | None = None
     out: str = os.path.join(ROOT, "results")
-    sizes: list = field(default_factory=list)   # --pollbench_fds=..., _active, _backends
+    sizes: list = field(default_factory=list)   # --pollbench_fds=..., _active, _backends, ...
     cpu: str = DEFAULT_CPU
     processes: int | None = None
 
@@ -83,14 +74,9 @@ class Options:
     def sweep(self) -> str:
         return "quick" if self.quick else "full"
 
-    @property
-    def plan(self) -> tuple:
-        processes, repetitions = PLAN[self.sweep]
-        return (self.processes or processes), repetitions
-
     def bench_args(self) -> list:
         """The flags every benchmark process (and the listing) gets."""
-        args = ["--pollbench_quick"] if self.quick else []
+        args = [BY_FLAG["--quick"].binary] if self.quick else []
         if self.filter:
             args.append(f"--benchmark_filter={self.filter}")
         args += self.sizes
@@ -99,17 +85,52 @@ class Options:
         return args
 
 
-# flag -> (binary flag, what its value must be)
-VALUE_FLAGS = {
-    "--filter": (None, "a REGEX"),
-    "--out": (None, "a directory"),
-    "--fds": ("--pollbench_fds", "a comma-separated list of numbers"),
-    "--active": ("--pollbench_active", "a comma-separated list of numbers"),
-    "--backend": ("--pollbench_backends", "a comma-separated list of backends"),
-    "--fd-kind": ("--pollbench_fd_kind", "socketpair, pipe, eventfd or tcp"),
-    "--cpu": (None, "a CPU list (0, 0,1, 1-3) or none"),
-    "--processes": (None, "a number of processes"),
-}
+@dataclass(frozen=True)
+class RunOption:
+    """One option of `./pollbench run`: the one description its parser, its help
+    (`./pollbench --help`) and its hand-over to the benchmark binary share."""
+
+    flag: str
+    metavar: str | None        # the value's name in the help; None: a switch
+    value: str | None          # what the value must be, for "--flag needs ..."
+    help: str
+    binary: str | None = None  # pollbench-bench's flag, which checks the value; None: here
+
+
+OPTIONS = (
+    RunOption("--quick", None, None, "same shape, fewer points (about a minute)",
+              "--pollbench_quick"),
+    RunOption("--filter", "REGEX", "a REGEX", "only benchmarks matching REGEX (see "
+              "results/README.md for the names)"),
+    RunOption("--out", "DIR", "a directory", "results under DIR instead of results/"),
+    RunOption("--backend", "B,...", "a comma-separated list of backends", "only these backends "
+              "(names as in `list`) and their raw baselines; a server engine's name (uring_recv_send, ...) "
+              "chooses it for the server rows", "--pollbench_backends"),
+    RunOption("--fds", "N,...", "a comma-separated list of numbers", "these sizes N instead of "
+              "the sweep's (N must fit the fd limit)", "--pollbench_fds"),
+    RunOption("--active", "A,...", "a comma-separated list of numbers", "with these A "
+              "(default 1, A <= N); needs --fds", "--pollbench_active"),
+    RunOption("--fd-kind", "KIND", "socketpair, pipe, eventfd or tcp", "the kind of the polled "
+              "pairs (default socketpair; tcp: loopback connections); the syscall counts use "
+              "it too", "--pollbench_fd_kind"),
+    RunOption("--cpu", "LIST", "a CPU list (0, 0,1, 1-3) or none", "pin the timed thread to "
+              "the first CPU of LIST; the rigs' other threads go on the others (none, the "
+              "default: not pinned)", "--pollbench_cpu"),
+    RunOption("--processes", "P", "a number of processes", "P processes one after another "
+              "instead of the sweep's"),
+)
+BY_FLAG = {o.flag: o for o in OPTIONS}
+
+
+def options_help() -> str:
+    """The options of `run`, as `./pollbench --help` lists them."""
+    import textwrap
+    lines = []
+    for o in OPTIONS:
+        name = o.flag if o.metavar is None else f"{o.flag} {o.metavar}"
+        lines += textwrap.wrap(o.help, 94, initial_indent=f"      {name:<18} ",
+                               subsequent_indent=" " * 25)
+    return "\n".join(lines)
 
 
 def parse_args(argv: list) -> Options:
@@ -118,44 +139,38 @@ def parse_args(argv: list) -> Options:
     while i < len(argv):
         arg = argv[i]
         flag, sep, value = arg.partition("=")
-        if arg == "--quick":
+        option = BY_FLAG.get(flag if sep else arg)
+        if option is None or (option.value is None and sep):
+            raise usage_error(f"unknown argument '{arg}'")
+        if option.value is None:
             opts.quick = True
-        elif flag in VALUE_FLAGS:
+        else:
             if not sep:
                 if i + 1 >= len(argv):
-                    raise usage_error(f"{flag} needs {VALUE_FLAGS[flag][1]}")
+                    raise usage_error(f"{flag} needs {option.value}")
                 i += 1
                 value = argv[i]
-            _set(opts, flag, value)
-        else:
-            raise usage_error(f"unknown argument '{arg}'")
+            if not value.strip(","):
+                # An empty value is refused, never read as the default ("every backend").
+                raise usage_error(f"{flag} needs {option.value}")
+            _set(opts, option, value)
         i += 1
     return opts
 
 
-def _set(opts: Options, flag: str, value: str) -> None:
-    if flag == "--filter":
-        if not value:
-            raise usage_error("--filter needs a non-empty REGEX")
+def _set(opts: Options, option: RunOption, value: str) -> None:
+    if option.flag == "--filter":
         opts.filter = value
-    elif flag == "--out":
-        if not value:
-            raise usage_error("--out needs a directory")
+    elif option.flag == "--out":
         opts.out = value
-    elif flag == "--cpu":
-        if not value:
-            raise usage_error(f"--cpu needs {VALUE_FLAGS[flag][1]}")
-        opts.cpu = value                  # the benchmark binary checks the list
-    elif flag == "--backend" and not value.strip(","):
-        # An empty list is refused like an empty --filter, not read as "every backend".
-        raise usage_error(f"--backend needs {VALUE_FLAGS[flag][1]} (names as in "
-                          "./pollbench list)")
-    elif flag == "--processes":
+    elif option.flag == "--cpu":
+        opts.cpu = value
+    elif option.flag == "--processes":
         if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
             raise usage_error(f"--processes: '{value}' is not a positive whole number")
         opts.processes = int(value)
     else:
-        opts.sizes.append(f"{VALUE_FLAGS[flag][0]}={value}")
+        opts.sizes.append(f"{option.binary}={value}")
 
 
 def niceness() -> int:
@@ -179,7 +194,7 @@ def list_benchmarks(bench: str, opts: Options) -> list:
                          capture_output=True, text=True)
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or [f"pollbench-bench exited {out.returncode}"]
-        raise usage_error(with_suggestion(lines[-1].split("pollbench-bench: ", 1)[-1]))
+        raise usage_error(lines[-1].split("pollbench-bench: ", 1)[-1])
     names = out.stdout.split()
     if not names:
         raise usage_error(f"--filter '{opts.filter}' matches no benchmark (or is not a valid "
@@ -187,23 +202,26 @@ def list_benchmarks(bench: str, opts: Options) -> list:
     return names
 
 
-UNKNOWN_BACKEND = re.compile(r"unknown backend '(?P<name>[^']*)' \(known: (?P<known>[^)]*)\)")
+@dataclass(frozen=True)
+class Plan:
+    """How the run measures its sweep: the benchmark binary's plan (bench/sweep.hpp, the one
+    place it is chosen), the processes as --processes says."""
+
+    processes: int
+    repetitions: int           # per process
 
 
-def with_suggestion(message: str) -> str:
-    """The binary's "unknown backend 'epoll-lt' (known: ...)" with the closest known name
-    added, when one is close enough to be the one meant."""
-    m = UNKNOWN_BACKEND.search(message)
-    if not m:
-        return message
-    known = [k.strip() for k in m.group("known").split(",") if k.strip()]
-    close = difflib.get_close_matches(m.group("name"), known, n=1, cutoff=0.6)
-    if not close:
-        # Case and separators are the usual slip (EPOLL-LT, uring-multishot).
-        norm = {re.sub(r"[^a-z0-9]", "", k.lower()): k for k in known}
-        hit = norm.get(re.sub(r"[^a-z0-9]", "", m.group("name").lower()))
-        close = [hit] if hit else []
-    return message + (f"; did you mean '{close[0]}'?" if close else "")
+def sweep_plan(bench: str, opts: Options) -> Plan:
+    """The binary's plan for this sweep (--pollbench_plan), with --processes applied."""
+    out = subprocess.run([bench, *opts.bench_args(), "--pollbench_plan"],
+                         capture_output=True, text=True)
+    try:
+        plan = json.loads(out.stdout) if out.returncode == 0 else None
+        processes, repetitions = int(plan["processes"]), int(plan["repetitions"])
+    except (TypeError, ValueError, KeyError):
+        raise RunError(f"run: {bench} --pollbench_plan gave no plan (exit {out.returncode}); "
+                       "is the binary up to date?") from None
+    return Plan(opts.processes or processes, repetitions)
 
 
 def make_run_dir(out: str) -> str:
@@ -272,11 +290,10 @@ class Process:
     seconds: float = 0.0
 
 
-def process_command(bench: str, opts: Options, repetitions: int, out: str) -> list:
-    return [bench, *opts.bench_args(), f"--benchmark_repetitions={repetitions}",
-            "--benchmark_enable_random_interleaving=true",
-            f"--benchmark_min_warmup_time={MIN_WARMUP_TIME}",
-            f"--benchmark_out={out}", "--benchmark_out_format=json",
+def process_command(bench: str, opts: Options, out: str) -> list:
+    """One process of the run: the binary supplies its plan's repetitions, warm-up and
+    interleaving."""
+    return [bench, *opts.bench_args(), f"--benchmark_out={out}", "--benchmark_out_format=json",
             "--benchmark_display_aggregates_only=true"]
 
 
@@ -495,8 +512,8 @@ def report(path: str, run_dir: str) -> None:
 
 # --- the whole run --------------------------------------------------------------------------
 
-def describe(opts: Options, count: int) -> str:
-    processes, repetitions = opts.plan
+def describe(opts: Options, plan: Plan, count: int) -> str:
+    processes, repetitions = plan.processes, plan.repetitions
     what = f"{opts.sweep} sweep"
     if opts.filter:
         what += f", filter '{opts.filter}'"
@@ -534,7 +551,8 @@ class Cleanup:
 def execute(opts: Options, bench: str = BENCH) -> int:
     nice = niceness()
     names = list_benchmarks(bench, opts)
-    processes, repetitions = opts.plan
+    plan = sweep_plan(bench, opts)
+    processes, repetitions = plan.processes, plan.repetitions
     cleanup = Cleanup()
     runner = ProcessRunner(None)
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -547,12 +565,11 @@ def execute(opts: Options, bench: str = BENCH) -> int:
         cleanup.run_dir = run_dir
         results = os.path.join(run_dir, "results.json")
         runner.prio = priority_target(nice)
-        note(describe(opts, len(names)) + f" into {run_dir}")
+        note(describe(opts, plan, len(names)) + f" into {run_dir}")
         procs = [Process(p, os.path.join(run_dir, f".process-{p}.json.partial"))
                  for p in range(processes)]
         cleanup.partials = [p.out for p in procs]
-        run_processes(runner, [process_command(bench, opts, repetitions, p.out) for p in procs],
-                      procs)
+        run_processes(runner, [process_command(bench, opts, p.out) for p in procs], procs)
         doc = merge([read_process(p.out, f"process {p.index + 1} of {processes}")
                      for p in procs], repetitions, names)
         doc["context"]["pollbench_process_seconds"] = ",".join(f"{p.seconds:.1f}" for p in procs)
@@ -605,4 +622,7 @@ def main(argv: list) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--options-help"]:
+        print(options_help())
+        sys.exit(0)
     sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,7 @@ import os
 
 import advice
 import analysis as an
+from analysis import fmt_names
 import charts
 import scenarios
 from fit import FLAT, linear_fit
@@ -392,13 +393,6 @@ def _us(v) -> str:
     return f"{us:,.0f}" if us >= 100 else f"{us:.3g}"
 
 
-def _names(items: list) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _fmt_w(v) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".") if v is not None else "–"
 
@@ -472,14 +466,14 @@ def wakeup_section(run: Run) -> list:
                        for bk in grows):
                     why = ": each wait of an O(registered) mechanism adds a wait-queue " \
                           "entry for every polled fd"
-                text.append(f"The p50 wakeup of {_names(grows)} grows with N (3× or more "
+                text.append(f"The p50 wakeup of {fmt_names(grows)} grows with N (3× or more "
                             f"over the N it ran{why})")
             if some:
-                text.append(f"{'that of ' if grows else 'The p50 wakeup of '}{_names(some)} "
+                text.append(f"{'that of ' if grows else 'The p50 wakeup of '}{fmt_names(some)} "
                             "grows somewhat (1.5–3×)")
             if flat:
                 text.append(f"{'that of ' if grows or some else 'The p50 wakeup of '}"
-                            f"{_names(flat)} stays within 1.5× over the N it ran")
+                            f"{fmt_names(flat)} stays within 1.5× over the N it ran")
             out += ["; ".join(text) + ". p50 from the smallest to the largest N: "
                     + "; ".join(words) + ".", ""]
     if "same" in placements and "other" in placements:
@@ -538,7 +532,7 @@ def herd_section(run: Run) -> list:
             "about one": "woke about one waiter per byte",
             "some": "woke more than one waiter but not all",
             "one waiter only": "were run with one waiter only"}
-    parts = [f"{_names(groups[v])} {text[v]}" for v in ("all", "some", "about one",
+    parts = [f"{fmt_names(groups[v])} {text[v]}" for v in ("all", "some", "about one",
                                                          "one waiter only") if v in groups]
     out += [f"At the largest W on this kernel ({run.meta('pollbench_kernel')}): "
             + "; ".join(parts) + ".", ""]
@@ -576,12 +570,12 @@ def timeout_section(run: Run) -> list:
         fine = [(late, bk) for late, bk in got if bk not in rounded]
         sentence = f"T = {t:,} µs: "
         if fine:
-            sentence += (_names([f"{bk} {_us(late)}" for late, bk in fine])
+            sentence += (fmt_names([f"{bk} {_us(late)}" for late, bk in fine])
                          + " µs late (p50)")
         if rounded:
             lates = [late for late, bk in got if bk in rounded]
             sentence += ("; " if fine else "") + (
-                f"{_names(rounded)} {_us(min(lates))}–{_us(max(lates))} µs late: "
+                f"{fmt_names(rounded)} {_us(min(lates))}–{_us(max(lates))} µs late: "
                 f"their timeout is in whole milliseconds, so {t:,} µs became "
                 f"{math.ceil(t / 1000):,} ms")
         out += [sentence + ".", ""]

@@ -118,8 +118,9 @@ def parse(log: str) -> dict:
 
 
 def count(row: str, n: int = 100, a: int = 1, events: int = EVENTS, tool: str = TOOL,
-          timeout: float = 120) -> dict:
-    """{syscall: calls per event} for one row's chain events; raises Unavailable/CountError."""
+          timeout: float = 120, fd_kind: str = "socketpair") -> dict:
+    """{syscall: calls per event} for one row's chain events over pairs of `fd_kind`;
+    raises Unavailable/CountError."""
     tracer = strace()
     if tracer is None:
         raise Unavailable("strace not installed (Debian: strace)")
@@ -128,7 +129,7 @@ def count(row: str, n: int = 100, a: int = 1, events: int = EVENTS, tool: str = 
     with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "trace")
         proc = subprocess.run([tracer, "-f", "-qq", "-e", "signal=none", "-o", log_path, tool,
-                               row, str(n), str(a), str(events)],
+                               f"--fd-kind={fd_kind}", row, str(n), str(a), str(events)],
                               capture_output=True, text=True, timeout=timeout)
         if proc.returncode == 3:
             raise Unavailable(proc.stderr.strip())
@@ -289,10 +290,11 @@ def rows_to_count(registry_rows: list) -> list:
 
 
 def record(doc: dict, tool: str = TOOL, n: int = 100, a: int = 1) -> None:
-    """Adds CONTEXT_KEY to a run's merged results: JSON {"fds", "active", "events", "rows":
-    {row: {syscall: per event}}, "skipped": {row: reason}} for the library rows and their
-    mechanisms ("skipped" only, with the reason, when strace is missing). Never fails the
-    run: a row that cannot be counted is skipped with its reason."""
+    """Adds CONTEXT_KEY to a run's merged results: JSON {"fds", "active", "events", "fd_kind",
+    "rows": {row: {syscall: per event}}, "skipped": {row: reason}} for the library rows and
+    their mechanisms ("skipped" only, with the reason, when strace is missing), counted over
+    the run's fd kind (its pollbench_fd_kind). Never fails the run: a row that cannot be
+    counted is skipped with its reason."""
     context = doc.get("context", {})
     try:
         registry_rows = json.loads(context.get("pollbench_registry", "[]"))
@@ -303,10 +305,12 @@ def record(doc: dict, tool: str = TOOL, n: int = 100, a: int = 1) -> None:
     rows = [r for r in rows_to_count(registry_rows) if r in measured]
     if not rows:
         return
-    out = {"fds": n, "active": a, "events": EVENTS, "rows": {}, "skipped": {}}
+    fd_kind = context.get("pollbench_fd_kind", "socketpair")
+    out = {"fds": n, "active": a, "events": EVENTS, "fd_kind": fd_kind, "rows": {},
+           "skipped": {}}
     for row in rows:
         try:
-            out["rows"][row] = count(row, n, a, tool=tool)
+            out["rows"][row] = count(row, n, a, tool=tool, fd_kind=fd_kind)
         except (Unavailable, CountError, subprocess.TimeoutExpired, OSError) as e:
             out["skipped"][row] = str(e)
     context[CONTEXT_KEY] = json.dumps(out, sort_keys=True)

@@ -8,10 +8,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
+#include "harness/did_you_mean.hpp"
 #include "harness/fd_pool.hpp"
 
 namespace pollbench {
@@ -144,6 +147,21 @@ TEST(FdPool, FdKindNamesRoundTrip) {
     EXPECT_EQ(parse_fd_kind(to_string(kind)), kind);
   }
   EXPECT_THROW(parse_fd_kind("fifo"), std::invalid_argument);
+}
+
+TEST(DidYouMean, SuggestsTheNameASlipMeantAndNothingForAStranger) {
+  const std::array<std::string_view, 4> known{"epoll_lt", "epoll_et", "poll", "uring_oneshot"};
+  EXPECT_EQ(did_you_mean("EPOLL-LT", known), "; did you mean 'epoll_lt'?");
+  EXPECT_EQ(did_you_mean("uring_oneshoot", known), "; did you mean 'uring_oneshot'?");
+  EXPECT_EQ(did_you_mean("pol", known), "; did you mean 'poll'?");
+  EXPECT_EQ(did_you_mean("nosuch", known), "");
+  EXPECT_EQ(did_you_mean("kqueue", known), "");
+  try {
+    parse_fd_kind("pipes");
+    ADD_FAILURE() << "'pipes' parsed";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(std::string_view(e.what()).ends_with("; did you mean 'pipe'?")) << e.what();
+  }
 }
 
 void expect_valid_subset(const std::vector<std::size_t>& s, std::size_t n, std::size_t k) {

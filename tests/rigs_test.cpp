@@ -1,9 +1,8 @@
-// The wakeup and herd rigs (harness/rigs.hpp) without Google Benchmark: what they count, that
-// the driver never writes before the waiter sleeps, and that every thread is joined however a
-// rig ends. No timing is asserted. Runs in every preset, so ThreadSanitizer checks the
-// driver/waiter protocol.
-#include "harness/rigs.hpp"
-
+// The wakeup and herd rigs (harness/wakeup_rig.hpp, harness/herd_rig.hpp) and what they use
+// (harness/cpus.hpp, harness/sample_set.hpp) without Google Benchmark: what they count, that the
+// driver never writes before the waiter sleeps, and that every thread is joined however a rig ends.
+// No timing is asserted. Runs in every preset, so ThreadSanitizer checks the driver/waiter
+// protocol.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +18,11 @@
 #include <vector>
 
 #include "backends/registry.hpp"
+#include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
+#include "harness/herd_rig.hpp"
+#include "harness/sample_set.hpp"
+#include "harness/wakeup_rig.hpp"
 
 namespace pollbench {
 namespace {

@@ -3,7 +3,6 @@
 // syscall loop) or, for a library, the mechanism row it wraps. `./pollbench list` runs this.
 #include <fmt/format.h>
 
-#include <climits>
 #include <string>
 #include <utility>
 
@@ -19,11 +18,11 @@ int main() {
     const auto& caps = b.capabilities;
     const std::string trigger = fmt::format("{}{}", caps.edge_triggered ? "edge" : "level",
                                             caps.one_shot ? ", 1-shot" : "");
-    std::string baseline = b.raw_floor.empty() ? "" : fmt::format("raw/{}", b.raw_floor);
-    if (!b.wraps.empty()) baseline += fmt::format("{}{}", baseline.empty() ? "" : ",", b.wraps);
+    std::string baseline = b.has_raw_floor() ? fmt::format("raw/{}", b.raw_floor) : "";
+    if (b.is_library()) baseline += fmt::format("{}{}", baseline.empty() ? "" : ",", b.wraps);
     fmt::print("{:<16} {:<9} {:<13} {:<13} {:<6} {:<14} {}\n", b.name, reason ? "no" : "yes",
                trigger, caps.wait_cost == WaitCost::kPerReady ? "O(ready)" : "O(registered)",
-               caps.max_fd == INT_MAX ? std::string("-") : fmt::format("{}", caps.max_fd),
+               b.polls_any_fd() ? std::string("-") : fmt::format("{}", caps.max_fd),
                baseline.empty() ? "-" : baseline, b.description);
     // What the backend cannot do that the contract (backends/poller.hpp) otherwise promises.
     const std::pair<bool, const char*> caveats[] = {

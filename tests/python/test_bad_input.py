@@ -143,3 +143,11 @@ def test_bad_input(sandbox, number, what, command, code, message, leaves):
         assert rows and all(r.get("error_occurred") and r.get("error_message") for r in rows)
     else:
         assert not new, f"{label}: created {new}"
+
+
+def test_every_run_option_has_a_bad_value_row():
+    import pipeline
+    commands = [r[2] for r in matrix_rows()]
+    for option in pipeline.OPTIONS:
+        assert any(re.search(rf"run .*{re.escape(option.flag)}[ =]", c) for c in commands), \
+            option.flag

@@ -1,6 +1,7 @@
 """The ./pollbench front door: usage errors, help, and the backend list."""
 
 import os
+import re
 import subprocess
 
 from benchbin import POLLBENCH, ROOT, backend_table
@@ -94,3 +95,15 @@ def test_list_shows_every_core_backend_with_its_availability():
     for name in ("select", "poll", "epoll_lt", "epoll_et"):
         assert rows.get(name) == "yes", result.stdout
     assert "socketpairs" in result.stdout
+
+
+def test_help_lists_every_run_option_of_the_readme_and_the_pipeline():
+    import pipeline
+    helped = pollbench("--help").stdout
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    documented = set(re.findall(r"(--[a-z][a-z-]*)",
+                                " ".join(re.findall(r"\./pollbench run[^`\n]*", readme))))
+    assert documented, "README.md shows no ./pollbench run options"
+    for flag in documented | {o.flag for o in pipeline.OPTIONS}:
+        assert re.search(rf"^\s+{re.escape(flag)}\b", helped, re.M), flag

@@ -202,6 +202,9 @@ FAKE_BENCH = """\
 import json, os, sys
 names = ["sentinel/roundtrip/at:0", "raw/poll/fds:16/active:1"]
 args = sys.argv[1:]
+if "--pollbench_plan" in args:
+    print(json.dumps({{"sweep": "quick", "processes": 3, "repetitions": 2}}))
+    sys.exit(0)
 if "--benchmark_list_tests" in args:
     print("\\n".join(names))
     sys.exit(0)
@@ -209,7 +212,7 @@ state = os.environ["FAKE_STATE"]
 n = int(open(state).read()) if os.path.exists(state) else 0
 open(state, "w").write(str(n + 1))
 out = [a.split("=", 1)[1] for a in args if a.startswith("--benchmark_out=")][0]
-reps = int([a.split("=", 1)[1] for a in args if a.startswith("--benchmark_repetitions=")][0])
+reps = 2                                              # its plan's: the binary supplies it
 rows = [{{"name": nm, "run_name": nm, "run_type": "iteration", "repetition_index": i,
           "real_time": 100.0, "cpu_time": 100.0, "time_unit": "ns", "iterations": 10,
           "ns_per_roundtrip": 100.0 + n, "ns_per_event": 50.0, "cpu": 0}}
@@ -249,7 +252,7 @@ def test_a_fake_run_of_three_processes_writes_one_merged_file(fake_bench, tmp_pa
     (run_dir,) = out.iterdir()
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []
     doc = json.loads((run_dir / "results.json").read_text())
-    _, repetitions = pipeline.PLAN["quick"]
+    repetitions = 2                                   # the fake's plan
     assert [r["pollbench_process"] for r in doc["benchmarks"]] == \
         [p for p in range(3) for _ in range(2 * repetitions)]
     assert doc["context"]["pollbench_processes"] == "3"
@@ -306,11 +309,15 @@ def test_a_process_killed_by_ctrl_c_is_an_interrupted_run(fake_bench, tmp_path, 
     assert "run interrupted by SIGINT: removed the partial results" in capsys.readouterr().err
 
 
-def test_the_default_plan_is_one_place():
+def test_the_plan_is_the_binarys_and_processes_override_it(fake_bench):
+    assert pipeline.sweep_plan(fake_bench, pipeline.parse_args(["--quick"])) == \
+        pipeline.Plan(3, 2)
+    assert pipeline.sweep_plan(fake_bench, pipeline.parse_args(["--processes", "5"])) == \
+        pipeline.Plan(5, 2)
+
+
+def test_the_cpu_default_is_not_pinned():
     opts = pipeline.parse_args([])
-    assert opts.plan == pipeline.PLAN["full"]
-    assert pipeline.parse_args(["--quick", "--processes", "5"]).plan == \
-        (5, pipeline.PLAN["quick"][1])
     assert opts.cpu == pipeline.DEFAULT_CPU
     assert not any(a.startswith("--pollbench_cpu") for a in
                    pipeline.parse_args(["--cpu", "none"]).bench_args())

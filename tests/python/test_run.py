@@ -7,6 +7,7 @@ build/release/pollbench-bench with tiny filters and very short repetitions. Stdl
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -232,7 +233,8 @@ def test_run_writes_a_complete_results_directory(tmp_path):
         assert key in doc["context"], key
     assert doc["context"]["pollbench_sweep"] == "quick"
     # P processes of R interleaved repetitions each, merged: every row says its process
-    processes, repetitions = pipeline.PLAN["quick"]
+    plan = pipeline.sweep_plan(benchbin.BENCH, pipeline.parse_args(["--quick"]))
+    processes, repetitions = plan.processes, plan.repetitions
     assert doc["context"]["pollbench_processes"] == str(processes)
     assert doc["context"]["pollbench_repetitions_per_process"] == str(repetitions)
     assert doc["context"]["pollbench_interleaving"] == "random"
@@ -257,6 +259,36 @@ def test_run_takes_the_number_of_processes(tmp_path):
     assert doc["context"]["pollbench_processes"] == "2"
     assert {r["pollbench_process"] for r in doc["benchmarks"]} == {0, 1}
     assert "2 processes" in out.stderr and "not pinned" in out.stderr
+
+
+@needs_bench
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+def test_run_counts_the_syscalls_over_its_fd_kind(tmp_path):
+    # The syscall counts of a --fd-kind pipe run are made over pipes, as its rows are.
+    out = pollbench("run", "--quick", "--fd-kind", "pipe", "--processes", "1", "--filter",
+                    "^chain/(epoll_lt|libevent_epoll)/fds:100/active:1$", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (results,) = tmp_path.glob("*/results.json")
+    context = json.loads(results.read_text())["context"]
+    assert context["pollbench_fd_kind"] == "pipe"
+    counted = json.loads(context["pollbench_syscalls"])
+    assert counted["fd_kind"] == "pipe"
+    assert set(counted["rows"]) | set(counted["skipped"]) == {"epoll_lt", "libevent_epoll"}
+
+
+@needs_bench
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+@pytest.mark.parametrize("kind, made", [("pipe", "pipe2"), ("socketpair", "socketpair")])
+def test_the_syscall_tool_polls_the_fd_kind_it_is_given(tmp_path, kind, made):
+    tool = os.path.join(os.path.dirname(benchbin.BENCH), "pollbench-syscalls")
+    log = tmp_path / "trace"
+    subprocess.run(["strace", "-f", "-qq", "-o", str(log), tool, f"--fd-kind={kind}", "poll",
+                    "16", "1", "20"], check=True, capture_output=True, timeout=60)
+    calls = re.findall(r"^\d*\s*([a-z0-9_]+)\(", log.read_text(), re.M)
+    # its 16 pairs (the harness may make a pipe or two of its own besides)
+    assert calls.count(made) >= 16
+    if kind == "pipe":
+        assert "socketpair" not in calls
 
 
 @pytest.mark.parametrize("args, message", [
