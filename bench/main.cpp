@@ -17,7 +17,6 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include <array>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -25,6 +24,7 @@
 
 #include "bench/common.hpp"
 #include "bench/options.hpp"
+#include "bench/scenario_table.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
@@ -32,16 +32,6 @@
 namespace {
 
 namespace pb = pollbench::bench;
-
-// The scenarios, in the order their rows are registered (and run, when the repetitions are not
-// interleaved), with a sentinel row before the first, between every two and after the last.
-constexpr std::array kScenarios{
-    pb::register_dispatch,  // and raw
-    pb::register_chain,    pb::register_churn,  pb::register_wakeup,
-    pb::register_herd,     // and herd_shared
-    pb::register_timeout,  // and raw_timeout, timerfd
-    pb::register_signal,   pb::register_server,
-};
 
 bool has_flag(const std::vector<std::string>& args, std::string_view flag) {
   for (const std::string& arg : args) {
@@ -97,9 +87,12 @@ int main(int argc, char** argv) {
     if (args[i].starts_with("--benchmark_")) flags += (flags.empty() ? "" : " ") + args[i];
   }
 
+  // The scenarios in the table's order (the order they run in when the repetitions are not
+  // interleaved), with a sentinel row before the first, between every two and after the last.
   pb::register_sentinel();
-  for (const auto register_scenario : kScenarios) {
-    register_scenario(sweep, options.rows);
+  for (const pb::Scenario& scenario : pb::scenarios()) {
+    if (scenario.register_rows == nullptr) continue;
+    scenario.register_rows(sweep, options.rows);
     pb::register_sentinel();
   }
   pb::configure_pool(pb::registered_pairs(), sweep.fd_kind);

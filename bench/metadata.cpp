@@ -21,6 +21,7 @@
 
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
+#include "bench/scenario_table.hpp"
 #include "bench/sweep.hpp"
 #include "harness/cpus.hpp"
 #include "harness/fd_pool.hpp"
@@ -229,6 +230,7 @@ void add_machine_context(const Sweep& sweep, std::string_view flags, const Rows&
   benchmark::AddCustomContext("pollbench_rig_cpus", rig_cpus(cpu_placement()));
   benchmark::AddCustomContext("pollbench_registry", registry_json(rows));
   benchmark::AddCustomContext("pollbench_scenarios", scenarios_json(sweep.name));
+  benchmark::AddCustomContext("pollbench_scenario_table", scenario_table_json());
 }
 
 }  // namespace pollbench::bench

@@ -297,7 +297,7 @@ def process_command(bench: str, opts: Options, out: str) -> list:
             "--benchmark_display_aggregates_only=true"]
 
 
-QUIET_CONTEXT = ("pollbench_registry:", "pollbench_scenarios:")
+QUIET_CONTEXT = ("pollbench_registry:", "pollbench_scenarios:", "pollbench_scenario_table:")
 
 
 # Google Benchmark's warning when its library was compiled without NDEBUG (Debian's is: -O2,
