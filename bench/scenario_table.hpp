@@ -17,8 +17,9 @@
 namespace pollbench::bench {
 
 // What a row name's second segment is: a registry row, a raw mechanism (a row's raw_floor),
-// or a name of the scenario's own (a raw timeout path, the sentinel's probe).
-enum class Slot : std::uint8_t { kRow, kRaw, kPath };
+// a name of the scenario's own (a raw timeout path, the sentinel's probe), or a server loop (a
+// registry row or a server engine).
+enum class Slot : std::uint8_t { kRow, kRaw, kPath, kLoop };
 // How Google Benchmark times its rows: CPU time (the default), wall time (/real_time), or the
 // time the scenario reports itself (/manual_time).
 enum class Timing : std::uint8_t { kCpu, kReal, kManual };
