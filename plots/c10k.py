@@ -529,9 +529,11 @@ def chart_server_cpu(run: Run):
             user = b.median("user_ns_per_request")
             sys_ = b.median("sys_ns_per_request")
             total = b.median(CPU)
-            if user is not None and sys_ is not None:
-                ax.bar(x, user / 1e3, color=color, edgecolor=color)
-                ax.bar(x, sys_ / 1e3, bottom=user / 1e3, color="white", edgecolor=color,
+            if user is not None and sys_ is not None and user + sys_ > 0:
+                # the total's median, split in the medians' proportion (medians do not add up)
+                u = total * user / (user + sys_)
+                ax.bar(x, u / 1e3, color=color, edgecolor=color)
+                ax.bar(x, (total - u) / 1e3, bottom=u / 1e3, color="white", edgecolor=color,
                        hatch="///")
             else:
                 ax.bar(x, total / 1e3, color=color)
@@ -544,7 +546,7 @@ def chart_server_cpu(run: Run):
                       ha="right", fontsize=8)
         ax.set_title(f"I = {i:,} idle, C = {c}", fontsize=10)
         ax.set_ylim(0, max(b.median(CPU) for _, b, _ in series) / 1e3 * 1.3)
-    axes[0].set_ylabel("server CPU µs per request\nsolid: user; hatched: system; median")
+    axes[0].set_ylabel("server CPU µs per request (median)\nsolid: user; hatched: system")
     return fig
 
 
