@@ -39,8 +39,9 @@
 //     until it returns 0 or the caller's array is full. Asio cannot say that no handler is
 //     left: the call that finds none runs the reactor once more (a second epoll_wait(0) per
 //     wait, as io_context::poll() makes too). The io_uring service reads its completion ring
-//     in user space for a non-blocking wait. What does not fit the caller's array is kept in
-//     a FIFO and reported first by the next wait.
+//     in user space for a non-blocking wait. What does not fit the caller's array is kept and
+//     reported first by the next wait, which then runs the handlers that are ready for the
+//     rest of its array (detail/event_fill.hpp).
 //  g) Hangup and socket errors: the reactor completes a read wait on EPOLLHUP / EPOLLERR
 //     with success, so a peer close shows as readable (read() gives 0), the contract's
 //     fallback, and a socket error as readable (recv() gives the error).
@@ -79,6 +80,7 @@
 #include <vector>
 
 #include "backends/detail/deadline.hpp"
+#include "backends/detail/event_fill.hpp"
 #include "backends/detail/slot_table.hpp"
 #include "backends/detail/uring.hpp"
 
@@ -140,7 +142,7 @@ class AsioPoller final : public Poller {
     s.fd = fd;
     s.token = token;
     s.interest = interest;
-    s.what = 0;
+    Fill::forget(s);
     ++s.generation;
     slots_.map(fd, index);
     rearm_.reserve(slots_.size());
@@ -157,7 +159,7 @@ class AsioPoller final : public Poller {
     s.armed = 0;
     s.token = token;
     s.interest = interest;
-    s.what = 0;
+    Fill::forget(s);
     arm(s, kReadWrite);
   }
 
@@ -168,20 +170,21 @@ class AsioPoller final : public Poller {
     ++s.generation;
     s.armed = 0;
     s.fd = -1;
-    s.what = 0;  // a FIFO or re-arm entry, if any, is skipped
+    Fill::forget(s);  // a FIFO or re-arm entry, if any, is skipped
     slots_.unmap(fd);
     if (s.pending == 0) slots_.release(index);
   }
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    out_ = events;
-    out_count_ = 0;
-    ++wait_seq_;
-    rearm_reported();  // quirk c
-    deliver_kept();    // quirk f
-    if (out_count_ > 0) return static_cast<int>(out_count_);
+    fill_.start(events);
+    rearm_reported();                                              // quirk c
+    fill_.deliver_kept(slots_, [this](Slot& s) { to_rearm(s); });  // quirk f
     if (ctx_.stopped()) ctx_.restart();  // a run that ran out of work stopped it
+    if (fill_.count() > 0) {
+      if (fill_.needs_pass()) run_ready_handlers();
+      return static_cast<int>(fill_.count());
+    }
 
     detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       std::size_t ran = 0;
@@ -193,11 +196,11 @@ class AsioPoller final : public Poller {
       } else {
         ran = ctx_.run_one_for(left);
       }
-      while (ran > 0 && out_count_ < out_.size()) ran = ctx_.poll_one();  // quirk f
+      if (ran > 0) run_ready_handlers();  // quirk f
       if (ctx_.stopped()) ctx_.restart();
-      return out_count_ > 0 || left.count() == 0;
+      return fill_.count() > 0 || left.count() == 0;
     });
-    return static_cast<int>(out_count_);
+    return static_cast<int>(fill_.count());
   }
 
  private:
@@ -277,17 +280,16 @@ class AsioPoller final : public Poller {
     std::uint64_t token = 0;
     Interest interest = kReadable;
     std::uint8_t armed = 0;        // Interest bits with a wait in flight
-    std::uint8_t what = 0;         // Interest bits kept for the next wait (FIFO)
+    detail::FillMark fill;         // quirk f
     std::uint32_t pending = 0;     // handlers not yet run, aborted ones included
     std::uint64_t generation = 0;  // bumped by add/modify/remove: older handlers are stale
     bool queued = false;           // on the FIFO
     bool to_rearm = false;         // on rearm_
-    std::uint64_t seen_wait = 0;   // the wait that reported it last
-    std::size_t out_index = 0;     // where, in that wait's events
     std::uint32_t index = 0;       // in slots_ (set by slots_)
   };
   using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // handlers hold &Slot
   using Index = Slots::Index;
+  using Fill = detail::EventFill<Slots>;
 
   static void check_interest(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
@@ -315,64 +317,41 @@ class AsioPoller final : public Poller {
       return;
     }
     s.armed = static_cast<std::uint8_t>(s.armed & ~kind);
-    if (!s.to_rearm) {
-      s.to_rearm = true;
-      rearm_.push_back(s.index);  // capacity reserved in add(): no allocation
+    to_rearm(s);
+    // Its other interest, earlier in this wait, is merged into one event.
+    fill_.collect(slots_, s,
+                  Event{.readable = kind == kReadable,
+                        .writable = kind == kWritable,
+                        .error = static_cast<bool>(ec)});
+  }
+
+  // Quirk f: the handlers that are ready, one poll_one() each, while the array has room.
+  void run_ready_handlers() noexcept {
+    while (!fill_.full() && ctx_.poll_one() > 0) {
     }
-    const bool error = static_cast<bool>(ec);
-    if (s.seen_wait == wait_seq_) {  // its other interest, earlier in this wait
-      Event& e = out_[s.out_index];
-      e.readable = e.readable || kind == kReadable;
-      e.writable = e.writable || kind == kWritable;
-      e.error = e.error || error;
-      return;
-    }
-    if (out_count_ < out_.size()) {
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = Event{.token = s.token,
-                                 .readable = kind == kReadable,
-                                 .writable = kind == kWritable,
-                                 .error = error};
-      return;
-    }
-    s.what = static_cast<std::uint8_t>(s.what | kind);
-    slots_.push_ready(s.index);
+  }
+
+  void to_rearm(Slot& s) noexcept {
+    if (s.to_rearm) return;
+    s.to_rearm = true;
+    rearm_.push_back(s.index);  // capacity reserved in add(): no allocation
   }
 
   void rearm_reported() noexcept {
     for (const Index index : rearm_) {
       Slot& s = slots_[index];
       s.to_rearm = false;
-      if (s.fd >= 0 && s.what == 0) arm(s, kReadWrite);  // kept events re-arm once reported
+      // Kept events re-arm once reported.
+      if (s.fd >= 0 && !detail::any_flag(s.fill.kept)) arm(s, kReadWrite);
     }
     rearm_.clear();
-  }
-
-  void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && slots_.has_ready()) {
-      Slot& s = slots_.pop_ready();
-      if (s.fd < 0 || s.what == 0) continue;  // removed or modified since
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = Event{.token = s.token,
-                                 .readable = (s.what & kReadable) != 0,
-                                 .writable = (s.what & kWritable) != 0};
-      s.what = 0;
-      if (!s.to_rearm) {
-        s.to_rearm = true;
-        rearm_.push_back(s.index);
-      }
-    }
   }
 
   Slots slots_;           // its FIFO: the events that did not fit (quirk f)
   asio::io_context ctx_;  // after slots_: destroyed before them (see the destructor)
   std::vector<Index> rearm_;
   std::size_t armed_ = 0;  // waits in flight
-  std::span<Event> out_;
-  std::size_t out_count_ = 0;
-  std::uint64_t wait_seq_ = 0;
+  Fill fill_;
 };
 
 #endif  // POLLBENCH_ASIO_BUILT

@@ -46,8 +46,10 @@
 //     the timeout; a signal does not end it and does not make it fail.
 //   Delivery
 //     level-triggered (capabilities.edge_triggered == false): every wait reports each fd
-//       that is ready now. If more fds are ready than `events` holds, the rest are reported
-//       by later waits as long as they stay ready.
+//       that is ready now, up to events.size(): a wait returns fewer than events.size() events
+//       only when fewer fds are ready (events a library kept from an earlier wait do not end
+//       it early). If more fds are ready than `events` holds, the rest are reported by later
+//       waits as long as they stay ready.
 //     edge-triggered: an fd is reported once per change to ready; unread data is not reported
 //       again until new data arrives. Events that did not fit are kept for the next wait,
 //       none lost and none repeated.

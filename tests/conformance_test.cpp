@@ -376,6 +376,42 @@ TEST_P(Conformance, ASmallEventArrayWithDrainingReportsEachFdExactlyOnce) {
   EXPECT_TRUE(wait_events(kNow).empty());
 }
 
+// "A wait returns fewer than events.size() events only when fewer fds are ready": with many
+// fds ready and nothing read, every wait fills a small array, whatever it kept from an earlier
+// wait; edge-triggered, the waits fill it until every fd has been reported once.
+TEST_P(Conformance, EveryWaitFillsASmallArrayWhileMoreFdsAreReady) {
+  FdPool& pool = register_pool(600);
+  const auto active = spread_subset(pool.size(), 300);
+  for (const std::size_t capacity : {1U, 7U, 64U, 100U}) {
+    for (std::size_t i : active) ASSERT_TRUE(pool.make_ready(i));
+    std::set<std::uint64_t> seen;
+    const std::size_t waits = caps_.edge_triggered ? (active.size() + capacity - 1) / capacity : 6;
+    for (std::size_t round = 0; round < waits; ++round) {
+      const std::size_t expected =
+          caps_.edge_triggered ? std::min(capacity, active.size() - seen.size()) : capacity;
+      const auto events = wait_events(kNow, capacity);
+      EXPECT_EQ(events.size(), expected)
+          << "array of " << capacity << ", wait " << round << ": " << active.size()
+          << " fds ready, " << seen.size() << " reported so far";
+      for (const std::uint64_t t : tokens(events)) {
+        const bool fresh = seen.insert(t).second;
+        if (caps_.edge_triggered) {
+          EXPECT_TRUE(fresh) << "edge-triggered event repeated";
+        }
+      }
+    }
+    if (caps_.edge_triggered) {
+      EXPECT_EQ(seen, tokens_of(active)) << "array of " << capacity;
+      EXPECT_TRUE(wait_events(kNow).empty()) << "array of " << capacity;
+    } else {
+      // A following wait with room for every one of them reports every one of them.
+      EXPECT_EQ(tokens(wait_events(kNow)), tokens_of(active)) << "after arrays of " << capacity;
+    }
+    for (std::size_t i : active) ASSERT_GE(pool.drain(i), 1U);
+    (void)wait_events(kNow);  // what a backend kept of the drained fds
+  }
+}
+
 TEST_P(Conformance, AnEmptyEventArrayReturnsZero) {
   FdPool& pool = register_pool(4);
   ASSERT_TRUE(pool.make_ready(0));
