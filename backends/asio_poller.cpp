@@ -48,7 +48,10 @@
 //  h) Timeouts: run_one_for waits in slices of at most one second on the steady clock, and
 //     the reactor rounds each up to milliseconds (the io_uring service uses a timeout SQE,
 //     in nanoseconds). run_one_for can return before its deadline (an aborted handler, a
-//     re-arm), so wait() loops on its own steady clock until the deadline. A signal does not
+//     re-arm), so wait() loops on its own steady clock until the deadline. With no wait in
+//     flight (nothing registered, or the last fd removed and its aborted handlers run),
+//     run_one_for returns at once, and that loop would spin until the deadline: wait() sleeps
+//     for what is left instead, as a mechanism with nothing to report does. A signal does not
 //     end a wait: Asio's reactor treats EINTR as an empty pass and run_one waits again.
 //  i) Allocation: every async_wait allocates its operation (the handler plus Asio's
 //     bookkeeping), by default through Asio's recycling allocator, whose per-thread cache
@@ -77,6 +80,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "backends/detail/deadline.hpp"
@@ -193,6 +197,9 @@ class AsioPoller final : public Poller {
       } else if (left.count() < 0 || left > kForever) {
         if (armed_ == 0) return true;  // nothing could ever report: return, as libuv does
         ran = ctx_.run_one();
+      } else if (armed_ == 0) {  // quirk h: run_one_for would return at once, again and again
+        std::this_thread::sleep_for(left);
+        return true;
       } else {
         ran = ctx_.run_one_for(left);
       }

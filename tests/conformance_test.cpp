@@ -862,6 +862,40 @@ TEST_P(Conformance, AnFdClosedWhileADupKeepsItsFileOpenNeverMakesAWaitSpin) {
   }
 }
 
+// The CPU time, in a thread of its own, of one wait for `timeout`, and what it reported.
+std::pair<std::vector<Event>, nanoseconds> cpu_of_wait(Poller& poller, nanoseconds timeout) {
+  std::pair<std::vector<Event>, nanoseconds> result;
+  std::thread([&] {
+    const nanoseconds start = thread_cpu_time();
+    std::vector<Event> buf(64);
+    const int n = poller.wait(buf, timeout);
+    result.second = thread_cpu_time() - start;
+    EXPECT_GE(n, 0) << "wait failed with errno " << -n;
+    buf.resize(static_cast<std::size_t>(std::max(n, 0)));
+    result.first = std::move(buf);
+  }).join();
+  return result;
+}
+
+// "A wait with nothing ready sleeps until its timeout": also with nothing registered, never or
+// no longer (and the last remove() not yet followed by a wait). CPU time, never wall time: a
+// sleeping wait uses next to none, a spinning one as much of its 200 ms as the machine gives
+// it — a half of it or less on a loaded machine, and still more than a tenth.
+TEST_P(Conformance, ABoundedWaitOnAnEmptyPollerSleeps) {
+  const auto check = [this](const char* when) {
+    const auto [events, cpu] = cpu_of_wait(*poller_, milliseconds(200));
+    EXPECT_TRUE(events.empty()) << when;
+    EXPECT_LT(cpu, milliseconds(20)) << "a bounded wait " << when << " spun on the CPU";
+  };
+  check("on a poller that never had an fd");
+  FdPool& pool = register_pool(4);
+  ASSERT_TRUE(pool.make_ready(1));
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(1)});
+  for (std::size_t i = 0; i < pool.size(); ++i) poller_->remove(pool.polled_fd(i));
+  check("right after the last remove()");
+  check("after the last remove() and a wait");
+}
+
 std::string row_name(const ::testing::TestParamInfo<const Backend*>& info) {
   return std::string(info.param->name);
 }
