@@ -89,6 +89,12 @@
 // library that drops its own record while the kernel keeps reporting, and then spins inside its
 // loop.)
 //
+// Memory between waits: a backend holds what its registered fds need, plus at most a bounded
+// amount (not growing with the number of add/remove calls) for fds removed since the last
+// wait — a library that frees a removed fd's record only inside its loop runs that part of
+// its loop from remove() before the amount grows past its bound. So a program that adds and
+// removes fds without waiting in between does not grow its heap.
+//
 // Setup errors (creating the poller) throw std::system_error naming the mechanism and the
 // syscall; the caller knows which row it asked for.
 #pragma once
