@@ -82,7 +82,9 @@
 // While another descriptor refers to the same open file (a dup(), a fork, SCM_RIGHTS), closing
 // one number does not close the file: epoll keeps the registration (it is keyed by the open
 // file), keeps reporting its token while the file is ready, and remove() of the closed number
-// fails with EBADF — only closing the last descriptor ends it. poll and select key by number,
+// fails with EBADF — only closing the last descriptor ends it
+// (capabilities.reports_after_close_while_file_open == false: the token comes once at most,
+// then never — EPOLLONESHOT, whose re-arm needs the closed number). poll and select key by number,
 // and the io_uring rows find the poll by the number in their own table (POLL_REMOVE cancels it
 // though it holds the file): those remove it as usual. Either way no wait spins: a wait that
 // has nothing to report still sleeps. (capabilities.survives_close_while_file_open == false: a
@@ -148,6 +150,10 @@ struct Capabilities {
   // contract says. false: the library forgets the fd while epoll keeps reporting it, and its
   // loop spins on those reports (libevent over epoll).
   bool survives_close_while_file_open = true;
+  // Where the registration outlives that close (epoll), its token is still reported while the
+  // file is ready, as the contract says. false: once at most, then never (EPOLLONESHOT: the
+  // re-arm is an EPOLL_CTL_MOD on the closed number, which fails with EBADF).
+  bool reports_after_close_while_file_open = true;
   // A signal ends a blocking or bounded wait (returns 0). false: the library retries EINTR.
   bool signal_ends_wait = true;
   // A pending socket error sets `error`. false: reported as readable / writable only

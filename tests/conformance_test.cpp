@@ -904,6 +904,51 @@ TEST_P(Conformance, ABoundedWaitOnAnEmptyPollerSleeps) {
   check("after the last remove() and a wait");
 }
 
+// The contract's dup'd-fd paragraph, row by row: after the registered number is closed while a
+// dup keeps the file open, remove() of that number either works (poll, select, io_uring: the
+// registration is gone, nothing more is reported) or fails with EBADF (epoll: the registration
+// lives on and its token is reported while the file is ready — every wait, level-triggered;
+// at each new arrival, edge-triggered; once at most where the row declares
+// reports_after_close_while_file_open = false).
+TEST_P(Conformance, ADupdFileAfterCloseIsReportedAsTheRowPromises) {
+  if (!caps_.survives_close_while_registered || !caps_.survives_close_while_file_open) {
+    GTEST_SKIP() << "this row declares survives_close_while_registered or "
+                    "survives_close_while_file_open = false: after such a close its loop aborts "
+                    "or spins";
+  }
+  FdPool& pool = register_pool(8);
+  (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
+  UniqueFd dup(::fcntl(pool.polled_fd(3), F_DUPFD_CLOEXEC, 0));
+  ASSERT_TRUE(dup.valid());
+  const int closed = pool.polled_fd(3);
+  pool.close_polled(3);
+  const int code = error_code_of([&] { poller_->remove(closed); });
+  ASSERT_TRUE(code == 0 || code == EBADF) << "remove of the closed number: errno " << code;
+  const bool registered = code == EBADF;
+  int reports = 0;
+  for (int round = 0; round < 6; ++round) {
+    // Level-triggered: the data stays unread. Edge-triggered: new data every other round.
+    const bool new_data = round == 0 || (caps_.edge_triggered && round % 2 == 0);
+    if (new_data) {
+      ASSERT_TRUE(pool.make_ready(3));
+    }
+    const auto events = blocking_wait(milliseconds(new_data ? 1000 : 20)).first;
+    const bool reported = tokens(events).count(token_of(3)) == 1;
+    EXPECT_EQ(events.size(), reported ? 1U : 0U) << "round " << round;
+    reports += reported ? 1 : 0;
+    if (!registered) {
+      EXPECT_FALSE(reported) << "round " << round << ": reported after a remove() that worked";
+    } else if (caps_.reports_after_close_while_file_open) {
+      EXPECT_EQ(reported, new_data || !caps_.edge_triggered)
+          << "round " << round << ": the registration outlives the close (remove: EBADF), so "
+          << "its token is reported while the file is ready";
+    }
+  }
+  if (registered && !caps_.reports_after_close_while_file_open) {
+    EXPECT_LE(reports, 1) << "reports_after_close_while_file_open = false: once at most";
+  }
+}
+
 // Bytes the allocator has handed out and not had back.
 std::size_t heap_in_use() {
 #ifdef POLLBENCH_SANITIZED_HEAP
