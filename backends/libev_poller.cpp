@@ -22,7 +22,10 @@
 //     an fd closed after add() and before remove() still aborts the process, so those rows
 //     declare survives_close_while_registered = false. Over select libev handles it: select's
 //     EBADF makes it probe every fd with fcntl, stop the closed ones' watchers and call them
-//     back with EV_ERROR, reported once as an error event (not again until modify()).
+//     back with EV_ERROR. The callback starts such a watcher again, so that the next pass
+//     finds the fd again: it is reported with `error` at every wait until it is removed, as
+//     the contract says of select (one select(2) that fails and an fcntl per registered fd
+//     per wait, on this error path only).
 //  c) libev's epoll backend reads 64 epoll_events per epoll_wait to start with (it grows the
 //     array when one fills), so one loop pass can miss ready fds the caller's array has room
 //     for. When a pass ran 64 callbacks or more, wait() runs further non-blocking passes
@@ -212,9 +215,11 @@ class LibevPoller final : public Poller {
 
   static void on_timer(struct ev_loop* /*loop*/, ev_timer* /*timer*/, int /*revents*/) {}
 
-  static void on_io(struct ev_loop* /*loop*/, ev_io* io, int revents) {
+  static void on_io(struct ev_loop* loop, ev_io* io, int revents) {
     auto& s = *static_cast<Slot*>(io->data);
     if (s.fd < 0) return;
+    // Quirk b: libev stopped the watcher of a closed fd; the next pass must find it again.
+    if ((revents & EV_ERROR) != 0 && !s.owner->probe_fds_) ev_io_start(loop, io);
     s.owner->fill_.collect(s.owner->slots_, s, make_event(revents & (s.interest | EV_ERROR)));
   }
 

@@ -949,6 +949,36 @@ TEST_P(Conformance, ADupdFileAfterCloseIsReportedAsTheRowPromises) {
   }
 }
 
+// "poll and select report it with error until it is removed": a registered fd closed (no dup)
+// on a row that keys its registrations by number is reported at every wait, then not at all.
+TEST_P(Conformance, AClosedFdOnAPollOrSelectRowIsReportedAtEveryWaitUntilRemoved) {
+  if (caps_.wait_cost != WaitCost::kPerRegistered) {
+    GTEST_SKIP() << "not a poll- or select-like row (wait_cost is per ready fd): the mechanism "
+                    "drops a closed fd (epoll) or keeps its file (io_uring)";
+  }
+  if (!caps_.survives_close_while_registered) {
+    GTEST_SKIP() << "this row declares survives_close_while_registered = false";
+  }
+  FdPool& pool = register_pool(10);
+  (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
+  const int closed = pool.polled_fd(3);
+  ASSERT_TRUE(pool.make_ready(5));
+  pool.close_polled(3);
+  for (int round = 0; round < 5; ++round) {
+    const auto events = round % 2 == 0 ? wait_events(kNow) : blocking_wait(seconds(1)).first;
+    // fd 5 is ready too, but select(2) fails as a whole on a closed fd (EBADF): the select
+    // rows report the closed ones alone, and that is all this case asks.
+    EXPECT_EQ(tokens(events).count(token_of(3)), 1U) << "round " << round;
+    for (const Event& e : events) {
+      EXPECT_TRUE(e.token == token_of(3) || e.token == token_of(5)) << "round " << round;
+      if (e.token != token_of(3)) continue;
+      EXPECT_TRUE(caps_.bad_fd_error ? e.error : e.readable) << "round " << round;
+    }
+  }
+  poller_->remove(closed);
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(5)});
+}
+
 // Bytes the allocator has handed out and not had back.
 std::size_t heap_in_use() {
 #ifdef POLLBENCH_SANITIZED_HEAP
