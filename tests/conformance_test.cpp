@@ -638,7 +638,29 @@ void check_signal_ends_wait(Poller& poller, FdPool& pool, const Capabilities& ca
   }
 }
 
+// ThreadSanitizer does not run a signal handler where the signal lands: it records the signal
+// and delivers it later, at one of its own safe points, so the waiter's syscall may not see an
+// EINTR at all and "one signal while blocked in the wait" is not what happens in that build
+// (on a loaded machine these cases failed about 1 run in 50 there). The release and the
+// ASan+UBSan builds keep the exact single-signal check.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kSignalsDeferred = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kSignalsDeferred = true;
+#else
+constexpr bool kSignalsDeferred = false;
+#endif
+#else
+constexpr bool kSignalsDeferred = false;
+#endif
+constexpr const char* kSignalsDeferredWhy =
+    "ThreadSanitizer delivers signals late, at its own safe points, not inside the blocked "
+    "syscall: a single signal cannot be placed in the wait here (the release and ASan builds "
+    "check it)";
+
 TEST_P(Conformance, ASignalEndsABlockingWaitUnlessTheRowSaysItRetries) {
+  if (kSignalsDeferred) GTEST_SKIP() << kSignalsDeferredWhy;
   FdPool& pool = register_pool(8);
   check_signal_ends_wait(*poller_, pool, caps_, nanoseconds(-1));
   // Nothing was lost: data that arrives after the signal is reported.
@@ -647,6 +669,7 @@ TEST_P(Conformance, ASignalEndsABlockingWaitUnlessTheRowSaysItRetries) {
 }
 
 TEST_P(Conformance, ASignalEndsABoundedWaitUnlessTheRowSaysItRetries) {
+  if (kSignalsDeferred) GTEST_SKIP() << kSignalsDeferredWhy;
   FdPool& pool = register_pool(8);
   check_signal_ends_wait(*poller_, pool, caps_, seconds(30));
   ASSERT_TRUE(pool.make_ready(2));
