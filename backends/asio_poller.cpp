@@ -39,15 +39,19 @@
 //     until it returns 0 or the caller's array is full. Asio cannot say that no handler is
 //     left: the call that finds none runs the reactor once more (a second epoll_wait(0) per
 //     wait, as io_context::poll() makes too). The io_uring service reads its completion ring
-//     in user space for a non-blocking wait. What does not fit the caller's array is kept in
-//     a FIFO and reported first by the next wait.
+//     in user space for a non-blocking wait. What does not fit the caller's array is kept and
+//     reported first by the next wait, which then runs the handlers that are ready for the
+//     rest of its array (detail/event_fill.hpp).
 //  g) Hangup and socket errors: the reactor completes a read wait on EPOLLHUP / EPOLLERR
 //     with success, so a peer close shows as readable (read() gives 0), the contract's
 //     fallback, and a socket error as readable (recv() gives the error).
 //  h) Timeouts: run_one_for waits in slices of at most one second on the steady clock, and
 //     the reactor rounds each up to milliseconds (the io_uring service uses a timeout SQE,
 //     in nanoseconds). run_one_for can return before its deadline (an aborted handler, a
-//     re-arm), so wait() loops on its own steady clock until the deadline. A signal does not
+//     re-arm), so wait() loops on its own steady clock until the deadline. With no wait in
+//     flight (nothing registered, or the last fd removed and its aborted handlers run),
+//     run_one_for returns at once, and that loop would spin until the deadline: wait() sleeps
+//     for what is left instead, as a mechanism with nothing to report does. A signal does not
 //     end a wait: Asio's reactor treats EINTR as an empty pass and run_one waits again.
 //  i) Allocation: every async_wait allocates its operation (the handler plus Asio's
 //     bookkeeping), by default through Asio's recycling allocator, whose per-thread cache
@@ -57,6 +61,12 @@
 //     aborted wait still queued, falling back to operator new only when they are taken
 //     (a modify() or remove() whose aborted waits have not run yet). So after add() the wait
 //     path does not allocate; the reactor's per-descriptor state is allocated at add().
+//  j) Memory between waits (the contract's bound): a removed fd's slot (about 1 KB with its
+//     arena, quirk i) is free again only when its aborted handlers have run, inside a wait, so
+//     add/remove churn with no wait between would take a new slot per pair (10,000 pairs held
+//     11 MB). remove() runs the ready handlers (io_context::poll(), an epoll_wait(0) or a look
+//     at the completion ring) once kMaxClosing slots wait for theirs; what live fds report
+//     there is kept for the next wait.
 #include <cerrno>
 #include <memory>
 #include <string_view>
@@ -76,9 +86,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "backends/detail/deadline.hpp"
+#include "backends/detail/event_fill.hpp"
 #include "backends/detail/slot_table.hpp"
 #include "backends/detail/uring.hpp"
 
@@ -140,7 +152,7 @@ class AsioPoller final : public Poller {
     s.fd = fd;
     s.token = token;
     s.interest = interest;
-    s.what = 0;
+    Fill::forget(s);
     ++s.generation;
     slots_.map(fd, index);
     rearm_.reserve(slots_.size());
@@ -157,7 +169,7 @@ class AsioPoller final : public Poller {
     s.armed = 0;
     s.token = token;
     s.interest = interest;
-    s.what = 0;
+    Fill::forget(s);
     arm(s, kReadWrite);
   }
 
@@ -168,20 +180,27 @@ class AsioPoller final : public Poller {
     ++s.generation;
     s.armed = 0;
     s.fd = -1;
-    s.what = 0;  // a FIFO or re-arm entry, if any, is skipped
+    Fill::forget(s);  // a FIFO or re-arm entry, if any, is skipped
     slots_.unmap(fd);
-    if (s.pending == 0) slots_.release(index);
+    if (s.pending == 0) {
+      slots_.release(index);
+    } else if (++closing_ >= kMaxClosing) {  // quirk j
+      fill_.start({});  // what the handlers of live fds report is kept for the next wait
+      ctx_.poll();
+      if (ctx_.stopped()) ctx_.restart();
+    }
   }
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    out_ = events;
-    out_count_ = 0;
-    ++wait_seq_;
-    rearm_reported();  // quirk c
-    deliver_kept();    // quirk f
-    if (out_count_ > 0) return static_cast<int>(out_count_);
+    fill_.start(events);
+    rearm_reported();                                              // quirk c
+    fill_.deliver_kept(slots_, [this](Slot& s) { to_rearm(s); });  // quirk f
     if (ctx_.stopped()) ctx_.restart();  // a run that ran out of work stopped it
+    if (fill_.count() > 0) {
+      if (fill_.needs_pass()) run_ready_handlers();
+      return static_cast<int>(fill_.count());
+    }
 
     detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       std::size_t ran = 0;
@@ -190,19 +209,24 @@ class AsioPoller final : public Poller {
       } else if (left.count() < 0 || left > kForever) {
         if (armed_ == 0) return true;  // nothing could ever report: return, as libuv does
         ran = ctx_.run_one();
+      } else if (armed_ == 0) {  // quirk h: run_one_for would return at once, again and again
+        std::this_thread::sleep_for(left);
+        return true;
       } else {
         ran = ctx_.run_one_for(left);
       }
-      while (ran > 0 && out_count_ < out_.size()) ran = ctx_.poll_one();  // quirk f
+      if (ran > 0) run_ready_handlers();  // quirk f
       if (ctx_.stopped()) ctx_.restart();
-      return out_count_ > 0 || left.count() == 0;
+      return fill_.count() > 0 || left.count() == 0;
     });
-    return static_cast<int>(out_count_);
+    return static_cast<int>(fill_.count());
   }
 
  private:
   // Longer than any run: waited as a block (run_one_for's now + timeout would overflow).
   static constexpr std::chrono::nanoseconds kForever = std::chrono::hours(24 * 365);
+  // Quirk j: removed slots whose aborted handlers have not run yet, at most.
+  static constexpr std::size_t kMaxClosing = 256;
 
   // Quirk i: room for the operations of a slot's waits, in the slot.
   class OpArena {
@@ -277,17 +301,16 @@ class AsioPoller final : public Poller {
     std::uint64_t token = 0;
     Interest interest = kReadable;
     std::uint8_t armed = 0;        // Interest bits with a wait in flight
-    std::uint8_t what = 0;         // Interest bits kept for the next wait (FIFO)
+    detail::FillMark fill;         // quirk f
     std::uint32_t pending = 0;     // handlers not yet run, aborted ones included
     std::uint64_t generation = 0;  // bumped by add/modify/remove: older handlers are stale
     bool queued = false;           // on the FIFO
     bool to_rearm = false;         // on rearm_
-    std::uint64_t seen_wait = 0;   // the wait that reported it last
-    std::size_t out_index = 0;     // where, in that wait's events
     std::uint32_t index = 0;       // in slots_ (set by slots_)
   };
   using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // handlers hold &Slot
   using Index = Slots::Index;
+  using Fill = detail::EventFill<Slots>;
 
   static void check_interest(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
@@ -311,68 +334,49 @@ class AsioPoller final : public Poller {
     --s.pending;
     --armed_;
     if (generation != s.generation) {  // aborted by modify/remove: quirk e
-      if (s.fd < 0 && s.pending == 0) slots_.release(s.index);
+      if (s.fd < 0 && s.pending == 0) {
+        slots_.release(s.index);
+        --closing_;
+      }
       return;
     }
     s.armed = static_cast<std::uint8_t>(s.armed & ~kind);
-    if (!s.to_rearm) {
-      s.to_rearm = true;
-      rearm_.push_back(s.index);  // capacity reserved in add(): no allocation
+    to_rearm(s);
+    // Its other interest, earlier in this wait, is merged into one event.
+    fill_.collect(slots_, s,
+                  Event{.readable = kind == kReadable,
+                        .writable = kind == kWritable,
+                        .error = static_cast<bool>(ec)});
+  }
+
+  // Quirk f: the handlers that are ready, one poll_one() each, while the array has room.
+  void run_ready_handlers() noexcept {
+    while (!fill_.full() && ctx_.poll_one() > 0) {
     }
-    const bool error = static_cast<bool>(ec);
-    if (s.seen_wait == wait_seq_) {  // its other interest, earlier in this wait
-      Event& e = out_[s.out_index];
-      e.readable = e.readable || kind == kReadable;
-      e.writable = e.writable || kind == kWritable;
-      e.error = e.error || error;
-      return;
-    }
-    if (out_count_ < out_.size()) {
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = Event{.token = s.token,
-                                 .readable = kind == kReadable,
-                                 .writable = kind == kWritable,
-                                 .error = error};
-      return;
-    }
-    s.what = static_cast<std::uint8_t>(s.what | kind);
-    slots_.push_ready(s.index);
+  }
+
+  void to_rearm(Slot& s) noexcept {
+    if (s.to_rearm) return;
+    s.to_rearm = true;
+    rearm_.push_back(s.index);  // capacity reserved in add(): no allocation
   }
 
   void rearm_reported() noexcept {
     for (const Index index : rearm_) {
       Slot& s = slots_[index];
       s.to_rearm = false;
-      if (s.fd >= 0 && s.what == 0) arm(s, kReadWrite);  // kept events re-arm once reported
+      // Kept events re-arm once reported.
+      if (s.fd >= 0 && !detail::any_flag(s.fill.kept)) arm(s, kReadWrite);
     }
     rearm_.clear();
-  }
-
-  void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && slots_.has_ready()) {
-      Slot& s = slots_.pop_ready();
-      if (s.fd < 0 || s.what == 0) continue;  // removed or modified since
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = Event{.token = s.token,
-                                 .readable = (s.what & kReadable) != 0,
-                                 .writable = (s.what & kWritable) != 0};
-      s.what = 0;
-      if (!s.to_rearm) {
-        s.to_rearm = true;
-        rearm_.push_back(s.index);
-      }
-    }
   }
 
   Slots slots_;           // its FIFO: the events that did not fit (quirk f)
   asio::io_context ctx_;  // after slots_: destroyed before them (see the destructor)
   std::vector<Index> rearm_;
-  std::size_t armed_ = 0;  // waits in flight
-  std::span<Event> out_;
-  std::size_t out_count_ = 0;
-  std::uint64_t wait_seq_ = 0;
+  std::size_t armed_ = 0;    // waits in flight
+  std::size_t closing_ = 0;  // quirk j
+  Fill fill_;
 };
 
 #endif  // POLLBENCH_ASIO_BUILT

@@ -19,7 +19,11 @@
 //     fails with ENOENT or EBADF, which wait() ignores (it has nothing to report), and remove()
 //     fails with EBADF, as for epoll_lt, and keeps the fd's slot: while a dup keeps the file
 //     open, epoll still holds the registration and reports the closed number (in data.fd),
-//     which must still map to its token — once, since the re-arm fails (EBADF) from then on.
+//     which must still map to its token — once, since the re-arm fails (EBADF) from then on:
+//     nothing can re-arm a registration whose number is closed (EPOLL_CTL_MOD needs it, and a
+//     dup per registration would double the fds). The contract's "epoll keeps reporting its
+//     token while the file is ready" does not hold here: the row declares
+//     reports_after_close_while_file_open = false.
 //  e) EPOLLHUP and EPOLLERR are reported whatever the interest, and also disarm the fd. Read
 //     interest asks for EPOLLRDHUP too, so a half-close sets hangup (as in epoll_poller.cpp).
 //  f) Like epoll_lt, at most maxevents entries are copied out per wait and the rest stay on the

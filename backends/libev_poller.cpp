@@ -22,15 +22,18 @@
 //     an fd closed after add() and before remove() still aborts the process, so those rows
 //     declare survives_close_while_registered = false. Over select libev handles it: select's
 //     EBADF makes it probe every fd with fcntl, stop the closed ones' watchers and call them
-//     back with EV_ERROR, reported once as an error event (not again until modify()).
+//     back with EV_ERROR. The callback starts such a watcher again, so that the next pass
+//     finds the fd again: it is reported with `error` at every wait until it is removed, as
+//     the contract says of select (one select(2) that fails and an fcntl per registered fd
+//     per wait, on this error path only).
 //  c) libev's epoll backend reads 64 epoll_events per epoll_wait to start with (it grows the
 //     array when one fills), so one loop pass can miss ready fds the caller's array has room
 //     for. When a pass ran 64 callbacks or more, wait() runs further non-blocking passes
 //     until one brings no new fd; an fd reported again in the same wait is merged into its
 //     first event. The poll and select backends report every ready fd in one pass.
 //  d) A callback runs once per ready watcher per loop pass, however small the caller's array:
-//     what does not fit is kept in a FIFO and reported first by the next wait (which then
-//     returns at once, as a level-triggered wait with ready fds does). A kept event can be
+//     what does not fit is kept and reported first by the next wait, which then makes a
+//     non-blocking pass for the rest of its array (detail/event_fill.hpp). A kept event can be
 //     stale if the caller read the fd by other means meanwhile.
 //  e) libev reports no hangup and no socket error: EPOLLHUP/EPOLLERR and POLLHUP/POLLERR
 //     become EV_READ (and EV_WRITE). A peer close shows as readable (read() gives 0), the
@@ -74,6 +77,7 @@
 #include <chrono>
 
 #include "backends/detail/deadline.hpp"
+#include "backends/detail/event_fill.hpp"
 #include "backends/detail/slot_table.hpp"
 #include "backends/detail/uring.hpp"
 #endif
@@ -128,7 +132,7 @@ class LibevPoller final : public Poller {
     s.fd = fd;
     s.token = token;
     s.interest = what;
-    s.what = 0;
+    Fill::forget(s);
     slots_.map(fd, index);
     ++registered_;
   }
@@ -142,7 +146,7 @@ class LibevPoller final : public Poller {
     ev_io_start(loop_, &s.io);
     s.token = token;
     s.interest = what;
-    s.what = 0;
+    Fill::forget(s);
   }
 
   void do_remove(int fd) override {
@@ -150,7 +154,7 @@ class LibevPoller final : public Poller {
     Slot& s = slots_[index];
     ev_io_stop(loop_, &s.io);
     s.fd = -1;
-    s.what = 0;  // a FIFO entry, if any, is skipped
+    Fill::forget(s);  // a FIFO entry, if any, is skipped
     slots_.unmap(fd);
     slots_.release(index);
     --registered_;
@@ -158,11 +162,12 @@ class LibevPoller final : public Poller {
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    out_ = events;
-    out_count_ = 0;
-    ++wait_seq_;
-    deliver_kept();  // quirk d
-    if (out_count_ > 0) return static_cast<int>(out_count_);
+    fill_.start(events);
+    fill_.deliver_kept(slots_);  // quirk d
+    if (fill_.count() > 0) {
+      if (fill_.needs_pass()) pass(EVRUN_NOWAIT);
+      return fill_more();
+    }
 
     detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       if (left.count() == 0) {
@@ -178,14 +183,9 @@ class LibevPoller final : public Poller {
       }
       pass(EVRUN_ONCE);
       if (bounded) ev_timer_stop(loop_, &timer_);
-      return out_count_ > 0;
+      return fill_.count() > 0;
     });
-    // Quirk c: libev's epoll may have left ready fds out of that pass.
-    while (epoll_ && pass_callbacks_ >= kEpollFirstBatch && pass_new_ > 0 &&
-           out_count_ < out_.size()) {
-      pass(EVRUN_NOWAIT);
-    }
-    return static_cast<int>(out_count_);
+    return fill_more();
   }
 
  private:
@@ -196,15 +196,14 @@ class LibevPoller final : public Poller {
     LibevPoller* owner = nullptr;
     int fd = -1;
     std::uint64_t token = 0;
-    int interest = 0;             // EV_READ | EV_WRITE asked for
-    int what = 0;                 // kept for the next wait (quirk d)
-    bool queued = false;          // on the FIFO
-    std::uint64_t seen_wait = 0;  // the wait that reported it last (quirk c)
-    std::size_t out_index = 0;    // where, in that wait's events
-    std::uint32_t index = 0;      // in slots_ (set by slots_)
+    int interest = 0;         // EV_READ | EV_WRITE asked for
+    detail::FillMark fill;    // quirks c and d
+    bool queued = false;      // on the FIFO
+    std::uint32_t index = 0;  // in slots_ (set by slots_)
   };
   using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // libev holds &io
   using Index = Slots::Index;
+  using Fill = detail::EventFill<Slots>;
 
   static int to_libev(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
@@ -216,54 +215,27 @@ class LibevPoller final : public Poller {
 
   static void on_timer(struct ev_loop* /*loop*/, ev_timer* /*timer*/, int /*revents*/) {}
 
-  static void on_io(struct ev_loop* /*loop*/, ev_io* io, int revents) {
+  static void on_io(struct ev_loop* loop, ev_io* io, int revents) {
     auto& s = *static_cast<Slot*>(io->data);
-    s.owner->collect(s, revents);
+    if (s.fd < 0) return;
+    // Quirk b: libev stopped the watcher of a closed fd; the next pass must find it again.
+    if ((revents & EV_ERROR) != 0 && !s.owner->probe_fds_) ev_io_start(loop, io);
+    s.owner->fill_.collect(s.owner->slots_, s, make_event(revents & (s.interest | EV_ERROR)));
   }
 
   void pass(int flags) noexcept {
-    pass_callbacks_ = 0;
-    pass_new_ = 0;
+    fill_.start_pass();
     ev_run(loop_, flags);
   }
 
-  void collect(Slot& s, int what) noexcept {
-    ++pass_callbacks_;
-    if (s.fd < 0) return;
-    what &= s.interest | EV_ERROR;
-    if (s.seen_wait == wait_seq_) {  // quirk c: a second pass reported it again
-      Event& e = out_[s.out_index];
-      const Event more = make_event(s.token, what);
-      e.readable = e.readable || more.readable;
-      e.writable = e.writable || more.writable;
-      e.error = e.error || more.error;
-      return;
-    }
-    if (out_count_ < out_.size()) {
-      ++pass_new_;
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = make_event(s.token, what);
-      return;
-    }
-    s.what |= what;
-    slots_.push_ready(s.index);
+  // Quirk c: libev's epoll may have left ready fds out of the last pass.
+  int fill_more() noexcept {
+    while (epoll_ && fill_.may_have_more(kEpollFirstBatch)) pass(EVRUN_NOWAIT);
+    return static_cast<int>(fill_.count());
   }
 
-  void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && slots_.has_ready()) {
-      Slot& s = slots_.pop_ready();
-      if (s.fd < 0 || s.what == 0) continue;  // removed or modified since
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = make_event(s.token, s.what);
-      s.what = 0;
-    }
-  }
-
-  static Event make_event(std::uint64_t token, int what) {
-    return Event{.token = token,
-                 .readable = (what & EV_READ) != 0,
+  static Event make_event(int what) {
+    return Event{.readable = (what & EV_READ) != 0,
                  .writable = (what & EV_WRITE) != 0,
                  .error = (what & EV_ERROR) != 0};
   }
@@ -274,11 +246,7 @@ class LibevPoller final : public Poller {
   bool epoll_;
   bool probe_fds_;  // quirk b
   std::size_t registered_ = 0;
-  std::span<Event> out_;
-  std::size_t out_count_ = 0;
-  std::uint64_t wait_seq_ = 0;
-  std::size_t pass_callbacks_ = 0;
-  std::size_t pass_new_ = 0;
+  Fill fill_;
 };
 
 #endif  // POLLBENCH_HAVE_LIBEV

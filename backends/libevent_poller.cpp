@@ -9,8 +9,8 @@
 //  a) libevent lets several events watch one fd, so it never says EEXIST; an fd→slot index
 //     gives EEXIST and ENOENT here, without a syscall.
 //  b) A callback runs once per ready event per loop pass, for every ready fd, however small
-//     the caller's array: what does not fit is kept in a FIFO and reported first by the next
-//     wait (which then returns at once, as a level-triggered wait with ready fds does). Such a
+//     the caller's array: what does not fit is kept and reported first by the next wait, which
+//     then makes a non-blocking pass for the rest of its array (detail/event_fill.hpp). Such a
 //     kept event can be stale if the caller read the fd by other means meanwhile.
 //  c) libevent's epoll backend starts with room for 32 epoll_events per dispatch (doubling
 //     up to 4,096 each time a dispatch fills it), so one loop pass can miss ready fds the
@@ -78,6 +78,7 @@
 #include <vector>
 
 #include "backends/detail/deadline.hpp"
+#include "backends/detail/event_fill.hpp"
 #include "backends/detail/slot_table.hpp"
 #endif
 
@@ -159,7 +160,7 @@ class LibeventPoller final : public Poller {
     }
     s.fd = fd;
     s.token = token;
-    s.what = 0;
+    Fill::forget(s);
     slots_.map(fd, index);
   }
 
@@ -177,7 +178,7 @@ class LibeventPoller final : public Poller {
       throw_errno(err, kName, "modify: event_add");
     }
     s.token = token;
-    s.what = 0;
+    Fill::forget(s);
   }
 
   void do_remove(int fd) override {
@@ -187,11 +188,15 @@ class LibeventPoller final : public Poller {
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    out_ = events;
-    out_count_ = 0;
-    ++wait_seq_;
-    deliver_kept();  // quirk b
-    if (out_count_ > 0) return static_cast<int>(out_count_);
+    fill_.start(events);
+    fill_.deliver_kept(slots_);  // quirk b
+    if (fill_.count() > 0) {
+      // A failed pass is the next wait's to report: these events are due now.
+      if (fill_.needs_pass() && pass(EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0) {
+        return static_cast<int>(fill_.count());
+      }
+      return fill_more();
+    }
 
     const int flags = timeout.count() == 0 ? EVLOOP_ONCE | EVLOOP_NONBLOCK : EVLOOP_ONCE;
     int failed = 0;
@@ -206,16 +211,10 @@ class LibeventPoller final : public Poller {
       const int rc = pass(flags);
       if (bounded) evtimer_del(timer_);
       if (rc < 0) failed = rc;
-      return rc < 0 || out_count_ > 0 || rc == 1;  // 1: nothing registered
+      return rc < 0 || fill_.count() > 0 || rc == 1;  // 1: nothing registered
     });
     if (failed < 0) return failed;
-    // Quirk c: libevent's epoll may have left ready fds out of that pass.
-    while (epoll_ && pass_callbacks_ >= kEpollFirstBatch && pass_new_ > 0 &&
-           out_count_ < out_.size()) {
-      const int rc = pass(EVLOOP_ONCE | EVLOOP_NONBLOCK);
-      if (rc < 0) return rc;
-    }
-    return static_cast<int>(out_count_);
+    return fill_more();
   }
 
  private:
@@ -226,14 +225,13 @@ class LibeventPoller final : public Poller {
     event* ev = nullptr;
     int fd = -1;
     std::uint64_t token = 0;
-    short what = 0;               // kept for the next wait (quirk b)
-    bool queued = false;          // on the FIFO
-    std::uint64_t seen_wait = 0;  // the wait that reported it last (quirk c)
-    std::size_t out_index = 0;    // where, in that wait's events
-    std::uint32_t index = 0;      // in slots_ (set by slots_)
+    detail::FillMark fill;    // quirks b and c
+    bool queued = false;      // on the FIFO
+    std::uint32_t index = 0;  // in slots_ (set by slots_)
   };
   using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // &Slot: callback arg
   using Index = Slots::Index;
+  using Fill = detail::EventFill<Slots>;
 
   static short to_libevent(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
@@ -248,87 +246,60 @@ class LibeventPoller final : public Poller {
     event_free(s.ev);  // event_del included
     s.ev = nullptr;
     s.fd = -1;
-    s.what = 0;  // a FIFO entry, if any, is skipped
+    Fill::forget(s);  // a FIFO entry, if any, is skipped
     slots_.unmap(fd);
     slots_.release(index);
   }
 
   static void on_ready(evutil_socket_t, short what, void* arg) {
     auto& s = *static_cast<Slot*>(arg);
-    s.owner->collect(s, what);
+    s.owner->fill_.collect(s.owner->slots_, s, make_event(what));
+  }
+
+  // Quirk c: libevent's epoll may have left ready fds out of the last pass.
+  int fill_more() noexcept {
+    while (epoll_ && fill_.may_have_more(kEpollFirstBatch)) {
+      const int rc = pass(EVLOOP_ONCE | EVLOOP_NONBLOCK);
+      if (rc < 0) return rc;
+    }
+    return static_cast<int>(fill_.count());
   }
 
   // One event_base_loop pass: >= 0 as event_base_loop, or -errno.
   int pass(int flags) noexcept {
-    pass_callbacks_ = 0;
-    pass_new_ = 0;
+    fill_.start_pass();
     errno = 0;
     const int rc = event_base_loop(base_, flags);
     const int err = errno;
     if (rc >= 0) return rc;
     if (err == EBADF) {  // quirk e
-      out_count_ = report_closed_fds();
-      return out_count_ > 0 ? 0 : -EBADF;
+      return report_closed_fds() ? 0 : -EBADF;
     }
     return -(err != 0 ? err : EIO);
   }
 
-  void collect(Slot& s, short what) noexcept {
-    ++pass_callbacks_;
-    if (s.seen_wait == wait_seq_) {  // quirk c: a second pass reported it again
-      Event& e = out_[s.out_index];
-      e.readable = e.readable || (what & EV_READ) != 0;
-      e.writable = e.writable || (what & EV_WRITE) != 0;
-      return;
-    }
-    if (out_count_ < out_.size()) {
-      ++pass_new_;
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = make_event(s.token, what);
-      return;
-    }
-    s.what = static_cast<short>(s.what | what);
-    slots_.push_ready(s.index);
-  }
-
-  void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && slots_.has_ready()) {
-      Slot& s = slots_.pop_ready();
-      if (s.what == 0) continue;  // removed or modified since
-      s.seen_wait = wait_seq_;
-      s.out_index = out_count_;
-      out_[out_count_++] = make_event(s.token, s.what);
-      s.what = 0;
-    }
-  }
-
-  static Event make_event(std::uint64_t token, short what) {
-    return Event{
-        .token = token, .readable = (what & EV_READ) != 0, .writable = (what & EV_WRITE) != 0};
+  static Event make_event(short what) {
+    return Event{.readable = (what & EV_READ) != 0, .writable = (what & EV_WRITE) != 0};
   }
 
   // Quirk e, select only: the error path after select(2) failed with EBADF.
-  std::size_t report_closed_fds() noexcept {
-    std::size_t n = 0;
-    for (Index i = 0; i < slots_.size() && n < out_.size(); ++i) {
+  bool report_closed_fds() noexcept {
+    bool any = false;
+    for (Index i = 0; i < slots_.size(); ++i) {
       const Slot& s = slots_[i];
       if (s.fd < 0 || ::fcntl(s.fd, F_GETFD) != -1 || errno != EBADF) continue;
-      out_[n++] = Event{.token = s.token, .error = true};
+      if (!fill_.append(Event{.token = s.token, .error = true})) break;
+      any = true;
     }
-    return n;
+    return any;
   }
 
   event_base* base_ = nullptr;
   event* timer_ = nullptr;
   Slots slots_;  // its FIFO: the events that did not fit (quirk b)
+  Fill fill_;
   bool epoll_;
   int max_fd_;  // quirk f
-  std::span<Event> out_;
-  std::size_t out_count_ = 0;
-  std::uint64_t wait_seq_ = 0;
-  std::size_t pass_callbacks_ = 0;
-  std::size_t pass_new_ = 0;
 };
 
 #endif  // POLLBENCH_HAVE_LIBEVENT

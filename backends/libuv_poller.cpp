@@ -19,8 +19,8 @@
 //  d) libuv keeps no fd registry the caller can query (and a second uv_poll_t on an fd is
 //     refused only by the epoll_ctl it defers): an fd→slot index gives EEXIST and ENOENT.
 //  e) libuv calls back once per ready fd per loop pass: what the caller's array cannot hold is
-//     kept in a FIFO and reported first by the next wait (which then returns at once, as a
-//     level-triggered wait with ready fds does). A kept event can be stale if the caller read
+//     kept and reported first by the next wait, which then makes a non-blocking pass for the
+//     rest of its array (detail/event_fill.hpp). A kept event can be stale if the caller read
 //     the fd by other means meanwhile. libuv reads up to 1,024 epoll events per epoll_wait
 //     (and loops while they fill), so one pass sees every ready fd.
 //  f) Hangup: UV_DISCONNECT (EPOLLRDHUP) is asked for with read interest and reported as
@@ -58,6 +58,7 @@
 #include <chrono>
 
 #include "backends/detail/deadline.hpp"
+#include "backends/detail/event_fill.hpp"
 #include "backends/detail/slot_table.hpp"
 #endif
 
@@ -115,8 +116,7 @@ class LibuvPoller final : public Poller {
     s.state = State::kLive;
     s.fd = fd;
     s.token = token;
-    s.what = 0;
-    s.error = false;
+    Fill::forget(s);
     slots_.map(fd, index);
   }
 
@@ -127,8 +127,7 @@ class LibuvPoller final : public Poller {
     const int rc = uv_poll_start(&s.poll, events, on_poll);  // restarts with the new events
     if (rc < 0) throw_errno(-rc, kName, "uv_poll_start");
     s.token = token;
-    s.what = 0;
-    s.error = false;
+    Fill::forget(s);
   }
 
   void do_remove(int fd) override {
@@ -136,24 +135,24 @@ class LibuvPoller final : public Poller {
     Slot& s = slots_[index];
     uv_poll_stop(&s.poll);
     s.state = State::kClosing;
-    s.what = 0;  // a FIFO entry, if any, is skipped
-    s.error = false;
+    Fill::forget(s);  // a FIFO entry, if any, is skipped
     slots_.unmap(fd);
     ++closing_;
     uv_close(handle(s), on_closed);
     if (closing_ >= kMaxClosing) {  // quirk c
-      out_ = {};
-      out_count_ = 0;
+      fill_.start({});              // what the pass reports is kept for the next wait
       uv_run(&loop_, UV_RUN_NOWAIT);
     }
   }
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
     if (events.empty()) return 0;
-    out_ = events;
-    out_count_ = 0;
-    deliver_kept();  // quirk e
-    if (out_count_ > 0) return static_cast<int>(out_count_);
+    fill_.start(events);
+    fill_.deliver_kept(slots_);  // quirk e
+    if (fill_.count() > 0) {
+      if (fill_.needs_pass()) uv_run(&loop_, UV_RUN_NOWAIT);
+      return static_cast<int>(fill_.count());
+    }
 
     detail::step_until_deadline(timeout, [&](std::chrono::nanoseconds left) {
       if (left.count() == 0) {
@@ -168,9 +167,9 @@ class LibuvPoller final : public Poller {
       }
       const int alive = uv_run(&loop_, UV_RUN_ONCE);
       if (bounded) uv_timer_stop(&timer_);
-      return out_count_ > 0 || alive == 0;  // 0: nothing registered (timer stopped)
+      return fill_.count() > 0 || alive == 0;  // 0: nothing registered (timer stopped)
     });
-    return static_cast<int>(out_count_);
+    return static_cast<int>(fill_.count());
   }
 
  private:
@@ -184,13 +183,13 @@ class LibuvPoller final : public Poller {
     State state = State::kFree;
     int fd = -1;
     std::uint64_t token = 0;
-    int what = 0;             // UV_* kept for the next wait (quirk e)
-    bool error = false;       // kept with it
+    detail::FillMark fill;    // quirk e
     bool queued = false;      // on the FIFO
     std::uint32_t index = 0;  // in slots_ (set by slots_)
   };
   using Slots = detail::SlotTable<Slot, detail::SlotAddress::kStable>;  // handles live in slots
   using Index = Slots::Index;
+  using Fill = detail::EventFill<Slots>;
 
   static uv_handle_t* handle(Slot& s) { return reinterpret_cast<uv_handle_t*>(&s.poll); }
 
@@ -218,33 +217,12 @@ class LibuvPoller final : public Poller {
 
   static void on_poll(uv_poll_t* h, int status, int events) {
     auto* s = static_cast<Slot*>(h->data);
-    s->owner->collect(*s, status < 0 ? 0 : events, status < 0);
+    if (s->state != State::kLive) return;
+    s->owner->fill_.collect(s->owner->slots_, *s, make_event(status < 0 ? 0 : events, status < 0));
   }
 
-  void collect(Slot& s, int what, bool error) noexcept {
-    if (s.state != State::kLive) return;
-    if (out_count_ < out_.size()) {
-      out_[out_count_++] = make_event(s.token, what, error);
-      return;
-    }
-    s.what |= what;
-    s.error = s.error || error;
-    slots_.push_ready(s.index);
-  }
-
-  void deliver_kept() noexcept {
-    while (out_count_ < out_.size() && slots_.has_ready()) {
-      Slot& s = slots_.pop_ready();
-      if (s.state != State::kLive || (s.what == 0 && !s.error)) continue;
-      out_[out_count_++] = make_event(s.token, s.what, s.error);
-      s.what = 0;
-      s.error = false;
-    }
-  }
-
-  static Event make_event(std::uint64_t token, int what, bool error) {
-    return Event{.token = token,
-                 .readable = (what & UV_READABLE) != 0,
+  static Event make_event(int what, bool error) {
+    return Event{.readable = (what & UV_READABLE) != 0,
                  .writable = (what & UV_WRITABLE) != 0,
                  .hangup = (what & UV_DISCONNECT) != 0,
                  .error = error};
@@ -254,8 +232,7 @@ class LibuvPoller final : public Poller {
   uv_timer_t timer_{};
   Slots slots_;  // its FIFO: the events that did not fit (quirk e)
   std::size_t closing_ = 0;
-  std::span<Event> out_;
-  std::size_t out_count_ = 0;
+  Fill fill_;
 };
 
 #endif  // POLLBENCH_HAVE_LIBUV

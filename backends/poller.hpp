@@ -46,8 +46,10 @@
 //     the timeout; a signal does not end it and does not make it fail.
 //   Delivery
 //     level-triggered (capabilities.edge_triggered == false): every wait reports each fd
-//       that is ready now. If more fds are ready than `events` holds, the rest are reported
-//       by later waits as long as they stay ready.
+//       that is ready now, up to events.size(): a wait returns fewer than events.size() events
+//       only when fewer fds are ready (events a library kept from an earlier wait do not end
+//       it early). If more fds are ready than `events` holds, the rest are reported by later
+//       waits as long as they stay ready.
 //     edge-triggered: an fd is reported once per change to ready; unread data is not reported
 //       again until new data arrives. Events that did not fit are kept for the next wait,
 //       none lost and none repeated.
@@ -80,12 +82,20 @@
 // While another descriptor refers to the same open file (a dup(), a fork, SCM_RIGHTS), closing
 // one number does not close the file: epoll keeps the registration (it is keyed by the open
 // file), keeps reporting its token while the file is ready, and remove() of the closed number
-// fails with EBADF — only closing the last descriptor ends it. poll and select key by number,
+// fails with EBADF — only closing the last descriptor ends it
+// (capabilities.reports_after_close_while_file_open == false: the token comes once at most,
+// then never — EPOLLONESHOT, whose re-arm needs the closed number). poll and select key by number,
 // and the io_uring rows find the poll by the number in their own table (POLL_REMOVE cancels it
 // though it holds the file): those remove it as usual. Either way no wait spins: a wait that
 // has nothing to report still sleeps. (capabilities.survives_close_while_file_open == false: a
 // library that drops its own record while the kernel keeps reporting, and then spins inside its
 // loop.)
+//
+// Memory between waits: a backend holds what its registered fds need, plus at most a bounded
+// amount (not growing with the number of add/remove calls) for fds removed since the last
+// wait — a library that frees a removed fd's record only inside its loop runs that part of
+// its loop from remove() before the amount grows past its bound. So a program that adds and
+// removes fds without waiting in between does not grow its heap.
 //
 // Setup errors (creating the poller) throw std::system_error naming the mechanism and the
 // syscall; the caller knows which row it asked for.
@@ -140,6 +150,10 @@ struct Capabilities {
   // contract says. false: the library forgets the fd while epoll keeps reporting it, and its
   // loop spins on those reports (libevent over epoll).
   bool survives_close_while_file_open = true;
+  // Where the registration outlives that close (epoll), its token is still reported while the
+  // file is ready, as the contract says. false: once at most, then never (EPOLLONESHOT: the
+  // re-arm is an EPOLL_CTL_MOD on the closed number, which fails with EBADF).
+  bool reports_after_close_while_file_open = true;
   // A signal ends a blocking or bounded wait (returns 0). false: the library retries EINTR.
   bool signal_ends_wait = true;
   // A pending socket error sets `error`. false: reported as readable / writable only

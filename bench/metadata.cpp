@@ -182,13 +182,15 @@ std::string registry_json(const Rows& measured) {
         R"({}{{"name": {}, "description": {}, "available": {}, "unavailable_reason": {}, )"
         R"("edge_triggered": {}, "wait_cost": {}, "max_fd": {}, "one_shot": {}, )"
         R"("bad_fd_error": {}, "survives_close_while_registered": {}, )"
-        R"("survives_close_while_file_open": {}, "signal_ends_wait": {}, "socket_error": {}, )"
+        R"("survives_close_while_file_open": {}, "reports_after_close_while_file_open": {}, )"
+        R"("signal_ends_wait": {}, "socket_error": {}, )"
         R"("hangup": {}, "raw_floor": {}, "wraps": {}, "measured": {}}})",
         out.size() > 1 ? ", " : "", json_string(b.name), json_string(b.description), !unavailable,
         json_string(unavailable.value_or("")), c.edge_triggered,
         json_string(to_string(c.wait_cost)), c.max_fd, c.one_shot, c.bad_fd_error,
-        c.survives_close_while_registered, c.survives_close_while_file_open, c.signal_ends_wait,
-        c.socket_error, c.hangup, json_string(b.raw_floor), json_string(b.wraps), is_measured);
+        c.survives_close_while_registered, c.survives_close_while_file_open,
+        c.reports_after_close_while_file_open, c.signal_ends_wait, c.socket_error, c.hangup,
+        json_string(b.raw_floor), json_string(b.wraps), is_measured);
   }
   return out + "]";
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -32,6 +33,13 @@
 
 #include "backends/registry.hpp"
 #include "harness/fd_pool.hpp"
+
+// The sanitizers replace malloc (mallinfo2 then counts nothing) and say what their allocator
+// holds; GCC ships no header for it (clang's sanitizer/allocator_interface.h declares it).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define POLLBENCH_SANITIZED_HEAP 1
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#endif
 
 namespace pollbench {
 namespace {
@@ -376,6 +384,42 @@ TEST_P(Conformance, ASmallEventArrayWithDrainingReportsEachFdExactlyOnce) {
   EXPECT_TRUE(wait_events(kNow).empty());
 }
 
+// "A wait returns fewer than events.size() events only when fewer fds are ready": with many
+// fds ready and nothing read, every wait fills a small array, whatever it kept from an earlier
+// wait; edge-triggered, the waits fill it until every fd has been reported once.
+TEST_P(Conformance, EveryWaitFillsASmallArrayWhileMoreFdsAreReady) {
+  FdPool& pool = register_pool(600);
+  const auto active = spread_subset(pool.size(), 300);
+  for (const std::size_t capacity : {1U, 7U, 64U, 100U}) {
+    for (std::size_t i : active) ASSERT_TRUE(pool.make_ready(i));
+    std::set<std::uint64_t> seen;
+    const std::size_t waits = caps_.edge_triggered ? (active.size() + capacity - 1) / capacity : 6;
+    for (std::size_t round = 0; round < waits; ++round) {
+      const std::size_t expected =
+          caps_.edge_triggered ? std::min(capacity, active.size() - seen.size()) : capacity;
+      const auto events = wait_events(kNow, capacity);
+      EXPECT_EQ(events.size(), expected)
+          << "array of " << capacity << ", wait " << round << ": " << active.size()
+          << " fds ready, " << seen.size() << " reported so far";
+      for (const std::uint64_t t : tokens(events)) {
+        const bool fresh = seen.insert(t).second;
+        if (caps_.edge_triggered) {
+          EXPECT_TRUE(fresh) << "edge-triggered event repeated";
+        }
+      }
+    }
+    if (caps_.edge_triggered) {
+      EXPECT_EQ(seen, tokens_of(active)) << "array of " << capacity;
+      EXPECT_TRUE(wait_events(kNow).empty()) << "array of " << capacity;
+    } else {
+      // A following wait with room for every one of them reports every one of them.
+      EXPECT_EQ(tokens(wait_events(kNow)), tokens_of(active)) << "after arrays of " << capacity;
+    }
+    for (std::size_t i : active) ASSERT_GE(pool.drain(i), 1U);
+    (void)wait_events(kNow);  // what a backend kept of the drained fds
+  }
+}
+
 TEST_P(Conformance, AnEmptyEventArrayReturnsZero) {
   FdPool& pool = register_pool(4);
   ASSERT_TRUE(pool.make_ready(0));
@@ -594,7 +638,29 @@ void check_signal_ends_wait(Poller& poller, FdPool& pool, const Capabilities& ca
   }
 }
 
+// ThreadSanitizer does not run a signal handler where the signal lands: it records the signal
+// and delivers it later, at one of its own safe points, so the waiter's syscall may not see an
+// EINTR at all and "one signal while blocked in the wait" is not what happens in that build
+// (on a loaded machine these cases failed about 1 run in 50 there). The release and the
+// ASan+UBSan builds keep the exact single-signal check.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kSignalsDeferred = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kSignalsDeferred = true;
+#else
+constexpr bool kSignalsDeferred = false;
+#endif
+#else
+constexpr bool kSignalsDeferred = false;
+#endif
+constexpr const char* kSignalsDeferredWhy =
+    "ThreadSanitizer delivers signals late, at its own safe points, not inside the blocked "
+    "syscall: a single signal cannot be placed in the wait here (the release and ASan builds "
+    "check it)";
+
 TEST_P(Conformance, ASignalEndsABlockingWaitUnlessTheRowSaysItRetries) {
+  if (kSignalsDeferred) GTEST_SKIP() << kSignalsDeferredWhy;
   FdPool& pool = register_pool(8);
   check_signal_ends_wait(*poller_, pool, caps_, nanoseconds(-1));
   // Nothing was lost: data that arrives after the signal is reported.
@@ -603,6 +669,7 @@ TEST_P(Conformance, ASignalEndsABlockingWaitUnlessTheRowSaysItRetries) {
 }
 
 TEST_P(Conformance, ASignalEndsABoundedWaitUnlessTheRowSaysItRetries) {
+  if (kSignalsDeferred) GTEST_SKIP() << kSignalsDeferredWhy;
   FdPool& pool = register_pool(8);
   check_signal_ends_wait(*poller_, pool, caps_, seconds(30));
   ASSERT_TRUE(pool.make_ready(2));
@@ -824,6 +891,148 @@ TEST_P(Conformance, AnFdClosedWhileADupKeepsItsFileOpenNeverMakesAWaitSpin) {
       EXPECT_LT(cpu, milliseconds(50)) << "a wait with nothing to report spun on the CPU";
     }
   }
+}
+
+// The CPU time, in a thread of its own, of one wait for `timeout`, and what it reported.
+std::pair<std::vector<Event>, nanoseconds> cpu_of_wait(Poller& poller, nanoseconds timeout) {
+  std::pair<std::vector<Event>, nanoseconds> result;
+  std::thread([&] {
+    const nanoseconds start = thread_cpu_time();
+    std::vector<Event> buf(64);
+    const int n = poller.wait(buf, timeout);
+    result.second = thread_cpu_time() - start;
+    EXPECT_GE(n, 0) << "wait failed with errno " << -n;
+    buf.resize(static_cast<std::size_t>(std::max(n, 0)));
+    result.first = std::move(buf);
+  }).join();
+  return result;
+}
+
+// "A wait with nothing ready sleeps until its timeout": also with nothing registered, never or
+// no longer (and the last remove() not yet followed by a wait). CPU time, never wall time: a
+// sleeping wait uses next to none, a spinning one as much of its 200 ms as the machine gives
+// it — a half of it or less on a loaded machine, and still more than a tenth.
+TEST_P(Conformance, ABoundedWaitOnAnEmptyPollerSleeps) {
+  const auto check = [this](const char* when) {
+    const auto [events, cpu] = cpu_of_wait(*poller_, milliseconds(200));
+    EXPECT_TRUE(events.empty()) << when;
+    EXPECT_LT(cpu, milliseconds(20)) << "a bounded wait " << when << " spun on the CPU";
+  };
+  check("on a poller that never had an fd");
+  FdPool& pool = register_pool(4);
+  ASSERT_TRUE(pool.make_ready(1));
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(1)});
+  for (std::size_t i = 0; i < pool.size(); ++i) poller_->remove(pool.polled_fd(i));
+  check("right after the last remove()");
+  check("after the last remove() and a wait");
+}
+
+// The contract's dup'd-fd paragraph, row by row: after the registered number is closed while a
+// dup keeps the file open, remove() of that number either works (poll, select, io_uring: the
+// registration is gone, nothing more is reported) or fails with EBADF (epoll: the registration
+// lives on and its token is reported while the file is ready — every wait, level-triggered;
+// at each new arrival, edge-triggered; once at most where the row declares
+// reports_after_close_while_file_open = false).
+TEST_P(Conformance, ADupdFileAfterCloseIsReportedAsTheRowPromises) {
+  if (!caps_.survives_close_while_registered || !caps_.survives_close_while_file_open) {
+    GTEST_SKIP() << "this row declares survives_close_while_registered or "
+                    "survives_close_while_file_open = false: after such a close its loop aborts "
+                    "or spins";
+  }
+  FdPool& pool = register_pool(8);
+  (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
+  UniqueFd dup(::fcntl(pool.polled_fd(3), F_DUPFD_CLOEXEC, 0));
+  ASSERT_TRUE(dup.valid());
+  const int closed = pool.polled_fd(3);
+  pool.close_polled(3);
+  const int code = error_code_of([&] { poller_->remove(closed); });
+  ASSERT_TRUE(code == 0 || code == EBADF) << "remove of the closed number: errno " << code;
+  const bool registered = code == EBADF;
+  int reports = 0;
+  for (int round = 0; round < 6; ++round) {
+    // Level-triggered: the data stays unread. Edge-triggered: new data every other round.
+    const bool new_data = round == 0 || (caps_.edge_triggered && round % 2 == 0);
+    if (new_data) {
+      ASSERT_TRUE(pool.make_ready(3));
+    }
+    const auto events = blocking_wait(milliseconds(new_data ? 1000 : 20)).first;
+    const bool reported = tokens(events).count(token_of(3)) == 1;
+    EXPECT_EQ(events.size(), reported ? 1U : 0U) << "round " << round;
+    reports += reported ? 1 : 0;
+    if (!registered) {
+      EXPECT_FALSE(reported) << "round " << round << ": reported after a remove() that worked";
+    } else if (caps_.reports_after_close_while_file_open) {
+      EXPECT_EQ(reported, new_data || !caps_.edge_triggered)
+          << "round " << round << ": the registration outlives the close (remove: EBADF), so "
+          << "its token is reported while the file is ready";
+    }
+  }
+  if (registered && !caps_.reports_after_close_while_file_open) {
+    EXPECT_LE(reports, 1) << "reports_after_close_while_file_open = false: once at most";
+  }
+}
+
+// "poll and select report it with error until it is removed": a registered fd closed (no dup)
+// on a row that keys its registrations by number is reported at every wait, then not at all.
+TEST_P(Conformance, AClosedFdOnAPollOrSelectRowIsReportedAtEveryWaitUntilRemoved) {
+  if (caps_.wait_cost != WaitCost::kPerRegistered) {
+    GTEST_SKIP() << "not a poll- or select-like row (wait_cost is per ready fd): the mechanism "
+                    "drops a closed fd (epoll) or keeps its file (io_uring)";
+  }
+  if (!caps_.survives_close_while_registered) {
+    GTEST_SKIP() << "this row declares survives_close_while_registered = false";
+  }
+  FdPool& pool = register_pool(10);
+  (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
+  const int closed = pool.polled_fd(3);
+  ASSERT_TRUE(pool.make_ready(5));
+  pool.close_polled(3);
+  for (int round = 0; round < 5; ++round) {
+    const auto events = round % 2 == 0 ? wait_events(kNow) : blocking_wait(seconds(1)).first;
+    // fd 5 is ready too, but select(2) fails as a whole on a closed fd (EBADF): the select
+    // rows report the closed ones alone, and that is all this case asks.
+    EXPECT_EQ(tokens(events).count(token_of(3)), 1U) << "round " << round;
+    for (const Event& e : events) {
+      EXPECT_TRUE(e.token == token_of(3) || e.token == token_of(5)) << "round " << round;
+      if (e.token != token_of(3)) continue;
+      EXPECT_TRUE(caps_.bad_fd_error ? e.error : e.readable) << "round " << round;
+    }
+  }
+  poller_->remove(closed);
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(5)});
+}
+
+// Bytes the allocator has handed out and not had back.
+std::size_t heap_in_use() {
+#ifdef POLLBENCH_SANITIZED_HEAP
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
+#endif
+}
+
+// "Memory between waits": add/remove pairs with no wait between hold no more than a bounded
+// amount, whatever their number. The bound, 2 MB for 20,000 pairs, is 100 bytes a pair: a
+// backend that keeps anything per pair until its next wait crosses it.
+TEST_P(Conformance, AddRemoveChurnWithNoWaitBetweenHoldsABoundedHeap) {
+  FdPool& pool = register_pool(2);
+  const int fd = pool.polled_fd(0);
+  const auto churn = [&](int pairs) {
+    for (int i = 0; i < pairs; ++i) {
+      poller_->remove(fd);
+      poller_->add(fd, kReadable, token_of(0));
+    }
+  };
+  churn(2000);  // warm-up: the backend's own tables reach their size
+  (void)wait_events(kNow);
+  const std::size_t before = heap_in_use();
+  churn(20'000);
+  const std::size_t after = heap_in_use();
+  EXPECT_LT(after, before + std::size_t{2} * 1024 * 1024)
+      << (after - std::min(after, before)) / 1024 << " KB more after 20,000 add/remove pairs";
+  ASSERT_TRUE(pool.make_ready(0));
+  EXPECT_EQ(tokens(wait_events(kNow)), std::set<std::uint64_t>{token_of(0)});
 }
 
 std::string row_name(const ::testing::TestParamInfo<const Backend*>& info) {

@@ -31,6 +31,8 @@ int main() {
          "closing an fd before remove() can abort the process"},
         {caps.survives_close_while_file_open,
          "closing an fd while a dup keeps its file open makes later waits spin"},
+        {caps.reports_after_close_while_file_open,
+         "closing an fd while a dup keeps its file open: its token is reported once, then never"},
         {caps.signal_ends_wait, "a signal does not end a wait (the library retries EINTR)"},
         {caps.socket_error, "a socket error is reported as readable/writable, not as an error"},
         {caps.hangup, "a peer's close or half-close is reported as readable, not as hangup"},
