@@ -18,7 +18,7 @@ import pytest
 from benchbin import POLLBENCH, list_names, needs_bench
 import benchbin
 import pipeline
-from pbresults import parse_name
+from pbresults import GB_NAME_SUFFIXES, parse_name
 
 FAST = ["--benchmark_min_time=0.001", "--benchmark_repetitions=2",
         "--benchmark_min_warmup_time=0"]
@@ -46,27 +46,34 @@ GRAMMAR = {
     "sentinel": (("at",), "sentinel", None),
     "timerfd": (("us",), "registry", "manual_time"),
     "signal": (("via",), "registry", "manual_time"),
-    "server": (("idle", "conns"), "registry", "manual_time"),
+    "server": (("idle", "conns"), "loop", "manual_time"),
 }
 # Parameters a scenario's rows may add after GRAMMAR's (wakeup's own wake descriptor), and the
 # parameters whose value is a word, with the words allowed.
 OPTIONAL_PARAMS = {"wakeup": ("wake",)}
+# Rows of the same scenario with other parameters: the server's fixed-rate rows (they run a
+# fixed number of windows, which Google Benchmark writes into the name as iterations:<n>, a
+# suffix of its own that parse_name drops like /manual_time).
+OTHER_PARAMS = {"server": (("idle", "rate"),)}
 WORD_PARAMS = {"cpu": {"same", "other"}, "via": {"signalfd", "selfpipe"},
                "wake": {"eventfd", "pipe", "socketpair"}}
 RAW_MECHANISMS = {"select", "poll", "epoll", "uring_poll"}
 RAW_TIMEOUT_PATHS = {"ppoll", "epoll_pwait2"}
 
 
-def grammar_problem(name, registry, raw_timeout_scenario):
+def grammar_problem(name, registry, raw_timeout_scenario, engines=frozenset()):
     """Why a benchmark name is outside the grammar, or None."""
     parsed = parse_name(name)
     if parsed.scenario not in GRAMMAR:
         return "unknown scenario"
     keys, slot, suffix = GRAMMAR[parsed.scenario]
-    if name != parsed.key + (f"/{suffix}" if suffix else ""):
+    own = "/".join(seg for seg in name.split("/")
+                   if seg.partition(":")[0] not in GB_NAME_SUFFIXES or ":" not in seg)
+    if own != parsed.key + (f"/{suffix}" if suffix else ""):
         return "segments outside the grammar"
     got = tuple(k for k, _ in parsed.params)
-    if got != keys and got != keys + OPTIONAL_PARAMS.get(parsed.scenario, ("-",)):
+    if got != keys and got != keys + OPTIONAL_PARAMS.get(parsed.scenario, ("-",)) \
+            and got not in OTHER_PARAMS.get(parsed.scenario, ()):
         return f"parameters {parsed.params}, expected {keys}"
     for key, value in parsed.params:
         if key in WORD_PARAMS:
@@ -78,10 +85,19 @@ def grammar_problem(name, registry, raw_timeout_scenario):
     slots = {"registry": registry, "raw": RAW_MECHANISMS, "raw_timeout": RAW_TIMEOUT_PATHS,
              "herd_shared": {"epoll_lt", "epoll_et"},
              "timeout": registry if raw_timeout_scenario else registry | RAW_TIMEOUT_PATHS,
-             "sentinel": {"roundtrip"}}[slot]
+             "sentinel": {"roundtrip"}, "loop": registry | engines}[slot]
     if parsed.backend not in slots:
         return f"slot '{parsed.backend}' is not one of {sorted(slots)}"
     return None
+
+
+def server_engines():
+    """The server engines, as pollbench-server lists its loops (registry rows first)."""
+    out = subprocess.run([os.path.join(os.path.dirname(benchbin.BENCH), "pollbench-server"),
+                          "loops"], capture_output=True, text=True, timeout=60, check=True)
+    registry = set(benchbin.registry_backends())
+    return frozenset(line.split()[0] for line in out.stdout.splitlines()
+                     if line.split()[0] not in registry)
 
 
 def bench_json(*args):
@@ -109,13 +125,17 @@ def iteration_rows(doc):
 
 @needs_bench
 def test_names_follow_the_grammar():
+    grid = list_names("--benchmark_filter=^server/")  # the server's full grid, rate rows too
+    bad = [(n, grammar_problem(n, set(benchbin.registry_backends()), True, server_engines()))
+           for n in grid]
+    assert grid and not [b for b in bad if b[1]], bad[:5]
     for args in ([], ["--pollbench_quick"]):
         names = list_names(*args)
         assert names, "no benchmarks registered"
         assert len(names) == len(set(names)), "duplicate benchmark names"
         registry = set(benchbin.registry_backends())
         raw_timeout = any(parse_name(n).scenario == "raw_timeout" for n in names)
-        bad = [(n, grammar_problem(n, registry, raw_timeout)) for n in names]
+        bad = [(n, grammar_problem(n, registry, raw_timeout, server_engines())) for n in names]
         bad = [b for b in bad if b[1]]
         assert not bad, f"names outside results/README.md's grammar: {bad[:5]}"
         for n in names:
