@@ -320,3 +320,14 @@ def test_no_data_no_table(tmp_path):
     run = _run(tmp_path, d.json())
     assert advice.decision_table(run) == []
     assert advice.TABLE_TITLE not in summary.render(run, [])
+
+
+def test_the_table_follows_registry_facts_not_names(tmp_path):
+    # The reference row renamed everywhere (rows and registry): the same table, renamed.
+    import json
+    doc = gbfake.everything_run()
+    renamed = json.loads(json.dumps(doc).replace("epoll_lt", "level_list"))
+    before = advice.decision_table(_run(tmp_path, doc))
+    after = advice.decision_table(_run(tmp_path, renamed, "renamed.json"))
+    assert "epoll_lt" in "\n".join(before)
+    assert after == [line.replace("epoll_lt", "level_list") for line in before]
