@@ -12,6 +12,9 @@ sentence. Standard library only.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import analysis as an
 import c10k
 from analysis import fmt_names
@@ -499,6 +502,295 @@ ADVICE = {
 }
 
 
+# --- the decision table: one line per question, above the sentences ------------------------
+
+TABLE_TITLE = "What to use: the answers on one screen"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One line of the decision table: the question a user brings, the answer in a few
+    words, the deciding ratio with its interval, the rows it comes from and the title of the
+    item below that says it in full (its anchor)."""
+
+    question: str
+    answer: str
+    ratio: str
+    rows: list
+    detail: str
+
+
+def anchor(title: str) -> str:
+    """The HTML id of a detailed item: 'use-' and its title's words, lower case."""
+    return "use-" + "-".join(re.findall(r"[a-z0-9]+", title.lower()))
+
+
+def _ratio_cell(label: str, r: an.Ratio, where: str = "") -> str:
+    return f"{label} = {fmt_ratio(r)}" + (f" at {where}" if where else "") + _noise_word(r)
+
+
+def _few_ready(run: Run) -> Answer | None:
+    """The O(ready) reference against the O(registered) mechanism with the most N in common,
+    at the largest of them, with the N from which it stays cheaper beyond the noise."""
+    ref = reference_row(run)
+    if ref is None:
+        return None
+    best = None
+    for mech in mechanisms(run, "per_registered"):
+        pts = pair_series(an.series_over_fds(run, "dispatch", mech),
+                          an.series_over_fds(run, "dispatch", ref))
+        if pts and (best is None or len(pts) > len(best[1])):
+            best = (mech, pts)
+    if best is None:
+        return None
+    mech, pts = best
+    n, r = pts[-1][0], pts[-1][1]
+    start = next((i for i in range(len(pts)) if all(beyond(q) > 0 for _, q, _, _ in pts[i:])),
+                 None)
+    if start is not None:
+        answer = (f"{ref}, at every N measured" if start == 0 else
+                  f"{ref}, from N = {an.fmt_n(pts[start][0])}")
+    elif beyond(r) < 0:
+        answer = f"{mech}, up to N = {an.fmt_n(n)}"
+    else:
+        answer = f"either: within the noise at N = {an.fmt_n(n)}"
+    return Answer("Many idle fds, few ready", answer,
+                  _ratio_cell(f"{mech}/{ref}", r, f"N = {an.fmt_n(n)}, 1 ready"),
+                  [b for _, _, b, _ in pts] + [d for _, _, _, d in pts],
+                  "Many idle fds, few ready")
+
+
+def _most_ready(run: Run) -> Answer | None:
+    """The active sweep's largest A: an O(registered) mechanism against the reference."""
+    ref = reference_row(run)
+    if ref is None:
+        return None
+    ref_sweep = an.active_sweep(run, "dispatch", ref)
+    for mech in mechanisms(run, "per_registered"):
+        sweep = an.active_sweep(run, "dispatch", mech)
+        if not sweep or not ref_sweep or sweep[0] != ref_sweep[0]:
+            continue
+        pts = pair_series(sweep[1], ref_sweep[1])
+        if len(pts) < 2:
+            continue
+        n, (a, r, b, d) = sweep[0], pts[-1]
+        answer = {1: ref, -1: f"{mech} is cheaper",
+                  0: "either: within the noise"}[beyond(r)]
+        return Answer("Most fds ready", answer,
+                      _ratio_cell(f"{mech}/{ref}", r,
+                                  f"N = {an.fmt_n(n)}, {an.fmt_n(a)} ready"),
+                      [b, d], "As more of them are ready")
+    return None
+
+
+def _ready_rows(run: Run) -> Answer | None:
+    """The O(ready) mechanisms (epoll's variants, io_uring's) at the largest N each shares
+    with the reference: the cheapest of them against the reference."""
+    ref = reference_row(run)
+    if ref is None:
+        return None
+    ref_rows = an.series_over_fds(run, "dispatch", ref)
+    last = []
+    for mech in mechanisms(run, "per_ready"):
+        pts = pair_series(an.series_over_fds(run, "dispatch", mech), ref_rows)
+        if mech != ref and pts:
+            last.append((mech, *pts[-1]))
+    if not last:
+        return None
+    mech, n, r, b, d = min(last, key=lambda p: p[2].ratio)
+    same = [m for m, _, q, _, _ in last if beyond(q) == 0]
+    if beyond(r) < 0:
+        answer = f"{mech} is cheaper than {ref}"
+    elif len(same) == len(last):
+        answer = f"any: all within the noise of {ref}"
+    else:
+        answer = ref + (f" (within the noise: {fmt_names(same)})" if same else "")
+    return Answer("epoll against io_uring, one loop's readiness", answer,
+                  _ratio_cell(f"{mech}/{ref}", r, f"N = {an.fmt_n(n)}"),
+                  [p[3] for p in last if p[0] == mech or p[0] in same] + [d],
+                  "io_uring, epoll variants and the "
+                  "other O(ready) rows")
+
+
+def _server(run: Run) -> Answer | None:
+    """The server rows (plots/c10k.py's data): at the closed-loop point with the most idle
+    connections, the completion engine or O(ready) loop with the least CPU per request
+    against the baseline loop."""
+    points = c10k.cpu_against_baseline(run)
+    if not points:
+        return None
+    eng = c10k.engines(run)
+    base = c10k.baseline_loop(run)
+    for (i, c), b0, others in sorted(points, key=lambda p: p[0], reverse=True):
+        loops = [(bk, b, r) for bk, b, r in others if r is not None and
+                 (bk in eng or (run.registry.fact(bk, "wait_cost") == "per_ready"
+                                and not run.registry.wraps(bk)))]
+        if not loops:
+            continue
+        bk, b, r = min(loops, key=lambda x: x[2].ratio)
+        answer = {1: f"{base}: every other loop used more", -1: f"{bk}: less CPU per request",
+                  0: f"{base} or {bk}: within the noise"}[beyond(r)]
+        return Answer("epoll against io_uring, as a server", answer,
+                      _ratio_cell(f"{bk}/{base} CPU per request", r, f"I = {i:,}, C = {c}"),
+                      [b, b0], "epoll against io_uring, as a server")
+    return None
+
+
+def _libraries(run: Run) -> Answer | None:
+    """What each event library adds over its mechanism at the largest N of each: the least
+    and the most, the most with its interval."""
+    last = []
+    for lib, mech in an.library_pairs(run):
+        pts = pair_series(an.series_over_fds(run, "dispatch", lib),
+                          an.series_over_fds(run, "dispatch", mech))
+        if pts:
+            last.append((lib, mech, *pts[-1]))
+    if not last:
+        return None
+    last.sort(key=lambda p: p[3].ratio)
+    least, most = last[0], last[-1]
+    if all(beyond(p[3]) == 0 for p in last):
+        answer = "none adds beyond the noise"
+    else:
+        answer = f"least {least[0]} ({100 * (least[3].ratio - 1):+.0f}%)"
+        if most is not least:
+            answer += f", most {most[0]} ({100 * (most[3].ratio - 1):+.0f}%)"
+    lib, mech, n, r, b, d = most
+    rows = [b, d] + ([least[4], least[5]] if least is not most else [])
+    return Answer("Which event library costs what over its mechanism", answer,
+                  _ratio_cell(f"{lib}/{mech}", r, f"N = {an.fmt_n(n)}"), rows,
+                  "What a library adds over its mechanism")
+
+
+def _timeouts(run: Run) -> Answer | None:
+    """At the shortest timeout below a millisecond: the most punctual row, against the
+    most punctual of the rows that took it in whole milliseconds (else the least punctual)."""
+    table = an.timeout_table(run)
+    ts = sorted({t for per in table.values() for t in per if t < 1000})
+    for t in ts:
+        got = sorted(((per[t].median("late_p50_ns"), label, per[t])
+                      for label, per in table.items()
+                      if t in per and per[t].median("late_p50_ns") is not None),
+                     key=lambda g: g[0])
+        if len(got) < 2:
+            continue
+        rounded = [g for g in got if g[0] < COARSE_NS and an.rounded_to_ms(t, g[0])]
+        fine = [g for g in got if g[0] < COARSE_NS and not an.rounded_to_ms(t, g[0])]
+        if not fine:
+            answer = "none here: every row was a millisecond late or more"
+            other, best = got[-1], got[0]
+        else:
+            best = fine[0]
+            other = rounded[0] if rounded else got[-1]
+            shown = [g[1] for g in fine[:2]]
+            answer = fmt_names(shown + ([f"{len(fine) - 2} more"] if len(fine) > 2 else []))
+            answer += (f"; {len(rounded)} of {len(got)} rows take it in whole ms"
+                       if rounded else "; no row rounds it to a millisecond")
+        r = ratio_of(other[2], best[2], "late_p50_ns")
+        if r is None:
+            continue
+        return Answer("Timeouts below a millisecond", answer,
+                      _ratio_cell(f"{other[1]}/{best[1]} lateness", r, f"T = {t:,} µs"),
+                      [best[2], other[2]], "Timeouts")
+    return None
+
+
+def _herd(run: Run) -> Answer | None:
+    """At the most waiters: the designs that woke about one, and how many the woken-all
+    reference row woke per event against the first of them."""
+    lines = an.herd_lines(run)
+    if not lines:
+        return None
+    w = max(rows[-1][0] for _, _, rows in lines)
+    at_w = [(scen, bk, rows[-1][1]) for scen, bk, rows in lines if rows[-1][0] == w]
+    if w <= 1:
+        return None
+    one = [(f"one shared {bk} set" if s == "herd_shared" else bk, b) for s, bk, b in at_w
+           if an.herd_verdict(b.median("woken_per_event"), w) == "about one"]
+    ref = reference_row(run, "herd")
+    base = next((b for s, bk, b in at_w if bk == ref and s == "herd"), None)
+    if base is None or not one:
+        base = max((b for _, _, b in at_w), key=lambda b: b.median("woken_per_event"))
+    best = one[0][1] if one else min((b for _, _, b in at_w),
+                                     key=lambda b: b.median("woken_per_event"))
+    r = ratio_of(base, best, "woken_per_event")
+    if r is None or base is best:
+        return None
+    answer = (" or ".join(label for label, _ in one) + f": one woken of {w}" if one else
+              f"none: every design woke more than one of {w}")
+    return Answer("A pool of threads on one fd", answer,
+                  _ratio_cell(f"threads woken per event, {base.backend}/{best.backend}", r,
+                              f"W = {w}"), [base, best], "Several threads on one fd")
+
+
+def _signals(run: Run) -> Answer | None:
+    for bk, per in loopfds.signal_table(run).items():
+        sfd, pipe = per.get("signalfd"), per.get("selfpipe")
+        r = ratio_of(pipe, sfd, "p50_ns") if sfd and pipe else None
+        if r is None:
+            continue
+        answer = {1: "a signalfd in the poller", -1: "a self-pipe",
+                  0: "either: within the noise"}[beyond(r)]
+        return Answer("Signals", answer,
+                      _ratio_cell(f"self-pipe/signalfd p50 on {bk}", r), [sfd, pipe],
+                      "Timers, signals and wake-up descriptors")
+    return None
+
+
+def _wakeups(run: Run) -> Answer | None:
+    for bk, per in loopfds.wake_table(run).items():
+        ranked = sorted(per.items(), key=lambda kv: kv[1].median("p50_ns"))
+        if len(ranked) < 2:
+            continue
+        (best_kind, best), (next_kind, nxt) = ranked[0], ranked[1]
+        r = ratio_of(nxt, best, "p50_ns")
+        if r is None:
+            continue
+        answer = (f"{best_kind}" if beyond(r) > 0 else
+                  f"{best_kind} or {next_kind}: within the noise")
+        return Answer("Cross-thread wake-ups", answer,
+                      _ratio_cell(f"{next_kind}/{best_kind} p50 on {bk}", r),
+                      [b for _, b in ranked[:2]], "Timers, signals and wake-up descriptors")
+    return None
+
+
+# The questions, in the order a user brings them; each gives a line only with data.
+QUESTIONS = (_few_ready, _most_ready, _timeouts, _herd, _libraries, _ready_rows, _server,
+             _signals, _wakeups)
+
+
+def answers(run: Run) -> list:
+    return [a for q in QUESTIONS for a in [q(run)] if a is not None]
+
+
+def _drift_words(run: Run) -> str:
+    drift = sentinel_drift(run)
+    if drift is None or drift[0] <= DRIFT_WARNING:
+        return ""
+    return (f" **The noise sentinel drifted {100 * drift[0]:.0f}% during this run**: treat "
+            "every difference below that as unproven.")
+
+
+def decision_table(run: Run, heading: str = "##", details: set = frozenset()) -> list:
+    """The table's Markdown lines, or [] when no question has data. A row links to the item
+    below that says it in full when `details` (the items' titles) holds it."""
+    rows = answers(run)
+    if not rows:
+        return []
+    out = [f"{heading} {TABLE_TITLE}", "",
+           "Each answer is decided by one ratio X/Y of two rows of this run, with its 95% "
+           "interval; \"within the noise\" when that interval holds 1. The sentences below "
+           "say each in full." + _drift_words(run), "",
+           "| question | answer | deciding ratio [95% interval] | rows |",
+           "|---|---|---|---|"]
+    for a in rows:
+        cited = cite(a.rows)
+        if a.detail in details:
+            cited = f"[{cited}](#{anchor(a.detail)})"
+        out.append(f"| {a.question} | {a.answer} | {a.ratio} | {cited} |")
+    return out + [""]
+
+
 def generic(run: Run, scenario: str) -> list:
     """For a scenario without advice of its own: at its smallest and largest parameter point
     (the groups of rows that differ only in the backend), the lowest row by the main metric
@@ -584,11 +876,13 @@ def section(run: Run, heading: str = "##") -> list:
                 items.append((scen, sentences))
     if not items:
         return []
-    out = [f"{heading} {TITLE}", "", noise_note(run), ""]
+    out = decision_table(run, heading, {title for title, _ in items})
+    out += [f"{heading} {TITLE}", "", noise_note(run), ""]
     for title, sentences in items:
+        head = f'- <a id="{anchor(title)}"></a>**{title}.**'
         if len(sentences) == 1:
-            out.append(f"- **{title}.** {sentences[0]}")
+            out.append(f"{head} {sentences[0]}")
         else:
-            out.append(f"- **{title}.**")
+            out.append(head)
             out += [f"  - {s}" for s in sentences]
     return out + [""]

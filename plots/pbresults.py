@@ -421,6 +421,49 @@ def _validate(path: str, doc) -> None:
             raise ResultsError(path, f"not Google Benchmark output (row {i} has no name)")
 
 
+# Row fields of Google Benchmark's own that are numbers but not measurements to check here.
+_GB_INTEGERS = ("family_index", "per_family_instance_index", "repetitions",
+                "repetition_index", "threads")
+
+
+def _impossible(row: dict) -> str | None:
+    """What makes a row's values impossible for any run (results/README.md's counters), or
+    None. Every time and counter is a count or a duration: never negative, never NaN (GB's
+    own cv aggregate of a counter that is always 0 is 0/0, so cv rows may be NaN); a row
+    says the unit of its times; one iteration of a row with A ready fds collects A events
+    (and a chain row's W forwarded writes on top: events_per_iter = W + A)."""
+    if row.get("time_unit") not in TIME_UNIT_NS:
+        unit = row.get("time_unit")
+        return ("no time unit" if unit is None else f"unknown time unit {unit!r}") + \
+            f" (expected {', '.join(TIME_UNIT_NS)})"
+    cv = row.get("run_type") == "aggregate" and row.get("aggregate_name") == "cv"
+    for t in ("real_time", "cpu_time"):
+        if not isinstance(row.get(t), (int, float)) or isinstance(row.get(t), bool):
+            return f"no {t}"
+    for k, v in row.items():
+        if k in _GB_INTEGERS or not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if math.isnan(v) and not cv:
+            return f"{k} is NaN"
+        if v < 0:
+            return f"{k} is negative ({v:g})"
+        if math.isinf(v):
+            return f"{k} is infinite"
+    if row.get("run_type", "iteration") == "iteration":
+        if not isinstance(row.get("iterations"), int) or row["iterations"] < 1:
+            return f"iterations is {row.get('iterations')!r}, not a positive whole number"
+        active = parse_name(row.get("run_name") or row["name"]).get("active")
+        got = row.get("events_per_iter")
+        if isinstance(active, (int, float)) and isinstance(got, (int, float)):
+            writes = row.get("writes", 0)
+            want = active + (writes if isinstance(writes, (int, float)) else 0)
+            if got != want:
+                return (f"events_per_iter is {got:g} where its name says A = {active:g}"
+                        + (f" and writes W = {writes:g} (expected W + A = {want:g})"
+                           if writes else ""))
+    return None
+
+
 def _counters(row: dict) -> dict:
     """Every numeric field of a row that is a measurement (GB's counters + times in ns); GB's
     bookkeeping, the process id and the CPU counters are not."""
@@ -438,7 +481,11 @@ def _counters(row: dict) -> dict:
 
 def _add_rows(path: str, file_index: int, doc: dict, benches: dict) -> None:
     families = {}  # (process, run name) -> family_index: one name, one benchmark family
-    for row in doc["benchmarks"]:
+    for i, row in enumerate(doc["benchmarks"]):
+        problem = None if row.get("error_occurred") else _impossible(row)
+        if problem is not None:
+            raise ResultsError(path, f"row {i} ({row['name']}): {problem}: no run produces "
+                               "this, refusing the file")
         run_type = row.get("run_type", "iteration")
         # run_name is the name without the aggregate suffix; older GB lacks it.
         base = row.get("run_name") or row["name"]

@@ -37,6 +37,28 @@ OTHER_PROJECT = {
 }
 
 
+# Copies of {RUN} with one value no run can produce (docs/bad-input.md): placeholder ->
+# (row's run name, its repetition, field, value; None removes the field).
+IMPOSSIBLE = {
+    "NEGATIVE_TIME": ("dispatch/poll/fds:256/active:1", 1, "real_time", -812.0),
+    "NO_UNIT": ("dispatch/epoll_lt/fds:64/active:1", 0, "time_unit", None),
+    "WRONG_EVENTS": ("dispatch/poll/fds:4096/active:1", 2, "events_per_iter", 16.0),
+    "NAN_COUNTER": ("dispatch/epoll_lt/fds:1024/active:1", 0, "ns_per_event", float("nan")),
+    "NEGATIVE_COUNTER": ("churn/poll/fds:64", 0, "ns_per_add", -3.0),
+}
+
+
+def impossible(doc: dict, run_name: str, repetition: int, field: str, value) -> dict:
+    rows = [dict(r) for r in doc["benchmarks"]]
+    (row,) = [r for r in rows if r.get("run_name") == run_name
+              and r.get("run_type") == "iteration" and r.get("repetition_index") == repetition]
+    if value is None:
+        del row[field]
+    else:
+        row[field] = value
+    return dict(doc, benchmarks=rows)
+
+
 def matrix_rows():
     with open(DOC, encoding="utf-8") as f:
         rows = [ROW.match(line.rstrip("\n")) for line in f]
@@ -86,6 +108,9 @@ def sandbox(tmp_path):
         part = dict(doc, benchmarks=[r for r in doc["benchmarks"]
                                      if r["run_name"].startswith(prefix)])
         files[key].write_text(json.dumps(part))
+    for key, change in IMPOSSIBLE.items():
+        files[key] = inputs / f"{key.lower()}.json"
+        files[key].write_text(json.dumps(impossible(doc, *change)))
     no_mpl = tmp_path / "no-mpl"
     (no_mpl / "matplotlib").mkdir(parents=True)
     (no_mpl / "matplotlib" / "__init__.py").write_text(

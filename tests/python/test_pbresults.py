@@ -277,3 +277,73 @@ def test_the_pipelines_sentinel_drift_wins_over_the_rows(tmp_path):
     doc["context"]["pollbench_sentinel_drift"] = "0.25"
     drift, points = sentinel_drift(load(write_json(tmp_path / "r.json", doc)))
     assert drift == 0.25 and len(points) == 3
+
+
+# --- values no run can produce ---------------------------------------------------------------
+
+def _fake_with(change):
+    d = gbfake.Doc(reps=3, noise=0.0)
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0, "events_per_iter": 1.0})
+    d.add("dispatch/poll/fds:64/active:4", {"ns_per_event": 120.0, "events_per_iter": 4.0})
+    d.add("chain/poll/fds:100/active:1", {"ns_per_event": 300.0, "events_per_iter": 1001.0,
+                                          "writes": 1000.0})
+    doc = d.json()
+    change(doc["benchmarks"])
+    return doc
+
+
+def test_a_valid_file_with_nan_in_gbs_cv_rows_is_accepted(tmp_path):
+    # GB's cv of a counter that is always 0 is 0/0: a real run writes NaN there.
+    def cv_nan(rows):
+        for r in rows:
+            if r.get("aggregate_name") == "cv":
+                r["cpu_migrated"] = float("nan")
+    run = load(write_json(tmp_path / "r.json", _fake_with(cv_nan)))
+    assert run.benches["chain/poll/fds:100/active:1"].median("events_per_iter") == 1001.0
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("real_time", -5.0, "real_time is negative (-5)"),
+    ("cpu_time", float("nan"), "cpu_time is NaN"),
+    ("time_unit", "fortnights", "unknown time unit 'fortnights' (expected ns, us, ms, s)"),
+    ("ns_per_event", float("inf"), "ns_per_event is infinite"),
+    ("events_per_iter", 2.0, "events_per_iter is 2 where its name says A = 4"),
+    ("iterations", 0, "iterations is 0, not a positive whole number"),
+])
+def test_the_first_impossible_row_is_named_and_the_file_refused(tmp_path, field, value,
+                                                                 problem):
+    def spoil(rows):
+        # Two bad rows: the second repetition of fds:64 and, later, a chain row.
+        bad = [i for i, r in enumerate(rows) if r["name"] == "dispatch/poll/fds:64/active:4"]
+        rows[bad[1]][field] = value
+        rows[-2]["real_time"] = -1.0
+    doc = _fake_with(spoil)
+    first = next(i for i, r in enumerate(doc["benchmarks"])
+                 if r["name"] == "dispatch/poll/fds:64/active:4") + 1
+    with pytest.raises(ResultsError) as e:
+        load(write_json(tmp_path / "r.json", doc))
+    assert str(e.value) == (f"row {first} (dispatch/poll/fds:64/active:4): {problem}: "
+                            "no run produces this, refusing the file")
+
+
+def test_a_chain_row_collects_its_writes_and_a(tmp_path):
+    def spoil(rows):
+        for r in rows:
+            if r["name"].startswith("chain/") and r.get("run_type") == "iteration":
+                r["events_per_iter"] = 1.0
+    with pytest.raises(ResultsError, match=r"events_per_iter is 1 where its name says A = 1 "
+                       r"and writes W = 1000 \(expected W \+ A = 1001\)"):
+        load(write_json(tmp_path / "r.json", _fake_with(spoil)))
+
+
+def test_an_errored_row_is_not_checked(tmp_path):
+    # A skipped row carries GB's zeros and no counters: nothing in it is a measurement.
+    d = gbfake.Doc(reps=3, noise=0.0)
+    d.add("dispatch/poll/fds:16/active:1", {"ns_per_event": 100.0, "events_per_iter": 1.0})
+    d.error("dispatch/select/fds:4096/active:1", "select: fd above FD_SETSIZE")
+    doc = d.json()
+    for r in doc["benchmarks"]:
+        if r.get("error_occurred"):
+            r.pop("time_unit", None)
+    assert not load(write_json(tmp_path / "r.json", doc)).benches[
+        "dispatch/select/fds:4096/active:1"].ok

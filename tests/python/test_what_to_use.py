@@ -24,7 +24,7 @@ def _items(lines):
     """{bold title: text of the item and its sub-bullets}."""
     out, title = {}, None
     for line in lines:
-        m = re.match(r"- \*\*(.+?)\.\*\*(.*)", line)
+        m = re.match(r'- (?:<a id="[^"]+"></a>)?\*\*(.+?)\.\*\*(.*)', line)
         if m:
             title = m.group(1)
             out[title] = m.group(2)
@@ -164,7 +164,8 @@ def test_readme_block_is_replaced_between_the_markers_only(tmp_path):
     assert p.returncode == 0, p.stderr
     text = readme.read_text()
     assert text.startswith("# x\n\nbefore\n<!-- what-to-use: begin (generated) -->\n"
-                           f"### {advice.TITLE}\n")
+                           f"### {advice.TABLE_TITLE}\n")
+    assert f"\n### {advice.TITLE}\n" in text
     assert "old text" not in text and text.endswith("<!-- what-to-use: end -->\nafter\n")
     # Twice gives the same file.
     assert run_report("readme", results, readme).returncode == 0
@@ -223,3 +224,110 @@ def test_loop_descriptor_sentences_cite_their_rows_and_their_noise(tmp_path):
         assert ("within the noise" in s) != ("beyond the noise" in s), s
     for s in wakes:
         assert s.count("×") == len(re.findall(r"; \w+ [\d.,]+ µs \(", s)), s
+
+
+# --- the decision table above the sentences ----------------------------------------------------
+
+def _table(lines):
+    """{question: (answer, ratio, rows)} of the decision table's lines."""
+    out = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] != "question":
+            out[cells[0]] = tuple(cells[1:])
+    return out
+
+
+def test_the_table_opens_summary_md_and_links_every_row_to_its_sentence(tmp_path):
+    doc = gbfake.everything_run()
+    run = _run(tmp_path, doc)
+    text = summary.render(run, [])
+    assert text.index(f"## {advice.TABLE_TITLE}") < text.index(f"## {advice.TITLE}") \
+        < text.index("## Machine")
+    lines = advice.section(run)
+    table = _table(lines[:lines.index(f"## {advice.TITLE}")])
+    assert 5 <= len(table) <= 12
+    ids = set(re.findall(r'<a id="([^"]+)"></a>', "\n".join(lines)))
+    keys = list(run.benches)
+    for question, (answer, ratio, rows) in table.items():
+        assert answer and re.search(r"\d× \[\d[\d.,]*, \d[\d.,]*\]", ratio), (question, ratio)
+        link = re.fullmatch(r"\[(`[^]]+`)\]\(#([a-z0-9-]+)\)", rows)
+        assert link and link.group(2) in ids, (question, rows)
+        for pattern in re.findall(r"`([^`]+)`", link.group(1)):
+            m = re.match(r"([^/]+)/\{([^}]+)\}(.*)", pattern)
+            for p in ([f"{m.group(1)}/{b}{m.group(3)}" for b in m.group(2).split(",")]
+                      if m else [pattern]):
+                assert fnmatch.filter(keys, p), (question, p)
+
+
+def test_table_answers_follow_a_noise_free_model(tmp_path):
+    # gbfake.model_cost: poll 330 + 1.6 N / A, epoll_lt 420 ns per event. From N = 64 (432 >
+    # 420) epoll_lt is cheaper at every N; at N = A = 4,096 poll is (331.6 < 420).
+    run = _run(tmp_path, gbfake.full_run(noise=0.0, backends=("poll", "epoll_lt")))
+    table = _table(advice.decision_table(run))
+    assert table["Many idle fds, few ready"][0] == "epoll_lt, from N = 64"
+    assert table["Many idle fds, few ready"][1].startswith("poll/epoll_lt = 32.")
+    assert "at N = 8,192, 1 ready" in table["Many idle fds, few ready"][1]
+    assert table["Most fds ready"][0] == "poll is cheaper"
+    assert table["Most fds ready"][1].startswith("poll/epoll_lt = 0.79×")
+    # No herd, timeout, server, signal or wake rows in this run: no line for them.
+    assert set(table) == {"Many idle fds, few ready", "Most fds ready"}
+
+
+def test_within_the_noise_is_an_answer_of_the_table(tmp_path):
+    d = gbfake.Doc(reps=3, seed=3, noise=0.05, processes=3, context=gbfake.CONTEXT)
+    for n in (16, 256, 4096):
+        for bk in ("epoll_lt", "epoll_et"):
+            d.add(f"dispatch/{bk}/fds:{n}/active:1", {"ns_per_event": 2000.0,
+                                                      "events_per_iter": 1.0})
+    table = _table(advice.decision_table(_run(tmp_path, d.json())))
+    answer, ratio, rows = table["epoll against io_uring, one loop's readiness"]
+    assert answer == "any: all within the noise of epoll_lt"
+    assert ratio.startswith("epoll_et/epoll_lt = ") and ratio.endswith(", within the noise")
+    assert rows == "`dispatch/{epoll_et,epoll_lt}/fds:4096/active:1`"
+
+
+def test_a_library_line_names_the_least_and_the_most(tmp_path):
+    d = gbfake.Doc(reps=3, seed=3, noise=0.02, processes=3, context=gbfake.CONTEXT)
+    for n in (16, 256, 4096):
+        for bk, v in (("epoll_lt", 2000.0), ("libevent_epoll", 2800.0), ("libuv", 2100.0)):
+            d.add(f"dispatch/{bk}/fds:{n}/active:1", {"ns_per_event": v,
+                                                      "events_per_iter": 1.0})
+    answer, ratio, _ = _table(advice.decision_table(_run(tmp_path, d.json())))[
+        "Which event library costs what over its mechanism"]
+    assert re.fullmatch(r"least libuv \(\+[3-7]%\), most libevent_epoll \(\+[34]\d%\)", answer)
+    assert ratio.startswith("libevent_epoll/epoll_lt = 1.")
+
+
+def test_the_server_line_comes_from_c10k_data(tmp_path):
+    # gbfake's CPU per request: uring_recv_multishot_defer 0.8 × epoll_lt's, the least.
+    run = _run(tmp_path, gbfake.server_run(engines=True))
+    table = _table(advice.decision_table(run))
+    answer, ratio, rows = table["epoll against io_uring, as a server"]
+    assert answer == "uring_recv_multishot_defer: less CPU per request"
+    assert ratio.startswith("uring_recv_multishot_defer/epoll_lt CPU per request = 0.8")
+    # The point with the most idle connections that the engine measured.
+    idle = max(b.name.get("idle") for b in run.select("server", "uring_recv_multishot_defer"))
+    assert ratio.endswith(f" at I = {idle:,}, C = 32")
+    assert rows == f"`server/{{uring_recv_multishot_defer,epoll_lt}}/idle:{idle}/conns:32`"
+
+
+def test_no_data_no_table(tmp_path):
+    d = gbfake.Doc(reps=3)
+    for n in (16, 256):
+        d.add(f"dispatch/epoll_lt/fds:{n}/active:1", {"ns_per_event": 2000.0,
+                                                      "events_per_iter": 1.0})
+    run = _run(tmp_path, d.json())
+    assert advice.decision_table(run) == []
+    assert advice.TABLE_TITLE not in summary.render(run, [])
+
+
+def test_the_table_follows_registry_facts_not_names(tmp_path):
+    # The reference row renamed everywhere (rows and registry): the same table, renamed.
+    import json
+    doc = gbfake.everything_run()
+    renamed = json.loads(json.dumps(doc).replace("epoll_lt", "level_list"))
+    before = advice.decision_table(_run(tmp_path, doc))
+    after = advice.decision_table(_run(tmp_path, renamed, "renamed.json"))
+    assert "epoll_lt" in "\n".join(before)
+    assert after == [line.replace("epoll_lt", "level_list") for line in before]
