@@ -243,14 +243,21 @@ def count_server(loop: str, server: str, load: str, rate: int = SERVER_RATE,
 
 
 def record_server(doc: dict, bin_dir: str) -> None:
-    """Adds SERVER_CONTEXT_KEY to a run's merged results for every loop of its server rows:
+    """Adds SERVER_CONTEXT_KEY to the merged results of a run of the server grid, for every loop
+    of its server rows:
     JSON {"rate", "conns", "loops": {loop: {syscall: per request}}, "skipped": {loop: reason}}.
     Never fails the run: a loop that cannot be counted is skipped with its reason."""
     context = doc.get("context", {})
     loops = list(dict.fromkeys(b.get("name", "").split("/")[1] for b in doc.get("benchmarks", [])
                                if b.get("name", "").startswith("server/")
                                and not b.get("error_occurred")))
-    if not loops:
+    # Only a run of the server grid (a filter chose its rows): at about 1.3 s a loop the count
+    # would add 10 s to the default and quick sweeps, which measure the loops' CPU already.
+    try:
+        grid = json.loads(context.get("pollbench_scenarios", "{}")).get("server", {}).get("grid")
+    except (TypeError, ValueError, AttributeError):
+        grid = False
+    if not loops or not grid:
         return
     out = {"rate": SERVER_RATE, "conns": SERVER_CONNS, "loops": {}, "skipped": {}}
     for loop in loops:

@@ -474,3 +474,18 @@ def test_the_server_syscall_count_is_taken_between_the_two_stats_reads():
     assert syscalls.parse_server(log) == {"write": 1, "epoll_wait": 1, "read": 1, "sendto": 1}
     with pytest.raises(syscalls.CountError):
         syscalls.parse_server(log.split('100 read(0, "stats\\n", 256) = 6\n100 epoll')[0])
+
+
+def test_server_syscalls_are_counted_for_a_run_of_the_grid_only(tmp_path):
+    import syscalls
+    doc = gbfake.server_run(noise=0.0)
+    syscalls.record_server(doc, str(tmp_path))  # the grid: every loop, each skipped with why
+    got = json.loads(doc["context"][syscalls.SERVER_CONTEXT_KEY])
+    assert set(got["skipped"]) == set(gbfake.SERVER_BACKENDS) and got["loops"] == {}
+    assert all("not built" in why or "strace" in why for why in got["skipped"].values())
+    scen = json.loads(doc["context"]["pollbench_scenarios"])
+    scen["server"]["grid"] = False
+    doc["context"]["pollbench_scenarios"] = json.dumps(scen)
+    del doc["context"][syscalls.SERVER_CONTEXT_KEY]
+    syscalls.record_server(doc, str(tmp_path))  # the default sweep's subset: no count
+    assert syscalls.SERVER_CONTEXT_KEY not in doc["context"]
