@@ -83,6 +83,11 @@ constexpr std::chrono::milliseconds kWarmUp{15};
 constexpr std::int64_t kRateConns = 32;
 constexpr std::chrono::duration<double> kRateWarmUp{0.2};
 constexpr std::chrono::seconds kRateDrain{5};
+// The load's schedule runs this much past the last window: the windows start after the load's
+// warm-up as this process sees it, a little after the load's own, and each reading of the
+// server's counters takes a round trip; a load that ended first would leave the last window
+// without requests (and its connections closed: open below the loaded ones).
+constexpr std::chrono::duration<double> kRateTail{0.3};
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -500,7 +505,7 @@ void run_server_rate(benchmark::State& state, const ServerLoopRow& loop, std::in
     ChildProcess load(
         {load_bin, "--port", std::to_string(server.port()), "--rate", std::to_string(rate),
          "--conns", std::to_string(kRateConns), "--warmup", fmt::format("{}", kRateWarmUp.count()),
-         "--duration", fmt::format("{}", measured_s)},
+         "--duration", fmt::format("{}", measured_s + kRateTail.count())},
         client_cpu, true);
     // The load's schedule starts after its connections are up; its warm-up covers that.
     std::this_thread::sleep_for(kRateWarmUp);
