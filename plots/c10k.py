@@ -119,12 +119,14 @@ def cpu_against_baseline(run: Run) -> list:
 
 
 def rate_table(run: Run) -> dict:
-    """{I: {loop: [(R, bench), ...] by R}} of the open-loop rows with a p99."""
+    """{I: {loop: [(R, bench), ...] by R}} of the open-loop rows with a p99 (above 0: some
+    request of the measured schedule was answered)."""
     out = {}
     for bk in run.backends(SCENARIO):
         for b in run.select(SCENARIO, bk):
             i, r = b.name.get("idle"), b.name.get("rate")
-            if isinstance(i, int) and isinstance(r, int) and b.median("p99_ns") is not None:
+            # a p99 of 0: no request of the measured schedule was answered (nothing to draw)
+            if isinstance(i, int) and isinstance(r, int) and b.median("p99_ns"):
                 out.setdefault(i, {}).setdefault(bk, []).append((r, b))
     return {i: {bk: sorted(rows, key=lambda x: x[0]) for bk, rows in per.items()}
             for i, per in sorted(out.items())}
@@ -557,6 +559,7 @@ def chart_server_rate(run: Run):
     if not table:
         return None
     import charts
+    from matplotlib.ticker import FuncFormatter
     fig, axes = charts.new_figure(run, "HTTP p99 latency against offered rate (fixed schedule, "
                                        "latency from each request's scheduled send)",
                                   ncols=len(table), width=6.0 * len(table) + 2, height=5.6)
@@ -564,6 +567,7 @@ def chart_server_rate(run: Run):
         for bk, rows in per.items():
             charts.plot_series(run, ax, bk, rows, "p99_ns", bk)
         ax.set_xlabel("offered requests/s")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         ax.set_title(f"I = {i:,} idle connections", fontsize=10)
         charts._us_axis(ax, "y")  # noqa: SLF001
     axes[0].set_ylabel("p99 latency (µs), log" + _SPREAD)

@@ -489,3 +489,13 @@ def test_server_syscalls_are_counted_for_a_run_of_the_grid_only(tmp_path):
     del doc["context"][syscalls.SERVER_CONTEXT_KEY]
     syscalls.record_server(doc, str(tmp_path))  # the default sweep's subset: no count
     assert syscalls.SERVER_CONTEXT_KEY not in doc["context"]
+
+
+def test_a_rate_point_with_no_answered_request_is_not_drawn(tmp_path):
+    doc = gbfake.server_run(noise=0.0, engines=True, rates=True)
+    for row in doc["benchmarks"]:   # pollbench-load's quantiles are 0 when nothing came back
+        if row["name"].startswith("server/poll/idle:0/rate:100000/"):
+            for k in ("p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "reply_rps"):
+                row[k] = 0.0
+    per = c10k.rate_table(_load(tmp_path, doc))[0]
+    assert [r for r, _ in per["poll"]] == [10_000, 25_000, 50_000, 75_000]
