@@ -410,6 +410,14 @@ std::string server_rig_missing(std::string& server_bin, int& server_cpu, int& cl
   return {};
 }
 
+// The last non-empty line a child printed: what a failed row quotes of it.
+std::string_view last_line(std::string_view output) {
+  const std::size_t cut = output.find_last_not_of('\n');
+  const std::string_view text = output.substr(0, cut == std::string_view::npos ? 0 : cut + 1);
+  const std::size_t start = text.find_last_of('\n');
+  return start == std::string_view::npos ? text : text.substr(start + 1);
+}
+
 // key=value words of pollbench-load's result line ("load offered_rps=... p99_ns=...").
 std::optional<std::vector<std::pair<std::string, double>>> parse_load(std::string_view output) {
   std::istringstream in{std::string(output)};
@@ -465,10 +473,8 @@ void run_server(benchmark::State& state, const ServerLoopRow& loop, std::int64_t
       return skip(server.failed(fmt::format("wrk ended before the measurement did ({})", wrk_end)));
     const WrkReport report = parse_wrk(output);
     if (!report.complete) {
-      const std::size_t cut = output.find_last_not_of('\n');
-      const std::string tail = output.substr(0, cut == std::string::npos ? 0 : cut + 1);
-      return skip(server.failed(fmt::format("wrk's output has no results (wrk {}): {}", wrk_end,
-                                            tail.substr(tail.find_last_of('\n') + 1))));
+      return skip(server.failed(
+          fmt::format("wrk's output has no results (wrk {}): {}", wrk_end, last_line(output))));
     }
     if (std::string ended = server.end(); !ended.empty()) return skip(ended);
     set_server_counters(state, *m);
@@ -515,10 +521,8 @@ void run_server_rate(benchmark::State& state, const ServerLoopRow& loop, std::in
     if (!m) return;
     const auto values = parse_load(output);
     if (!values || !load.exited_cleanly()) {
-      const std::size_t cut = output.find_last_not_of('\n');
-      const std::string tail = output.substr(0, cut == std::string::npos ? 0 : cut + 1);
-      return skip(server.failed(fmt::format("pollbench-load gave no results (it {}): {}", load_end,
-                                            tail.substr(tail.find_last_of('\n') + 1))));
+      return skip(server.failed(
+          fmt::format("pollbench-load gave no results (it {}): {}", load_end, last_line(output))));
     }
     if (std::string ended = server.end(); !ended.empty()) return skip(ended);
     set_server_counters(state, *m);
