@@ -572,10 +572,19 @@ class BackgroundWait {
   [[nodiscard]] bool blocked_in_wait() const {
     const pid_t tid = tid_.load();
     if (tid == 0) return false;
-    std::ifstream syscall("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    const std::string task = "/proc/self/task/" + std::to_string(tid);
+    std::ifstream syscall(task + "/syscall");
     long nr = -1;  // "running" when it is not in a system call: nr stays -1
     syscall >> nr;
-    return nr >= 0 && nr != SYS_futex;
+    if (nr < 0 || nr == SYS_futex) return false;
+    // Asleep in it (state S), not preempted inside it: on a loaded machine a thread can be
+    // caught in the submit-only io_uring_enter before its waiting one, and a signal there is
+    // over before the wait begins.
+    std::ifstream stat(task + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const std::size_t close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S';
   }
   // Signals the waiting thread (valid until joined, even if it has returned).
   void signal() { ::pthread_kill(thread_.native_handle(), SIGUSR1); }
