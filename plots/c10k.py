@@ -268,8 +268,9 @@ def server_section(run: Run) -> list:
         return []
     ctx = run.scenarios_context().get(SCENARIO, {})
     out = ["## The C10K experiment: an HTTP server on each backend", "",
-           "`server/<row>/idle:<I>/conns:<C>`: a single-threaded HTTP/1.1 keep-alive server "
-           "whose loop is the row's Poller, in a process of its own pinned to one CPU; I idle "
+           "`server/<loop>/idle:<I>/conns:<C>`: a single-threaded HTTP/1.1 keep-alive server "
+           "whose loop is a registry row's Poller or an io_uring completion engine, in a "
+           "process of its own pinned to one CPU; I idle "
            "connections held open and silent by another process; wrk on the other CPU keeps "
            "C connections busy. Cells: requests/s (the server's count over the timed window) "
            "· wrk's p99 latency in µs · the server's CPU µs per request. "
