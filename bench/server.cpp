@@ -393,21 +393,34 @@ void set_server_counters(benchmark::State& state, const Measured& m) {
   set_counter(state, "requests", requests);
 }
 
-// What the server rows need of the machine: the server program and two CPUs. "" if all is
-// there.
-std::string server_rig_missing(std::string& server_bin, int& server_cpu, int& client_cpu) {
-  server_bin = sibling_program("pollbench-server");
-  if (server_bin.empty()) return "pollbench-server is not built beside pollbench-bench";
+// What every server row needs: a loop that can serve its connections here, the server program
+// and two CPUs. `error` says what is missing, else the rest is set.
+struct ServerRig {
+  std::string error;
+  std::string server_bin;
+  int server_cpu = -1;
+  int client_cpu = -1;
+};
+ServerRig server_rig(const ServerLoopRow& loop, std::int64_t idle, std::int64_t conns) {
+  ServerRig rig;
+  rig.error = cannot_serve(loop, idle, conns);
+  if (!rig.error.empty()) return rig;
+  rig.server_bin = sibling_program("pollbench-server");
+  if (rig.server_bin.empty()) {
+    rig.error = "pollbench-server is not built beside pollbench-bench";
+    return rig;
+  }
   const CpuPlacement& placement = cpu_placement();
   if (placement.timed < 0 || placement.others.empty()) {
-    return fmt::format(
+    rig.error = fmt::format(
         "server rows need two CPUs, the server's and the load's: the timed CPU is {} and no "
         "other CPU is listed or allowed",
         placement.timed);
+    return rig;
   }
-  server_cpu = placement.timed;
-  client_cpu = placement.others.front();
-  return {};
+  rig.server_cpu = placement.timed;
+  rig.client_cpu = placement.others.front();
+  return rig;
 }
 
 // The last non-empty line a child printed: what a failed row quotes of it.
@@ -442,26 +455,20 @@ std::optional<std::vector<std::pair<std::string, double>>> parse_load(std::strin
 void run_server(benchmark::State& state, const ServerLoopRow& loop, std::int64_t idle,
                 std::int64_t conns, double window_s) {
   const auto skip = [&](const std::string& reason) { state.SkipWithError(reason.c_str()); };
-  if (std::string why = cannot_serve(loop, idle, conns); !why.empty()) return skip(why);
+  const ServerRig rig = server_rig(loop, idle, conns);
+  if (!rig.error.empty()) return skip(rig.error);
   std::string why;
   const std::string wrk = load_program("POLLBENCH_WRK", "wrk", "wrk", why);
   if (wrk.empty()) return skip(why);
-  std::string server_bin;
-  int server_cpu = -1;
-  int client_cpu = -1;
-  if (std::string missing = server_rig_missing(server_bin, server_cpu, client_cpu);
-      !missing.empty()) {
-    return skip(missing);
-  }
   drop_fixture();  // no other row's descriptors or threads while the server runs
   try {
     // Ended in reverse order: wrk, then the holder, then the server.
-    ServerUnderLoad server(server_bin, loop, idle, server_cpu, client_cpu);
+    ServerUnderLoad server(rig.server_bin, loop, idle, rig.server_cpu, rig.client_cpu);
     if (!server.error().empty()) return skip(server.error());
     ChildProcess load(
         {wrk, "-t1", fmt::format("-c{}", conns), fmt::format("-d{}s", kWrkSeconds), "--latency",
          "--timeout", "2s", fmt::format("http://127.0.0.1:{}/", server.port())},
-        client_cpu, true);
+        rig.client_cpu, true);
     std::this_thread::sleep_for(kWarmUp);
     const std::optional<Measured> m = measure_windows(state, server, load, window_s);
     const bool wrk_ran = load.running();
@@ -493,26 +500,20 @@ void run_server(benchmark::State& state, const ServerLoopRow& loop, std::int64_t
 void run_server_rate(benchmark::State& state, const ServerLoopRow& loop, std::int64_t idle,
                      std::int64_t rate, double window_s, std::int64_t windows) {
   const auto skip = [&](const std::string& reason) { state.SkipWithError(reason.c_str()); };
-  if (std::string why = cannot_serve(loop, idle, kRateConns); !why.empty()) return skip(why);
-  std::string server_bin;
-  int server_cpu = -1;
-  int client_cpu = -1;
-  if (std::string missing = server_rig_missing(server_bin, server_cpu, client_cpu);
-      !missing.empty()) {
-    return skip(missing);
-  }
+  const ServerRig rig = server_rig(loop, idle, kRateConns);
+  if (!rig.error.empty()) return skip(rig.error);
   const std::string load_bin = sibling_program("pollbench-load");
   if (load_bin.empty()) return skip("pollbench-load is not built beside pollbench-bench");
   drop_fixture();
   try {
-    ServerUnderLoad server(server_bin, loop, idle, server_cpu, client_cpu);
+    ServerUnderLoad server(rig.server_bin, loop, idle, rig.server_cpu, rig.client_cpu);
     if (!server.error().empty()) return skip(server.error());
     const double measured_s = window_s * static_cast<double>(windows);
     ChildProcess load(
         {load_bin, "--port", std::to_string(server.port()), "--rate", std::to_string(rate),
          "--conns", std::to_string(kRateConns), "--warmup", fmt::format("{}", kRateWarmUp.count()),
          "--duration", fmt::format("{}", measured_s + kRateTail.count())},
-        client_cpu, true);
+        rig.client_cpu, true);
     // The load's schedule starts after its connections are up; its warm-up covers that.
     std::this_thread::sleep_for(kRateWarmUp);
     const std::optional<Measured> m = measure_windows(state, server, load, window_s);
