@@ -146,6 +146,16 @@ int error_code_of(const std::function<void()>& f) {
   return 0;
 }
 
+// Registered polled fd `i` of `pool` closed while a dup keeps its file open, then removed by
+// its closed number: the dup (to keep the file open) and the errno remove() gave (0 or EBADF).
+std::pair<UniqueFd, int> close_keeping_a_dup(Poller& poller, FdPool& pool, std::size_t i) {
+  UniqueFd dup(::fcntl(pool.polled_fd(i), F_DUPFD_CLOEXEC, 0));
+  const int closed = pool.polled_fd(i);
+  pool.close_polled(i);
+  const int code = error_code_of([&] { poller.remove(closed); });
+  return {std::move(dup), code};
+}
+
 TEST_P(Conformance, NothingRegisteredTimeoutZeroReturnsZero) {
   EXPECT_TRUE(wait_events(kNow).empty());
 }
@@ -876,11 +886,8 @@ TEST_P(Conformance, AnFdClosedWhileADupKeepsItsFileOpenNeverMakesAWaitSpin) {
   }
   FdPool& pool = register_pool(8);
   (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
-  UniqueFd dup(::fcntl(pool.polled_fd(3), F_DUPFD_CLOEXEC, 0));
+  const auto [dup, code] = close_keeping_a_dup(*poller_, pool, 3);
   ASSERT_TRUE(dup.valid());
-  const int closed = pool.polled_fd(3);
-  pool.close_polled(3);
-  const int code = error_code_of([&] { poller_->remove(closed); });
   EXPECT_TRUE(code == 0 || code == EBADF) << "remove of the closed number: errno " << code;
   ASSERT_TRUE(pool.make_ready(3));  // the file, open through the dup, becomes readable
   for (int round = 0; round < 3; ++round) {
@@ -950,11 +957,8 @@ TEST_P(Conformance, ADupdFileAfterCloseIsReportedAsTheRowPromises) {
   }
   FdPool& pool = register_pool(8);
   (void)wait_events(kNow);  // a backend that defers registration to the wait has applied it
-  UniqueFd dup(::fcntl(pool.polled_fd(3), F_DUPFD_CLOEXEC, 0));
+  const auto [dup, code] = close_keeping_a_dup(*poller_, pool, 3);
   ASSERT_TRUE(dup.valid());
-  const int closed = pool.polled_fd(3);
-  pool.close_polled(3);
-  const int code = error_code_of([&] { poller_->remove(closed); });
   ASSERT_TRUE(code == 0 || code == EBADF) << "remove of the closed number: errno " << code;
   const bool registered = code == EBADF;
   int reports = 0;
