@@ -5,8 +5,10 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "bench/common.hpp"
@@ -18,6 +20,14 @@ namespace {
 std::set<std::string, std::less<>> g_names;
 std::size_t g_pairs = 0;
 std::vector<std::pair<std::string, std::string>> g_scenarios;  // (scenario, JSON object)
+// Keyed by the names in g_names: the wall time spent on each row so far (row_wall_s).
+std::map<std::string_view, std::int64_t> g_row_wall_ns;
+
+std::int64_t monotonic_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -55,7 +65,8 @@ std::string_view detail::claim_row_name(const RowName& name, std::size_t pairs) 
 RowStart row_started(std::string_view name) noexcept {
   static std::int64_t calls = 0;
   set_current_row(name);
-  return RowStart{.cpu = ::sched_getcpu(), .order = calls++};
+  return RowStart{.name = name,
+                  .cpu = ::sched_getcpu(), .order = calls++, .wall_ns = monotonic_ns()};
 }
 
 void row_ended(benchmark::State& state, RowStart start) {
@@ -64,6 +75,9 @@ void row_ended(benchmark::State& state, RowStart start) {
   set_counter(state, "cpu_end", cpu_end);
   set_counter(state, "cpu_migrated", start.cpu != cpu_end ? 1 : 0);
   set_counter(state, "exec_order", static_cast<double>(start.order));
+  std::int64_t& spent = g_row_wall_ns[start.name];
+  spent += monotonic_ns() - start.wall_ns;
+  set_counter(state, "row_wall_s", static_cast<double>(spent) * 1e-9);
 }
 
 void describe_scenario(std::string_view scenario, std::string json_object) {

@@ -17,6 +17,10 @@
 //                 repetitions together once its last one is done, so under random
 //                 interleaving the order of the rows in the output is not the order in which
 //                 the repetitions ran; this counter is.
+//   row_wall_s    the wall time this process has spent on the row so far, every call of its
+//                 function counted (the iteration-count estimation, each repetition's fixture
+//                 build and its timed loop): a row's largest value is what it cost the run,
+//                 which is where a sweep's wall time goes (results/README.md).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -55,8 +59,10 @@ class RowName {
 // Run by the wrapper around every scenario function, outside its timed loop: what
 // row_started() returns goes to row_ended(), which sets the counters above.
 struct RowStart {
+  std::string_view name;  // claim_row_name()'s copy
   int cpu;
   std::int64_t order;
+  std::int64_t wall_ns;  // CLOCK_MONOTONIC at the start
 };
 RowStart row_started(std::string_view name) noexcept;
 void row_ended(benchmark::State& state, RowStart start);

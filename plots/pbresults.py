@@ -37,7 +37,7 @@ GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 # (sched_getcpu() at its start and end, and whether they differ) and its place in the
 # execution order (exec_order: Google Benchmark writes rows grouped, not in the order they ran).
 # They are never a metric.
-CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated", "exec_order")
+CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated", "exec_order", "row_wall_s")
 # Row fields of the merged results.json that say which process made a repetition.
 PROCESS_FIELD = "pollbench_process"
 REGISTRY_KEY = "pollbench_registry"

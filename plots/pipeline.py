@@ -20,6 +20,7 @@ which need matplotlib (skipped with a note without it).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -31,8 +32,8 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pbresults import (DRIFT_KEY, READINGS_KEY, atomic_write, drift_of,  # noqa: E402
-                       sentinel_readings)
+from pbresults import (DRIFT_KEY, PROCESS_FIELD, READINGS_KEY, atomic_write,  # noqa: E402
+                       drift_of, sentinel_readings)
 import syscalls  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -548,7 +549,37 @@ class Cleanup:
                 pass
 
 
+def where_time_went(doc: dict, phases: dict) -> str:
+    """One line: the run's phases, and the benchmark processes' time by scenario.
+
+    A row's time is its largest row_wall_s in each process (every call of its function, the
+    iteration-count estimation and each repetition's fixture included), summed over the
+    processes; what the rows do not account for is the processes' own start-up and pool
+    set-up."""
+    by_scenario, rows_total = {}, 0.0
+    largest = {}
+    for row in doc.get("benchmarks", []):
+        wall = row.get("row_wall_s")
+        if isinstance(wall, (int, float)) and math.isfinite(wall):
+            key = (row.get(PROCESS_FIELD), row.get("run_name") or row.get("name", ""))
+            largest[key] = max(largest.get(key, 0.0), float(wall))
+    for (_, name), wall in largest.items():
+        scenario = name.split("/", 1)[0]
+        by_scenario[scenario] = by_scenario.get(scenario, 0.0) + wall
+        rows_total += wall
+    processes = phases.get("benchmark processes", 0.0)
+    parts = [f"{label} {seconds:.0f} s" for label, seconds in phases.items()]
+    line = "time: " + ", ".join(parts)
+    if by_scenario:
+        ranked = sorted(by_scenario.items(), key=lambda kv: -kv[1])
+        line += ("; benchmark processes by scenario: " +
+                 ", ".join(f"{name} {seconds:.0f} s" for name, seconds in ranked) +
+                 f", outside the rows {max(0.0, processes - rows_total):.0f} s")
+    return line
+
+
 def execute(opts: Options, bench: str = BENCH) -> int:
+    started = time.monotonic()
     nice = niceness()
     names = list_benchmarks(bench, opts)
     plan = sweep_plan(bench, opts)
@@ -569,21 +600,28 @@ def execute(opts: Options, bench: str = BENCH) -> int:
         procs = [Process(p, os.path.join(run_dir, f".process-{p}.json.partial"))
                  for p in range(processes)]
         cleanup.partials = [p.out for p in procs]
+        phases = {"start-up": time.monotonic() - started}
         run_processes(runner, [process_command(bench, opts, p.out) for p in procs], procs)
+        phases["benchmark processes"] = sum(p.seconds for p in procs)
         doc = merge([read_process(p.out, f"process {p.index + 1} of {processes}")
                      for p in procs], repetitions, names)
         doc["context"]["pollbench_process_seconds"] = ",".join(f"{p.seconds:.1f}" for p in procs)
         doc["context"].setdefault("pollbench_cpu", opts.cpu)
         add_sentinel(doc)
+        counting = time.monotonic()
         syscalls.record(doc, os.path.join(os.path.dirname(bench), "pollbench-syscalls"))
         syscalls.record_server(doc, os.path.dirname(bench))
+        phases["syscall counts"] = time.monotonic() - counting
         write_results(doc, results)
         cleanup.remove_partials()
         empty = nothing_measured(doc, results)
         if empty:
             note(empty)
             return EXIT_DATA
+        reporting = time.monotonic()
         report(results, run_dir)
+        phases["summary and charts"] = time.monotonic() - reporting
+        note(where_time_went(doc, phases))
         print(f"pollbench: results written to {results}")
         return 0
     except Interrupted as e:
