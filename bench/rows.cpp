@@ -65,8 +65,8 @@ std::string_view detail::claim_row_name(const RowName& name, std::size_t pairs) 
 RowStart row_started(std::string_view name) noexcept {
   static std::int64_t calls = 0;
   set_current_row(name);
-  return RowStart{.name = name,
-                  .cpu = ::sched_getcpu(), .order = calls++, .wall_ns = monotonic_ns()};
+  return RowStart{
+      .name = name, .cpu = ::sched_getcpu(), .order = calls++, .wall_ns = monotonic_ns()};
 }
 
 void row_ended(benchmark::State& state, RowStart start) {
