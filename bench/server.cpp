@@ -75,7 +75,10 @@ constexpr std::chrono::seconds kEndDeadline{5};
 constexpr std::int64_t kHoldBatch = 1000;
 // wrk runs at most this long (-d); the row stops it long before.
 constexpr int kWrkSeconds = 600;
-// wrk connects its C connections before the first window opens.
+// wrk connects its C connections before the first window opens: the windows start this long
+// after the server has answered wrk's first request. Not a fixed pause from wrk's start: on a
+// loaded machine wrk can take longer than a window to start, and a window without a request
+// skipped the repetition (and ending the half-started wrk then cost seconds).
 constexpr std::chrono::milliseconds kWarmUp{15};
 // The open-loop rows: the load's connections, its warm-up before the first window (its
 // connections up, the server's caches warm), and how long its last answers may take after
@@ -303,6 +306,25 @@ class ServerUnderLoad {
   [[nodiscard]] int port() const noexcept { return port_; }
   std::optional<ServerStats> stats() { return ask_stats(server_); }
 
+  // Waits until the server has answered a request; false (and error() says why) if it stopped
+  // answering or none came before `deadline`.
+  bool wait_served(SteadyClock::time_point deadline) {
+    for (;;) {
+      const std::optional<ServerStats> s = stats();
+      if (!s) {
+        fail("the server stopped answering");
+        return false;
+      }
+      if (s->requests > 0) return true;
+      if (SteadyClock::now() > deadline) {
+        fail(fmt::format("the server answered no request of the load within {} s",
+                         kStartDeadline.count()));
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
   // "<loop>: <what>", and why the server is gone, if it is.
   std::string failed(std::string_view what) {
     if (!server_.running()) {
@@ -469,8 +491,11 @@ void run_server(benchmark::State& state, const ServerLoopRow& loop, std::int64_t
         {wrk, "-t1", fmt::format("-c{}", conns), fmt::format("-d{}s", kWrkSeconds), "--latency",
          "--timeout", "2s", fmt::format("http://127.0.0.1:{}/", server.port())},
         rig.client_cpu, true);
-    std::this_thread::sleep_for(kWarmUp);
-    const std::optional<Measured> m = measure_windows(state, server, load, window_s);
+    const bool served = server.wait_served(SteadyClock::now() + kStartDeadline);
+    if (served) std::this_thread::sleep_for(kWarmUp);
+    const std::optional<Measured> m =
+        served ? measure_windows(state, server, load, window_s) : std::nullopt;
+    if (!served) skip(server.error());
     const bool wrk_ran = load.running();
     load.signal(SIGINT);  // wrk prints its results for the time it ran
     const std::string output = load.rest(SteadyClock::now() + kEndDeadline);
