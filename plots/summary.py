@@ -365,8 +365,14 @@ def churn_section(run: Run) -> list:
     backends = run.backends("churn")
     if not backends:
         return []
-    out = ["## Registration churn", "",
-           f"Median ns per add / per remove {noise_words(run)} of add.", ""]
+    out = ["## Registration churn", ""]
+    if advice.churn_charges_the_wait(run):
+        out += ["Each iteration adds N fds, waits once (timeout 0, nothing ready), removes them "
+                "and waits once more: an add's (a remove's) cost counts its share of the wait "
+                "after its batch, where the backends that defer the kernel's part of a "
+                "registration (io_uring, libev, libuv, Asio) do it, and where poll and select "
+                "scan the set.", ""]
+    out += [f"Median ns per add / per remove {noise_words(run)} of add.", ""]
     data = {bk: dict(an.series_over_fds(run, "churn", bk, "ns_per_add", active=None))
             for bk in backends}
     xs = sorted({x for pts in data.values() for x in pts})
@@ -382,7 +388,30 @@ def churn_section(run: Run) -> list:
                            f"{an.fmt_ns(b.median('ns_per_remove'))}" + _noise(b, "ns_per_add"))
         rows.append(row)
     out += _table(["N"] + backends, rows)
+    out += _churn_split(run, backends, data, xs)
     return out
+
+
+def _churn_split(run: Run, backends: list, data: dict, xs: list) -> list:
+    """Where an add's cost goes: the add() call alone and its share of the wait after the
+    batch (ns_per_add_call, ns_per_wait_after_adds / N); [] for a file without them."""
+    split = ("ns_per_add_call", "ns_per_wait_after_adds")
+    if not any(b.has(split[0]) and b.has(split[1]) for pts in data.values() for b in pts.values()):
+        return []
+    rows = []
+    for x in xs:
+        row = [an.fmt_n(x)]
+        for bk in backends:
+            b = data[bk].get(x)
+            if b is None or not (b.has(split[0]) and b.has(split[1])):
+                row.append("–")
+            else:
+                row.append(f"{an.fmt_ns(b.median(split[0]))} + "
+                           f"{an.fmt_ns(b.median(split[1]) / x)}")
+        rows.append(row)
+    return ["Of an add's median: the add() call + its share of the wait after the batch (ns; "
+            "the wait alone is ns_per_wait_after_adds in results.json).", ""] + \
+        _table(["N"] + backends, rows)
 
 
 def _us(v) -> str:
