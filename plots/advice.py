@@ -480,6 +480,59 @@ def loop_descriptors(run: Run) -> list:
     return out
 
 
+# churn's counters (bench/churn.cpp): the main metric counts an add's share of the wait(0)
+# after its batch, where several backends do the kernel's part of a registration.
+CHURN_ADD = "ns_per_add"
+CHURN_SPLIT = ("ns_per_add_call", "ns_per_wait_after_adds")
+
+
+def churn_charges_the_wait(run: Run) -> bool:
+    """Whether the run's churn rows count the wait after each batch (files written before
+    bench/churn.cpp did have no ns_per_add_call, and their ns_per_add is the call alone)."""
+    return any(b.has(CHURN_SPLIT[0]) for b in run.select("churn"))
+
+
+def churn_cost(run: Run) -> list:
+    """The lowest cost per add at the smallest and largest N, and the rows within the noise
+    of it; the cost counts the wait after the batch, so the rows compare like with like."""
+    if not churn_charges_the_wait(run):
+        return generic(run, "churn")
+    return generic(run, "churn", what=f"{CHURN_ADD} — an add() with its share of the wait(0) "
+                   "after the batch, where a deferring backend does the kernel's part —")
+
+
+def where_an_add_is_paid(run: Run) -> list:
+    """At one N most churn rows ran at (the middle one of those, lower if two: the largest
+    can be where io_uring's full SQ submits from add()), the rows that pay most of an add at
+    the wait after the batch (io_uring submits its SQEs there, libev and libuv apply their
+    queued changes, poll and select scan the set) and those that pay it in add() itself. A
+    split of each row's own median time, not a comparison of rows."""
+    by_n = {}
+    for b in run.select("churn"):
+        if b.backend and b.has(CHURN_ADD) and all(b.has(c) for c in CHURN_SPLIT) \
+                and isinstance(b.name.get("fds"), (int, float)) and b.median(CHURN_ADD):
+            by_n.setdefault(b.name.get("fds"), []).append(b)
+    if not by_n:
+        return []
+    most = max(len(v) for v in by_n.values())
+    common = sorted(k for k, v in by_n.items() if 2 * len(v) >= most)
+    n = common[(len(common) - 1) // 2]
+    at_wait, in_call = [], []
+    for b in sorted(by_n[n], key=lambda b: run.registry.rank(b.backend)):
+        call, wait = b.median(CHURN_SPLIT[0]), b.median(CHURN_SPLIT[1]) / n
+        (at_wait if wait > call else in_call).append(
+            f"{b.backend} ({an.fmt_ns(call)} + {an.fmt_ns(wait)})")
+    text = (f"At fds:{n}, where an add's cost is paid (add() + its share of the wait after "
+            "the batch, ns, medians): ")
+    parts = []
+    if at_wait:
+        parts.append("mostly at the wait for " + ", ".join(at_wait) +
+                     " — an add() timed alone would miss it")
+    if in_call:
+        parts.append("mostly in add() for " + ", ".join(in_call))
+    return [text + "; ".join(parts) + "." + rows_line(by_n[n])]
+
+
 # Scenario -> its advice functions, by the question they answer. A scenario not named here
 # (and not part of another) gets `generic`.
 ADVICE = {
@@ -488,6 +541,7 @@ ADVICE = {
                  ("io_uring, epoll variants and the other O(ready) rows", (ready_family,)),
                  ("What a library adds over its mechanism", (libraries,))),
     "wakeup": (("Waking a blocked waiter", (wakeup_latency,)),),
+    "churn": (("Registration churn", (churn_cost, where_an_add_is_paid)),),
     "herd": (("Several threads on one fd", (herd,)),),
     "timeout": (("Timeouts", (timeouts,)),),
     # timerfd, signal and the wakeup rows' wake:<kind>: one function answers all three
@@ -791,10 +845,11 @@ def decision_table(run: Run, heading: str = "##", details: set = frozenset()) ->
     return out + [""]
 
 
-def generic(run: Run, scenario: str) -> list:
+def generic(run: Run, scenario: str, what: str = "") -> list:
     """For a scenario without advice of its own: at its smallest and largest parameter point
     (the groups of rows that differ only in the backend), the lowest row by the main metric
-    and which rows are within the noise of it."""
+    and which rows are within the noise of it. `what`: the metric in words (its name by
+    default), said once, in the first sentence."""
     metric = an.metrics_of(scenario)[0]
     groups = {}
     for b in run.select(scenario):
@@ -818,7 +873,8 @@ def generic(run: Run, scenario: str) -> list:
                 continue
             (same if beyond(r) == 0 else above).append((b.backend, r))
         where = "/".join(f"{p}:{v}" for p, v in k) or "its only point"
-        text = (f"At {where}, {low.backend} has the lowest {metric} "
+        named = what if what and not out else metric
+        text = (f"At {where}, {low.backend} has the lowest {named} "
                 f"({an.fmt_ns(low.median(metric))}, median)")
         if same:
             text += f"; within the noise of it: {fmt_names(bk for bk, _ in same)}"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import analysis as an
 import scenarios
+import stability
 import stats
 from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
 
@@ -52,6 +53,7 @@ class Row:
     low: float | None = None   # the interval of B/A
     high: float | None = None
     basis: str = ""            # "processes" or "repetitions"
+    unstable: str = ""         # "A", "B" or "A, B": its processes disagree there (stability)
 
     @property
     def ratio(self) -> float:
@@ -89,13 +91,16 @@ class Comparison:
             variances.setdefault((ba.scenario, metric), []).append(
                 stats.row_variance(ba.by_process(metric), bb.by_process(metric)))
         self.priors = {k: stats.prior_of(v) for k, v in variances.items()}
+        unstable = (stability.unstable_keys(a), stability.unstable_keys(b))
         for key, ba, bb, metric in pairs:
             d = difference_of(ba, bb, metric, self.prior(ba.scenario, metric))
             self.rows.append(Row(key, ba.scenario, ba.backend, metric, ba.name.get("fds"),
                                  ba.name.get("active"), ba.median(metric), bb.median(metric),
                                  ba.cv(metric), bb.cv(metric), d.verdict if d else "?",
                                  d.low if d else None, d.high if d else None,
-                                 d.basis if d else ""))
+                                 d.basis if d else "",
+                                 ", ".join(tag for tag, u in zip("AB", unstable)
+                                           if key in u and u[key].metric == metric)))
         # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
         self.only_a = [k for k in a.benches if k not in b.benches]
         self.only_b = [k for k in b.benches if k not in a.benches]
@@ -136,9 +141,14 @@ def _fmt_cv(v) -> str:
 MARK = {"slower": "SLOWER", "faster": "faster", "same": "", "?": "? (1 repetition)"}
 
 
+def _unstable(r: Row) -> str:
+    """'processes disagree in A': the row is unstable in that run (plots/stability.py)."""
+    return f"processes disagree in {r.unstable}" if r.unstable else ""
+
+
 def _mark(r: Row) -> str:
     one = " (1 process)" if r.basis == "repetitions" and r.verdict != "?" else ""
-    return MARK[r.verdict] + one
+    return "; ".join(p for p in (MARK[r.verdict] + one, _unstable(r)) if p)
 
 
 def _interval(r: Row) -> str:
@@ -184,7 +194,10 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
              "B/A is the ratio of the medians over all repetitions (> 1: B is slower). A row is "
              f"{RULE}. `?` means one side has a single repetition, so its noise is unknown; "
              "\"1 process\" marks a verdict from the repetitions of a single process, which "
-             "cannot show the variation between processes.",
+             "cannot show the variation between processes; \"processes disagree in A\" "
+             "marks a row whose processes spread far beyond the other rows of its scenario in "
+             "that run (summary.md lists them), so its verdict is less sure than its interval "
+             "says.",
              f"Processes: A {c.a.processes()}, B {c.b.processes()}.", ""]
     f = c.flagged()
     lines += [f"> **Warning:** {w}." for w in noise_warnings(c)]
@@ -202,6 +215,7 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
              "?": "?"}[r.verdict]
         if r.basis == "repetitions" and r.verdict != "?":
             v += " (1 process)"
+        v = "; ".join(p for p in (v, _unstable(r)) if p)
         lines.append(f"| `{r.key}` | {r.metric} | {an.fmt_ns(r.a)} | {an.fmt_ns(r.b)} | "
                      f"{r.ratio:.3f} | {_interval(r)} | {_fmt_cv(r.cv_a)} | {_fmt_cv(r.cv_b)} "
                      f"| {v} |")

@@ -205,6 +205,7 @@ class Bench:
     sources: set = field(default_factory=set)        # files the rows came from
     migrated: int = 0                                # repetitions with cpu_migrated = 1
     cpus: dict = field(default_factory=dict)         # CPU a repetition started on -> count
+    unstable: object = None  # stability.Unstable when its processes disagree (set there)
 
     @property
     def scenario(self) -> str:

@@ -14,6 +14,7 @@ import analysis as an
 from analysis import fmt_names
 import charts
 import scenarios
+import stability
 from fit import FLAT, linear_fit
 import syscalls
 from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
@@ -65,7 +66,9 @@ def _noise(b, counter) -> str:
     cv, spread = b.within_cv(counter), b.between_spread(counter)
     if cv is None and spread is None:
         return ""
-    return f" ({an.fmt_pct(cv)}" + (f"; {an.fmt_pct(spread)}" if spread is not None else "") + ")"
+    flag = f" {UNSTABLE_MARK}" if b.unstable is not None and b.unstable.metric == counter else ""
+    return f" ({an.fmt_pct(cv)}" + (f"; {an.fmt_pct(spread)}{flag}" if spread is not None
+                                    else "") + ")"
 
 
 def _med_cv(b, counter=an.COST) -> str:
@@ -207,6 +210,41 @@ def warnings_section(run: Run) -> list:
             out += [f"Between processes (the {run.processes()} processes of this run): the "
                     f"median row's per-process medians spread {an.fmt_pct(spread)}, under the "
                     f"{SPREAD_WARNING:.0%} warning level{also}.", ""]
+    return out
+
+
+UNSTABLE_MARK = "⚠"
+UNSTABLE_TITLE = "Rows whose processes disagree"
+UNSTABLE_SHOWN = 25  # rows listed; the rest are counted and flagged in their tables
+
+
+def unstable_section(run: Run) -> list:
+    """The rows whose per-process medians spread far beyond their scenario's (plots/
+    stability.py), each with its spread and its process medians; [] when there is none."""
+    rows = stability.unstable_rows(run)
+    if not rows:
+        return []
+    counted = sum(1 for b in run.benches.values()
+                  if b.ok and b.scenario != "sentinel"
+                  and b.between_spread(stability.main_metric(b)) is not None)
+    out = [f"## {UNSTABLE_TITLE}", "",
+           f"{len(rows)} of {counted} rows: the medians of their {run.processes()} processes "
+           "(main metric) spread beyond max(3 × the median spread of their scenario's rows, "
+           f"{stability.FLOOR:.0%}), (max − min) / median, as pyperf calls a benchmark "
+           "unstable. Their numbers depend on the process (where its memory and "
+           "descriptors landed, its CPU, its neighbours) more than the other rows' do: rerun "
+           f"such a row (`--filter`) before trusting a difference. {UNSTABLE_MARK} marks them "
+           "in the tables below.", "",
+           "| row | metric | spread | limit (scenario's median) | per-process medians |",
+           "|---|---|---:|---:|---|"]
+    for u in rows[:UNSTABLE_SHOWN]:
+        meds = ", ".join(an.fmt_ns(m) for m in u.medians)
+        out.append(f"| `{u.key}` | {u.metric} | {an.fmt_pct(u.spread)} | "
+                   f"{an.fmt_pct(u.limit)} ({an.fmt_pct(u.typical)}) | {meds} |")
+    out.append("")
+    if len(rows) > UNSTABLE_SHOWN:
+        out += [f"And {len(rows) - UNSTABLE_SHOWN} more, flagged {UNSTABLE_MARK} in their "
+                "tables.", ""]
     return out
 
 
@@ -365,8 +403,14 @@ def churn_section(run: Run) -> list:
     backends = run.backends("churn")
     if not backends:
         return []
-    out = ["## Registration churn", "",
-           f"Median ns per add / per remove {noise_words(run)} of add.", ""]
+    out = ["## Registration churn", ""]
+    if advice.churn_charges_the_wait(run):
+        out += ["Each iteration adds N fds, waits once (timeout 0, nothing ready), removes them "
+                "and waits once more: an add's (a remove's) cost counts its share of the wait "
+                "after its batch, where the backends that defer the kernel's part of a "
+                "registration (io_uring, libev, libuv, Asio) do it, and where poll and select "
+                "scan the set.", ""]
+    out += [f"Median ns per add / per remove {noise_words(run)} of add.", ""]
     data = {bk: dict(an.series_over_fds(run, "churn", bk, "ns_per_add", active=None))
             for bk in backends}
     xs = sorted({x for pts in data.values() for x in pts})
@@ -382,7 +426,30 @@ def churn_section(run: Run) -> list:
                            f"{an.fmt_ns(b.median('ns_per_remove'))}" + _noise(b, "ns_per_add"))
         rows.append(row)
     out += _table(["N"] + backends, rows)
+    out += _churn_split(run, backends, data, xs)
     return out
+
+
+def _churn_split(run: Run, backends: list, data: dict, xs: list) -> list:
+    """Where an add's cost goes: the add() call alone and its share of the wait after the
+    batch (ns_per_add_call, ns_per_wait_after_adds / N); [] for a file without them."""
+    split = ("ns_per_add_call", "ns_per_wait_after_adds")
+    if not any(b.has(split[0]) and b.has(split[1]) for pts in data.values() for b in pts.values()):
+        return []
+    rows = []
+    for x in xs:
+        row = [an.fmt_n(x)]
+        for bk in backends:
+            b = data[bk].get(x)
+            if b is None or not (b.has(split[0]) and b.has(split[1])):
+                row.append("–")
+            else:
+                row.append(f"{an.fmt_ns(b.median(split[0]))} + "
+                           f"{an.fmt_ns(b.median(split[1]) / x)}")
+        rows.append(row)
+    return ["Of an add's median: the add() call + its share of the wait after the batch (ns; "
+            "the wait alone is ns_per_wait_after_adds in results.json).", ""] + \
+        _table(["N"] + backends, rows)
 
 
 def _us(v) -> str:
@@ -628,6 +695,7 @@ def render(run: Run, drawn: list) -> str:
              f"{run.subtitle()}", ""]
     lines += advice.section(run)
     lines += warnings_section(run)
+    lines += unstable_section(run)
     lines += machine_section(run)
     lines += run_section(run)
     lines += fits_section(run)

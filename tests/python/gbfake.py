@@ -206,6 +206,16 @@ def _raw_floors(backends):
             if r["raw_floor"] and r["name"] in backends]
 
 
+def churn_counters(n, add_call, wait_after_adds, remove_call, wait_after_removes):
+    """A churn row's counters as bench/churn.cpp computes them: the calls per operation, one
+    wait after each batch of n, and the main metrics, each call plus its share of the wait."""
+    return {"ns_per_add": add_call + wait_after_adds / n,
+            "ns_per_remove": remove_call + wait_after_removes / n,
+            "ns_per_add_call": add_call, "ns_per_remove_call": remove_call,
+            "ns_per_wait_after_adds": wait_after_adds,
+            "ns_per_wait_after_removes": wait_after_removes}
+
+
 def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", "epoll_lt",
                                                                   "epoll_et"),
              sentinel=(300.0, 305.0, 302.0), context=None, processes=1, process_noise=0.0):
@@ -249,9 +259,14 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
             if refuses(backend, n):
                 d.error(name, skip_message(backend, n))
                 continue
-            add = 20.0 if dict((r["name"], r["wait_cost"]) for r in REGISTRY).get(backend) \
-                == "per_registered" else 300.0
-            d.add(name, {"ns_per_add": add * scale, "ns_per_remove": add * 0.8 * scale})
+            # O(registered): a few ns in add(), the scan of the N at the wait; O(ready): a
+            # syscall in add(), one empty wait.
+            if dict((r["name"], r["wait_cost"]) for r in REGISTRY).get(backend) \
+                    == "per_registered":
+                counters = churn_counters(n, 5.0, 15.0 * n, 4.0, 12.0 * n)
+            else:
+                counters = churn_counters(n, 300.0, 400.0, 240.0, 400.0)
+            d.add(name, {k: v * scale for k, v in counters.items()})
     d.add("sentinel/roundtrip/at:2", {"ns_per_roundtrip": sentinel[2]}, noise=0.01)
     return d.json()
 

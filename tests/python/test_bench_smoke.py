@@ -17,7 +17,8 @@ COUNTERS = {
     "dispatch": {"ns_per_event", "events_per_iter", "waits_per_iter"},
     "raw": {"ns_per_event", "events_per_iter", "waits_per_iter"},
     "chain": {"ns_per_event", "events_per_iter", "writes"},
-    "churn": {"ns_per_add", "ns_per_remove"},
+    "churn": {"ns_per_add", "ns_per_remove", "ns_per_add_call", "ns_per_remove_call",
+              "ns_per_wait_after_adds", "ns_per_wait_after_removes"},
     "sentinel": {"ns_per_roundtrip"},
 }
 GB_FIELDS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
@@ -63,6 +64,20 @@ def test_every_row_has_its_counters_or_a_one_line_reason(smoke_rows):
         else:
             assert wanted <= counters, f"{row['name']}: missing {wanted - counters}"
         assert row["iterations"] >= 1
+
+
+def test_churn_charges_each_operation_its_share_of_the_wait_after_its_batch(smoke_rows):
+    # ns_per_add = the add calls + the wait after them, per add (results/README.md): an
+    # identity between the counters of one repetition, not a timing.
+    churn = [r for r in smoke_rows
+             if r["run_name"].startswith("churn/") and not r.get("error_occurred")]
+    assert churn
+    for row in churn:
+        n = int(row["run_name"].rsplit("fds:", 1)[1])
+        for op, batch in (("add", "adds"), ("remove", "removes")):
+            parts = row[f"ns_per_{op}_call"] + row[f"ns_per_wait_after_{batch}"] / n
+            assert row[f"ns_per_{op}"] == pytest.approx(parts, rel=1e-9), (row["name"], op)
+            assert row[f"ns_per_wait_after_{batch}"] > 0, (row["name"], op)
 
 
 def test_only_select_beyond_its_reach_or_unavailable_backends_skip(smoke_rows):

@@ -331,3 +331,49 @@ def test_the_table_follows_registry_facts_not_names(tmp_path):
     after = advice.decision_table(_run(tmp_path, renamed, "renamed.json"))
     assert "epoll_lt" in "\n".join(before)
     assert after == [line.replace("epoll_lt", "level_list") for line in before]
+
+
+def _churn_doc(split=True):
+    """poll (a few ns in add(), the scan at the wait), epoll_lt (a syscall in add()) and
+    uring_oneshot (an SQE in add(), submitted by the wait) at three N, noise-free."""
+    d = gbfake.Doc(reps=3, noise=0.0)
+    for n in (16, 1024, 8192):
+        for bk, counters in (("poll", gbfake.churn_counters(n, 5.0, 15.0 * n, 4.0, 300.0)),
+                             ("epoll_lt", gbfake.churn_counters(n, 3000.0, 900.0, 2500.0,
+                                                                900.0)),
+                             ("uring_oneshot", gbfake.churn_counters(n, 12.0, 2000.0 * n, 11.0,
+                                                                     400.0 * n))):
+            if not split:
+                counters = {k: counters[k] - counters[f"ns_per_wait_after_{k[7:]}s"] / n
+                            for k in ("ns_per_add", "ns_per_remove")}
+            d.add(f"churn/{bk}/fds:{n}", counters)
+    return d.json()
+
+
+def test_churn_sentences_charge_the_wait_and_say_where_an_add_is_paid(tmp_path):
+    run = _run(tmp_path, _churn_doc())
+    text = _items(advice.section(run))["Registration churn"]
+    first, second, where = text.strip().split("\n")
+    # poll: 5 + 15 = 20 ns per add, the lowest; uring_oneshot's add() alone (12 ns) would
+    # have been, but its wait carries 2,000 ns per add.
+    assert first.startswith("At fds:16, poll has the lowest ns_per_add — an add() with its "
+                            "share of the wait(0) after the batch")
+    assert second.startswith("At fds:8192, poll has the lowest ns_per_add (20.0, median)")
+    assert where.startswith("At fds:1024, where an add's cost is paid")
+    assert "mostly at the wait for uring_oneshot (12.0 + 2,000), poll (5.00 + 15.0)" in where
+    assert "mostly in add() for epoll_lt (3,000 + 0.88)" in where
+    assert where.endswith("Rows: `churn/{poll,epoll_lt,uring_oneshot}/fds:1024`.")
+    churn = "\n".join(summary.churn_section(run))
+    assert "waits once (timeout 0, nothing ready)" in churn
+    assert "| 1,024 | 3,000 + 0.88 | 12.0 + 2,000 | 5.00 + 15.0 |" in churn
+
+
+def test_churn_rows_of_a_file_without_the_waits_keep_their_old_meaning(tmp_path):
+    # A results file written before the waits were timed: ns_per_add is the call alone, so
+    # no sentence or table may say that it counts a wait.
+    run = _run(tmp_path, _churn_doc(split=False))
+    text = _items(advice.section(run))["Registration churn"]
+    assert "wait" not in text and "where an add's cost is paid" not in text
+    assert text.strip().startswith("At fds:16, poll has the lowest ns_per_add (5.00, median)")
+    churn = "\n".join(summary.churn_section(run))
+    assert "wait" not in churn and " + " not in churn
