@@ -63,9 +63,9 @@ int main(int argc, char** argv) {
   pb::place_cpus(options.cpu_list, allowed_at_start);
   if (!options.fds.empty()) pb::apply_custom_sizes(sweep, options.fds, options.actives);
 
-  // A run that names its rows gets the server scenario's full grid (the filter then chooses
-  // among it); without a filter the sweep keeps its small subset.
-  if (has_flag(args, "--benchmark_filter")) pb::use_server_grid(sweep);
+  // A run that names its rows gets the full grid (the filter then chooses among it); without
+  // a filter the sweep keeps the points of its time budget.
+  if (has_flag(args, "--benchmark_filter")) pb::use_full_grid(sweep);
 
   // The sweep's defaults, unless the caller chose: given as flags (not per benchmark) so that
   // the command line still overrides them and the names carry no /repeats: suffix.

@@ -102,6 +102,12 @@ bool has_size(const std::vector<std::int64_t>& sizes, std::int64_t n) noexcept;
 // --benchmark_filter, `run --filter '^server/'`) registers instead of the subset.
 void use_server_grid(Sweep& sweep);
 
+// What a run that names its rows (a --benchmark_filter) registers, the filter then choosing
+// among them: the full sweep's every power of two for dispatch and raw, chain at 5,000 too,
+// churn at six sizes — points the default sweep leaves out for its time budget — and the
+// server grid (use_server_grid). The quick sweep keeps its sizes.
+void use_full_grid(Sweep& sweep);
+
 // The largest N of `points` (0 if none).
 std::int64_t largest_fds(const Points& points) noexcept;
 

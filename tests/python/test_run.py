@@ -151,15 +151,22 @@ def test_names_follow_the_grammar():
 def test_default_sweep_shape():
     names = set(list_names())
     for backend in ("select", "poll", "epoll_lt"):
-        assert f"dispatch/{backend}/fds:512/active:1" in names
+        assert f"dispatch/{backend}/fds:256/active:1" in names
     for raw in ("select", "poll", "epoll"):
-        assert f"raw/{raw}/fds:512/active:1" in names
+        assert f"raw/{raw}/fds:256/active:1" in names
     for backend in ("poll", "epoll_lt"):
         assert f"dispatch/{backend}/fds:8192/active:1" in names
         assert f"dispatch/{backend}/fds:4096/active:4096" in names
     assert "dispatch/select/fds:1000/active:1000" in names
     for n in (1000, 9000):
         assert f"chain/epoll_lt/fds:{n}/active:1" in names
+    # Left out for the time budget, there with a filter (sweep.hpp, use_full_grid).
+    assert "dispatch/poll/fds:512/active:1" not in names
+    assert "chain/epoll_lt/fds:5000/active:1" not in names
+    assert "churn/poll/fds:64" not in names
+    grid = set(list_names("--benchmark_filter=^(dispatch|chain|churn)/poll/"))
+    assert {"dispatch/poll/fds:512/active:1", "dispatch/poll/fds:2048/active:1",
+            "chain/poll/fds:5000/active:1", "churn/poll/fds:64", "churn/poll/fds:4096"} <= grid
 
 
 @needs_bench
