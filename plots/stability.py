@@ -15,9 +15,10 @@ scenario has fewer than MIN_PEERS, whose median would be one of the few rows its
 
 - 3 × m: an outlier against rows measured the same way. The median is robust (the unstable
   rows themselves do not move it); the range of P values grows with P, and m grows with it, so
-  the rule needs no P of its own (with process effects that are alike and normal, 3 × the
-  median range is exceeded by 0.2% of rows at P = 3, the runs' default, by 4% at P = 2 and
-  by none at P = 5: simulated); a scenario noisy by nature (a wakeup's latency) is judged
+  3 × m serves P ≥ 3 (with process effects that are alike and normal, 3 × the median range
+  is exceeded by 0.2% of rows at P = 3, the default run's, and by none at P = 5: simulated).
+  At P = 2 (the quick run's) the range is one difference, half-normal, and 3 × its median is
+  exceeded by 4% of rows: there the factor is 4.6 (|Z| > 3.1, again ~0.2%); a scenario noisy by nature (a wakeup's latency) is judged
   against its own rows, not against the quiet ones.
 - at least 10% (summary.md's warning level for the median row): a spread below it is not worth
   a name however quiet the other rows were.
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 
 import scenarios
 
-FACTOR = 3.0    # × the scenario's median spread
+FACTOR = 3.0    # × the scenario's median spread, at three processes or more
+FACTOR_TWO_PROCESSES = 4.6
 FLOOR = 0.10    # never name a row below this spread
 MIN_PEERS = 5   # rows a scenario needs for a median of its own
 
@@ -58,8 +60,8 @@ def main_metric(bench) -> str:
     return scenarios.COST if bench.has(scenarios.COST) else "real_time_ns"
 
 
-def limit_of(typical: float) -> float:
-    return max(FACTOR * typical, FLOOR)
+def limit_of(typical: float, processes: int = 3) -> float:
+    return max((FACTOR_TWO_PROCESSES if processes == 2 else FACTOR) * typical, FLOOR)
 
 
 def unstable_rows(run) -> list:
@@ -84,7 +86,7 @@ def unstable_rows(run) -> list:
     for key, (b, metric, s) in spreads.items():
         peers = by_scenario[b.scenario]
         typical = statistics.median(peers if len(peers) >= MIN_PEERS else everything)
-        limit = limit_of(typical)
+        limit = limit_of(typical, len(b.process_medians(metric)))
         if s > limit:
             b.unstable = Unstable(key, metric, s, limit, typical,
                                   tuple(b.process_medians(metric)))

@@ -97,3 +97,10 @@ def test_compare_marks_a_row_unstable_in_either_run(tmp_path):
         x for x in md.splitlines() if "`dispatch/poll/fds:16/active:1`" in x)
     text = "\n".join(compare.table_lines(c))
     assert "processes disagree in B" in text
+
+
+def test_two_processes_need_a_larger_multiple_of_the_typical_spread():
+    # m = 4%: 3 × m = 12% names a row at P = 3; at P = 2 the limit is 4.6 × m = 18.4%.
+    assert stability.limit_of(0.04, 3) == 3.0 * 0.04
+    assert abs(stability.limit_of(0.04, 2) - 0.184) < 1e-12
+    assert stability.limit_of(0.01, 2) == stability.FLOOR
