@@ -53,6 +53,7 @@ Sweep make_sweep(const RunConfig& config) {
   constexpr std::int64_t kLimited = kFdLimitedLargestFds;
   Sweep s{};
   s.fd_kind = config.fd_kind;
+  s.top_fds = top;
   if (config.quick) {
     s.name = "quick";
     // No N = 64 (since the wakeup, herd and timeout points joined, to stay under a minute).
@@ -136,6 +137,7 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
     }
   }
   sweep.name = "custom";
+  sweep.custom_fds = fds;
   sweep.scaling = points;
   sweep.fd_limited_scaling = points;
   sweep.chain = points;
