@@ -382,3 +382,16 @@ def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name, process):
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
 
+
+@needs_bench
+def test_a_filter_for_one_scenario_keeps_the_noise_sentinel():
+    # `./pollbench run --filter '^churn/'` measures churn's rows between the sentinel's, whose
+    # readings summary.md's noise warning needs.
+    names = pipeline.list_benchmarks(benchbin.BENCH, pipeline.Options(filter="^churn/"))
+    assert {n.split("/")[0] for n in names} == {"churn", "sentinel"}
+    assert names[0].startswith("sentinel/") and names[-1].startswith("sentinel/")
+    # Google Benchmark's negative filter is passed as given (it keeps the sentinel itself).
+    assert pipeline.Options(filter="-^server/").bench_filter() == "-^server/"
+    # A filter that matches nothing but the sentinel still matches nothing.
+    with pytest.raises(pipeline.RunError, match="matches no benchmark"):
+        pipeline.list_benchmarks(benchbin.BENCH, pipeline.Options(filter="^nothing/"))
