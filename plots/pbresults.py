@@ -555,6 +555,8 @@ def load_many(paths: list) -> Run:
                     raise ResultsError(path, f"from another machine than {paths[0]} "
                                        f"({k} {ctx[k]!r} vs {context[k]!r}); "
                                        "use ./pollbench compare for that")
+        # The run's own names, slots and metrics for a scenario plots/ has no descriptor of.
+        scenarios.learn(ctx.get(scenarios.TABLE_KEY))
         _add_rows(path, i, doc, benches)
         mine = [b for b in benches.values() if path in b.sources]
         if not any(b.ok for b in mine):
