@@ -63,6 +63,21 @@ struct Scenario {
   RegisterSized register_sized = nullptr;
 };
 
+// The row of a scenario with sizes of its own, on the measured rows `runs_on` keeps (nullptr:
+// every one): one line of the table.
+constexpr Scenario sized(std::string_view name, Slot slot, Timing timing,
+                         std::span<const std::string_view> metrics, Sizes sizes,
+                         RegisterSized register_sized,
+                         bool (Backend::*runs_on)() const noexcept = nullptr) {
+  return Scenario{.name = name,
+                  .slot = slot,
+                  .timing = timing,
+                  .metrics = metrics,
+                  .runs_on = runs_on,
+                  .sizes = sizes,
+                  .register_sized = register_sized};
+}
+
 // Every scenario, in registration order.
 std::span<const Scenario> scenarios() noexcept;
 

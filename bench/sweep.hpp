@@ -50,7 +50,8 @@ struct Sweep {
   // The largest power of two whose pairs fit under the fd limit: a scenario's kLargestFds
   // (scenario_table.hpp).
   std::int64_t top_fds = 16;
-  std::vector<std::int64_t> custom_fds;  // --pollbench_fds: every scenario's N in a custom sweep
+  // --pollbench_fds: every scenario's N in a custom sweep.
+  std::vector<std::int64_t> custom_fds;
   Points scaling;  // dispatch + raw
   // dispatch + raw for a row that cannot poll fds as high as the largest N of `scaling`
   // (capabilities.max_fd below it: select's FD_SETSIZE): sizes up to 1,000 and the A-sweep
