@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
   // interleaved), with a sentinel row before the first, between every two and after the last.
   pb::register_sentinel();
   for (const pb::Scenario& scenario : pb::scenarios()) {
-    if (scenario.register_rows == nullptr) continue;
-    scenario.register_rows(sweep, options.rows);
+    if (scenario.register_rows == nullptr && scenario.register_sized == nullptr) continue;
+    pb::register_scenario(scenario, sweep, options.rows);
     pb::register_sentinel();
   }
   pb::configure_pool(pb::registered_pairs(), sweep.fd_kind);

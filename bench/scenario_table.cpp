@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "bench/scenarios.hpp"
 
 namespace pollbench::bench {
+
+// The register functions of the scenarios with sizes of their own, each defined in its
+// bench/<scenario>.cpp (RegisterSized).
+
 namespace {
 
 constexpr std::array<std::string_view, 1> kCost{"ns_per_event"};
@@ -68,6 +73,39 @@ std::string_view to_string(Timing timing) noexcept {
       return "manual";
   }
   return "cpu";
+}
+
+std::vector<std::int64_t> sizes_for(const Scenario& scenario, const Sweep& sweep) {
+  if (sweep.name == "custom") return sweep.custom_fds;
+  const std::span<const std::int64_t> listed =
+      sweep.name == "quick" ? scenario.sizes.quick : scenario.sizes.full;
+  std::vector<std::int64_t> sizes;
+  for (const std::int64_t n : listed) {
+    const std::int64_t size = n == kLargestFds ? sweep.top_fds : n;
+    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) sizes.push_back(size);
+  }
+  return sizes;
+}
+
+Rows rows_for(const Scenario& scenario, const Rows& rows) {
+  if (scenario.runs_on == nullptr) return rows;
+  Rows kept;
+  for (const Backend* b : rows) {
+    if ((b->*scenario.runs_on)()) kept.push_back(b);
+  }
+  return kept;
+}
+
+void register_scenario(const Scenario& scenario, const Sweep& sweep, const Rows& rows) {
+  if (scenario.register_sized != nullptr) {
+    const Rows kept = rows_for(scenario, rows);
+    const std::vector<std::int64_t> fds = sizes_for(scenario, sweep);
+    scenario.register_sized(kept, fds);
+    describe_scenario(scenario.name, fmt::format(R"({{"backends": {}, "fds": {}}})",
+                                                 json_names(kept), json_list(fds)));
+  } else if (scenario.register_rows != nullptr) {
+    scenario.register_rows(sweep, rows);
+  }
 }
 
 std::string scenario_table_json() {

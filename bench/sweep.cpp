@@ -73,6 +73,7 @@ Sweep make_sweep(const RunConfig& config) {
   constexpr std::int64_t kLimited = kFdLimitedLargestFds;
   Sweep s{};
   s.fd_kind = config.fd_kind;
+  s.top_fds = top;
   if (config.quick) {
     s.name = "quick";
     // Three sizes for the N-sweep: its ends and the fd-limited rows' largest, inside the minute.
@@ -151,6 +152,7 @@ void apply_custom_sizes(Sweep& sweep, const std::vector<std::int64_t>& fds,
     }
   }
   sweep.name = "custom";
+  sweep.custom_fds = fds;
   sweep.scaling = points;
   sweep.fd_limited_scaling = points;
   sweep.chain = points;

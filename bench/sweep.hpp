@@ -47,6 +47,11 @@ struct Sweep {
   std::string_view name;  // "full", "quick" or "custom"
   FdKind fd_kind;         // the run's (RunConfig::fd_kind)
   Plan plan;
+  // The largest power of two whose pairs fit under the fd limit: a scenario's kLargestFds
+  // (scenario_table.hpp).
+  std::int64_t top_fds = 16;
+  // --pollbench_fds: every scenario's N in a custom sweep.
+  std::vector<std::int64_t> custom_fds;
   Points scaling;  // dispatch + raw
   // dispatch + raw for a row that cannot poll fds as high as the largest N of `scaling`
   // (capabilities.max_fd below it: select's FD_SETSIZE): sizes up to 1,000 and the A-sweep

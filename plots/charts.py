@@ -3,8 +3,9 @@ data for it, so no empty panel is ever drawn), named by its scenario's descripto
 (scenarios.py); `save_figure` writes each as PNG and SVG, through a temporary file renamed
 into place.
 
-Adding a chart = one function here + one ChartSpec in its scenario's descriptor; the summary
-embeds whatever was drawn, in descriptor order.
+Adding a chart = one function here + one ChartSpec in its scenario's descriptor (or both in
+the scenario's own module, plots/scenario_<name>.py); the summary embeds whatever was drawn,
+in descriptor order. A scenario without a chart gets chart_generic's.
 """
 
 from __future__ import annotations
@@ -803,9 +804,60 @@ def chart_timeout(run: Run):
     return fig
 
 
-def chart_specs() -> list:
-    """[(ChartSpec, draw function)] of every scenario descriptor, in report order."""
-    return [(spec, globals()[spec.draw]) for spec in scenarios.all_charts()]
+def chart_generic(run: Run, scenario: str):
+    """A scenario without a chart of its own: its main metric against its first numeric name
+    parameter, one line per slot (registry row, mechanism, ...), log axes where the values
+    span more than a factor of ten."""
+    rows = [b for b in run.select(scenario) if b.name.params]
+    key = next((k for b in rows for k, v in b.name.params if isinstance(v, (int, float))),
+               None)
+    if key is None:
+        return None
+    metric = an.metrics_of(scenario, rows[0])[0]
+    fig, axes = new_figure(run, f"{scenario}: {metric} against {key}")
+    ax = axes[0]
+    xs, ys = [], []
+    for slot in run.backends(scenario):
+        series = sorted(((b.name.get(key), b) for b in run.select(scenario, slot)
+                         if isinstance(b.name.get(key), (int, float)) and b.has(metric)),
+                        key=lambda r: r[0])
+        if series:
+            plot_series(run, ax, slot, series, metric, slot)
+            xs += [n for n, _ in series]
+            ys += [b.median(metric) for _, b in series]
+    if not xs:
+        return None
+    if min(xs) > 0 and max(xs) > 10 * min(xs):
+        log_axis(ax, "x")
+        data_ticks(ax, xs)
+    if min(ys) > 0 and max(ys) > 10 * min(ys):
+        log_axis(ax, "y")
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"{metric}{SPREAD}")
+    legend(ax)
+    return fig
+
+
+def generic_specs(run: Run) -> list:
+    """[(ChartSpec, draw)] of chart_generic for each scenario of the run whose descriptor has
+    no chart (nor a scenario it is part of, nor `table=False`), or that has no descriptor."""
+    out = []
+    for scenario in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):
+        desc = scenarios.get(scenario)
+        if desc is not None and (desc.charts or desc.part_of or not desc.table):
+            continue
+        spec = scenarios.ChartSpec(scenario, f"{scenario} against its first parameter",
+                                   lambda r, s=scenario: chart_generic(r, s))
+        out.append((spec, spec.draw))
+    return out
+
+
+def chart_specs(run: Run | None = None) -> list:
+    """[(ChartSpec, draw function)] of every scenario descriptor, in report order, then (for
+    `run`) the generic chart of each scenario without one."""
+    specs = [(spec, spec.draw if callable(spec.draw) else globals()[spec.draw])
+             for spec in scenarios.all_charts()]
+    return specs + (generic_specs(run) if run is not None else [])
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -829,7 +881,7 @@ def draw_charts(run: Run) -> list:
     """[(ChartSpec, Figure)] for every chart the run has data for. Drawing happens before
     any file is written, so a failure leaves no partial set behind."""
     out = []
-    for spec, draw in chart_specs():
+    for spec, draw in chart_specs(run):
         fig = draw(run)
         if fig is not None:
             out.append((spec, fig))

@@ -556,8 +556,13 @@ def load_many(paths: list) -> Run:
                     raise ResultsError(path, f"from another machine than {paths[0]} "
                                        f"({k} {ctx[k]!r} vs {context[k]!r}); "
                                        "use ./pollbench compare for that")
+        # The run's own names, slots and metrics for a scenario plots/ has no descriptor of.
+        scenarios.learn(ctx.get(scenarios.TABLE_KEY))
         _add_rows(path, i, doc, benches)
         mine = [b for b in benches.values() if path in b.sources]
+        # The noise sentinel is a gauge (every run keeps its rows): a file whose other rows
+        # were all skipped measured nothing.
+        mine = [b for b in mine if b.scenario != "sentinel"] or mine
         if not any(b.ok for b in mine):
             reasons = sorted({b.error for b in mine})
             raise ResultsError(path, "every benchmark was skipped or errored"

@@ -62,6 +62,10 @@ def usage_error(problem: str) -> RunError:
 
 # --- the command line -----------------------------------------------------------------------
 
+# The noise sentinel's rows, kept in every run (Options.bench_filter).
+SENTINEL_FILTER = "^sentinel/"
+
+
 @dataclass
 class Options:
     quick: bool = False
@@ -75,11 +79,20 @@ class Options:
     def sweep(self) -> str:
         return "quick" if self.quick else "full"
 
+    def bench_filter(self) -> str:
+        """The --filter as the binary gets it: the noise sentinel's rows kept beside the
+        chosen ones (summary.md's noise warning and the stability check read them), unless the
+        filter is Google Benchmark's negative form (-REGEX), which keeps them unless it names
+        them."""
+        if self.filter.startswith("-"):
+            return self.filter
+        return f"({self.filter})|{SENTINEL_FILTER}"
+
     def bench_args(self) -> list:
         """The flags every benchmark process (and the listing) gets."""
         args = [BY_FLAG["--quick"].binary] if self.quick else []
         if self.filter:
-            args.append(f"--benchmark_filter={self.filter}")
+            args.append(f"--benchmark_filter={self.bench_filter()}")
         args += self.sizes
         if self.cpu != "none":
             args.append(f"--pollbench_cpu={self.cpu}")
@@ -187,6 +200,14 @@ def note(text: str) -> None:
 
 # --- listing, the results directory, priority -----------------------------------------------
 
+def _chosen(regex: str | None, name: str) -> bool:
+    """Whether the caller's filter itself names `name` (a sentinel row the run adds)."""
+    try:
+        return regex is not None and re.search(regex, name) is not None
+    except re.error:
+        return False
+
+
 def list_benchmarks(bench: str, opts: Options) -> list:
     """The names this run will measure. Google Benchmark exits 0 on a filter that matches
     nothing (or does not compile), so ask first; the binary also checks the sizes, backends
@@ -197,7 +218,7 @@ def list_benchmarks(bench: str, opts: Options) -> list:
         lines = out.stderr.strip().splitlines() or [f"pollbench-bench exited {out.returncode}"]
         raise usage_error(lines[-1].split("pollbench-bench: ", 1)[-1])
     names = out.stdout.split()
-    if not names:
+    if not [n for n in names if not re.match(SENTINEL_FILTER, n) or _chosen(opts.filter, n)]:
         raise usage_error(f"--filter '{opts.filter}' matches no benchmark (or is not a valid "
                           "regex); the names: ./pollbench bench --benchmark_list_tests")
     return names
@@ -465,7 +486,9 @@ def _write_file(path: str, text: str) -> None:
 
 def nothing_measured(doc: dict, path: str):
     """The one-line problem of a run where every row was skipped or errored, or None."""
-    rows = doc["benchmarks"]
+    # The noise sentinel's rows, kept in every run, are a gauge, not a measurement.
+    rows = [row for row in doc["benchmarks"]
+            if not re.match(SENTINEL_FILTER, row.get("name", ""))] or doc["benchmarks"]
     if any(not row.get("error_occurred") for row in rows):
         return None
     reasons = [row.get("error_message", "") for row in rows]

@@ -1,16 +1,28 @@
 """One descriptor per scenario: what the reports know about it, in one place.
 
 A descriptor names the scenario's metrics (the first is its main one; `compare` looks at all
-of them), the charts that show it (functions of charts.py, by name, so this module needs no
-matplotlib) and the summary sections that describe it (functions of summary.py, by name).
-Adding a scenario on the Python side = one `Scenario(...)` row in SCENARIOS (plus its chart
-and section functions, if it has any). A scenario without a descriptor still gets a plain
-table of its rows in summary.md and is compared on its wall time. Standard library only.
+of them), the charts that show it and the summary sections that describe it. A chart's `draw`
+and a section is a function (Run -> Figure | None, Run -> [Markdown lines]), or, for the
+scenarios described here, the name of a function of charts.py / summary.py (so this module
+needs no matplotlib).
+
+A new scenario's descriptor lives in a module of its own, plots/scenario_<name>.py, defining
+`SCENARIO = Scenario(...)` (and its chart and section functions, if it has any, importing
+what they draw with inside the functions): it is found here without a list, and placed before
+the sentinel's, where its row stands in the scenario table. A run's results carry the table
+(pollbench_scenario_table): a scenario there without a descriptor is learned from it (its
+slot and metrics) when the run is loaded (`learn`), and gets a plain table of its rows in
+summary.md and a chart of its main metric (charts.chart_generic). Standard library only.
 """
 
 from __future__ import annotations
 
+import glob
+import importlib
+import json
+import os
 from dataclasses import dataclass
+from typing import Callable, Union
 
 COST = "ns_per_event"
 
@@ -19,7 +31,7 @@ COST = "ns_per_event"
 class ChartSpec:
     stem: str    # file name without extension
     title: str   # used in summary.md
-    draw: str    # name of a charts.py function Run -> Figure | None
+    draw: Union[str, Callable]  # Run -> Figure | None, or the name of such a charts.py function
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,7 @@ class Scenario:
     name: str
     metrics: tuple             # the main metric first
     charts: tuple = ()         # ChartSpec, in the order summary.md shows them
-    sections: tuple = ()       # names of summary.py functions Run -> [Markdown lines]
+    sections: tuple = ()       # Run -> [Markdown lines], or names of such summary.py functions
     part_of: str | None = None  # its rows are shown by that scenario's sections and charts
     table: bool = True         # with no section showing it: a plain table of its rows
     scaling_fit: bool = False  # fit log(cost) against log(N) at 1 active fd
@@ -109,7 +121,43 @@ SCENARIOS = [
     Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]
 
+
+
+def discovered(directory: str = os.path.dirname(os.path.abspath(__file__))) -> list:
+    """The descriptors (SCENARIO) of the modules scenario_<name>.py of `directory` (on the
+    import path; default plots/), in file name order."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(directory, "scenario_*.py"))):
+        module = importlib.import_module(os.path.splitext(os.path.basename(path))[0])
+        found.append(module.SCENARIO)
+    return found
+
+
+# Before the sentinel, which closes the table.
+SCENARIOS[-1:-1] = discovered()
 BY_NAME = {s.name: s for s in SCENARIOS}
+
+# The context key of the scenario table in a run's results.
+TABLE_KEY = "pollbench_scenario_table"
+
+
+def learn(table) -> None:
+    """Descriptors for the scenarios of a run's scenario table (a JSON text or list, or None
+    for a run that predates it) that have none here: their slot and metrics, before the
+    sentinel's."""
+    try:
+        rows = json.loads(table) if isinstance(table, str) else table
+    except json.JSONDecodeError:
+        return
+    if not isinstance(rows, list):
+        return
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str) \
+                or row["name"] in BY_NAME or not row.get("metrics"):
+            continue
+        desc = Scenario(row["name"], tuple(row["metrics"]), slot=row.get("slot", "row"))
+        SCENARIOS.insert(len(SCENARIOS) - 1, desc)
+        BY_NAME[desc.name] = desc
 
 
 def get(name: str) -> Scenario | None:

@@ -30,6 +30,15 @@ def list_names(*args):
     return out.stdout.split()
 
 
+def scenario_table():
+    """The scenario table (bench/scenario_table.cpp) as the binary writes it into its results
+    (pollbench_scenario_table): [{"name", "slot", "timing", "metrics", "registered_by"}, ...]
+    in registration order."""
+    doc = bench_json(["--benchmark_min_time=0.001", "--benchmark_repetitions=1"],
+                     "--benchmark_filter=^sentinel/roundtrip/at:0$", timeout=120)
+    return json.loads(doc["context"]["pollbench_scenario_table"])
+
+
 def backend_table(text):
     """{backend: "yes" | "no"} from `pollbench list`'s output (caveat lines are skipped)."""
     rows = {}

@@ -32,7 +32,8 @@ CONTEXT_KEYS = [
 
 # results/README.md's grammar, checked on names split by pbresults.parse_name (the one parser
 # of names on the Python side): scenario -> (its parameters in name order, the slot's kind, the
-# time type Google Benchmark appends).
+# time type Google Benchmark appends). A scenario of the scenario table without an entry here is
+# checked against its table row (grammar_problem).
 GRAMMAR = {
     "dispatch": (("fds", "active"), "registry", None),
     "chain": (("fds", "active"), "registry", None),
@@ -61,12 +62,25 @@ RAW_MECHANISMS = {"select", "poll", "epoll", "uring_poll"}
 RAW_TIMEOUT_PATHS = {"ppoll", "epoll_pwait2"}
 
 
-def grammar_problem(name, registry, raw_timeout_scenario, engines=frozenset()):
-    """Why a benchmark name is outside the grammar, or None."""
+# A scenario of the scenario table without a GRAMMAR entry: its slot's kind and its suffix from
+# its row, any parameters (whole numbers, or words of WORD_PARAMS).
+SLOT_KIND = {"row": "registry", "raw": "raw", "path": "any", "loop": "loop"}
+SUFFIX = {"cpu": None, "real": "real_time", "manual": "manual_time"}
+
+
+def grammar_problem(name, registry, raw_timeout_scenario, engines=frozenset(), table=()):
+    """Why a benchmark name is outside the grammar, or None. `table`: the scenario table
+    (benchbin.scenario_table()), for the scenarios GRAMMAR does not name."""
     parsed = parse_name(name)
-    if parsed.scenario not in GRAMMAR:
+    rows = {s["name"]: s for s in table}
+    if parsed.scenario in GRAMMAR:
+        keys, slot, suffix = GRAMMAR[parsed.scenario]
+    elif parsed.scenario in rows:
+        row = rows[parsed.scenario]
+        keys = tuple(k for k, _ in parsed.params)
+        slot, suffix = SLOT_KIND[row["slot"]], SUFFIX[row["timing"]]
+    else:
         return "unknown scenario"
-    keys, slot, suffix = GRAMMAR[parsed.scenario]
     own = "/".join(seg for seg in name.split("/")
                    if seg.partition(":")[0] not in GB_NAME_SUFFIXES or ":" not in seg)
     if own != parsed.key + (f"/{suffix}" if suffix else ""):
@@ -85,7 +99,8 @@ def grammar_problem(name, registry, raw_timeout_scenario, engines=frozenset()):
     slots = {"registry": registry, "raw": RAW_MECHANISMS, "raw_timeout": RAW_TIMEOUT_PATHS,
              "herd_shared": {"epoll_lt", "epoll_et"},
              "timeout": registry if raw_timeout_scenario else registry | RAW_TIMEOUT_PATHS,
-             "sentinel": {"roundtrip"}, "loop": registry | engines}[slot]
+             "sentinel": {"roundtrip"}, "loop": registry | engines,
+             "any": {parsed.backend}}[slot]
     if parsed.backend not in slots:
         return f"slot '{parsed.backend}' is not one of {sorted(slots)}"
     return None
@@ -126,8 +141,9 @@ def iteration_rows(doc):
 @needs_bench
 def test_names_follow_the_grammar():
     grid = list_names("--benchmark_filter=^server/")  # the server's full grid, rate rows too
-    bad = [(n, grammar_problem(n, set(benchbin.registry_backends()), True, server_engines()))
-           for n in grid]
+    table = benchbin.scenario_table()
+    bad = [(n, grammar_problem(n, set(benchbin.registry_backends()), True, server_engines(),
+                               table)) for n in grid]
     assert grid and not [b for b in bad if b[1]], bad[:5]
     for args in ([], ["--pollbench_quick"]):
         names = list_names(*args)
@@ -135,7 +151,8 @@ def test_names_follow_the_grammar():
         assert len(names) == len(set(names)), "duplicate benchmark names"
         registry = set(benchbin.registry_backends())
         raw_timeout = any(parse_name(n).scenario == "raw_timeout" for n in names)
-        bad = [(n, grammar_problem(n, registry, raw_timeout, server_engines())) for n in names]
+        bad = [(n, grammar_problem(n, registry, raw_timeout, server_engines(), table))
+               for n in names]
         bad = [b for b in bad if b[1]]
         assert not bad, f"names outside results/README.md's grammar: {bad[:5]}"
         for n in names:
@@ -371,3 +388,17 @@ def test_interrupted_run_leaves_no_results(tmp_path, sig, code, name, process):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@needs_bench
+def test_a_filter_for_one_scenario_keeps_the_noise_sentinel():
+    # `./pollbench run --filter '^churn/'` measures churn's rows between the sentinel's, whose
+    # readings summary.md's noise warning needs.
+    names = pipeline.list_benchmarks(benchbin.BENCH, pipeline.Options(filter="^churn/"))
+    assert {n.split("/")[0] for n in names} == {"churn", "sentinel"}
+    assert names[0].startswith("sentinel/") and names[-1].startswith("sentinel/")
+    # Google Benchmark's negative filter is passed as given (it keeps the sentinel itself).
+    assert pipeline.Options(filter="-^server/").bench_filter() == "-^server/"
+    # A filter that matches nothing but the sentinel still matches nothing.
+    with pytest.raises(pipeline.RunError, match="matches no benchmark"):
+        pipeline.list_benchmarks(benchbin.BENCH, pipeline.Options(filter="^nothing/"))

@@ -3,21 +3,10 @@
 timed as its row says, and plots/scenarios.py's descriptors agree with it on the names, the
 order, the name grammar (slot) and the metrics. Stdlib + pytest."""
 
-import json
-import subprocess
-
-from benchbin import BENCH, list_names, needs_bench
+from benchbin import list_names, needs_bench, scenario_table as table
 import scenarios
 
 SUFFIX = {"cpu": None, "real": "real_time", "manual": "manual_time"}
-
-
-def table():
-    out = subprocess.run([BENCH, "--benchmark_filter=^sentinel/roundtrip/at:0$",
-                          "--benchmark_min_time=0.001", "--benchmark_repetitions=1",
-                          "--benchmark_format=json"], capture_output=True, text=True,
-                         timeout=120, check=True)
-    return json.loads(json.loads(out.stdout)["context"]["pollbench_scenario_table"])
 
 
 @needs_bench
@@ -33,10 +22,16 @@ def test_every_row_belongs_to_a_scenario_of_the_table_and_is_timed_as_it_says():
 
 @needs_bench
 def test_the_python_descriptors_agree_with_the_table():
+    # A scenario of the table needs no descriptor (plots/ reads its slot and metrics from the
+    # run); every descriptor is of a scenario of the table, in the table's order.
     mine = table()
-    assert [s["name"] for s in mine] == [s.name for s in scenarios.SCENARIOS]
+    names = [s["name"] for s in mine]
+    described = [s.name for s in scenarios.SCENARIOS]
+    assert [n for n in names if n in described] == described
     for row in mine:
         descriptor = scenarios.get(row["name"])
+        if descriptor is None:
+            continue
         assert descriptor.slot == row["slot"], row["name"]
         assert list(descriptor.metrics) == row["metrics"], row["name"]
         registered_by = row["registered_by"]
