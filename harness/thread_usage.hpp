@@ -16,9 +16,9 @@
 
 #include <sys/resource.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include <cstdint>
+#include <ctime>
 
 namespace pollbench {
 
