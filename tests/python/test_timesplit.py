@@ -8,7 +8,6 @@ import pytest
 
 import analysis as an
 import charts
-import compare
 import gbfake
 import scenarios
 import summary
@@ -100,9 +99,8 @@ def test_the_chart_is_drawn_and_registered_and_the_summary_shows_the_section(run
 
 
 def test_the_split_is_no_metric_compare_flags():
-    # Explanations of a row's cost, not costs to compare: a changed split with the same cost
-    # is no regression.
+    # Explanations of a row's cost, not costs to compare (compare.py reads metrics_of() and
+    # nothing else): a changed split with the same cost is no regression.
     for scen in ("dispatch", "raw", "chain", "wakeup"):
         metrics = an.metrics_of(scen)
         assert not [m for m in metrics if "user_ns" in m or "sys_ns" in m or "csw" in m], scen
-    assert compare  # the module compares metrics_of() and nothing else
