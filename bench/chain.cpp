@@ -35,23 +35,35 @@ void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, s
   Poller& poller = *fx->poller;
   const std::span<Event> events(fx->events);
   const std::size_t per_iteration = kChainWrites + a;
+  ChainOutcome chain{};
+  const auto iterate = [&]() noexcept {
+    chain = chain_once(poller, *pool, events, fx->active, n, kChainWrites);
+    return chain.received >= per_iteration;
+  };
+  if (!warm_up(state, *fx, iterate)) {
+    fail_lost_events(state, backend.name, *pool, n, chain.last_wait, chain.received, per_iteration);
+    return;
+  }
   std::size_t received_total = 0;
+  const ThreadUsage before = thread_usage();
   const auto t0 = Clock::now();
   for (auto _ : state) {
-    const ChainOutcome chain = chain_once(poller, *pool, events, fx->active, n, kChainWrites);
+    const bool all = iterate();
     received_total += chain.received;
-    if (chain.received < per_iteration) {
+    if (!all) {
       fail_lost_events(state, backend.name, *pool, n, chain.last_wait, chain.received,
                        per_iteration);
       break;
     }
   }
   const auto t1 = Clock::now();
+  const ThreadUsage after = thread_usage();
   if (state.error_occurred()) return;
   const auto iterations = static_cast<double>(state.iterations());
   set_counter(state, "ns_per_event", per(elapsed_ns(t0, t1), static_cast<double>(received_total)));
   set_counter(state, "events_per_iter", per(static_cast<double>(received_total), iterations));
   set_counter(state, "writes", static_cast<double>(kChainWrites));
+  set_time_split_counters(state, before, after, static_cast<double>(received_total), "event");
 }
 
 // A library row runs the library chain points (sweep.hpp), but one over a mechanism that walks

@@ -188,6 +188,26 @@ void release_shared_resources() noexcept {
   g_pool.reset();
 }
 
+void set_time_split_counters(benchmark::State& state, const ThreadUsage& before,
+                             const ThreadUsage& after, double count, std::string_view unit,
+                             std::string_view prefix) {
+  const ThreadUsage used = after - before;
+  // The total is exact, its split tick-sampled (harness/thread_usage.hpp). No difference is
+  // negative (the kernel keeps both clocks monotonic); clamped anyway, since the reports
+  // refuse a negative counter.
+  const double cpu = static_cast<double>(std::max<std::int64_t>(used.cpu_ns, 0));
+  const double user = cpu * user_share(used, after);
+  const auto count_of = [count](std::int64_t n) {
+    return per(static_cast<double>(std::max<std::int64_t>(n, 0)), count);
+  };
+  set_counter(state, fmt::format("{}user_ns_per_{}", prefix, unit).c_str(), per(user, count));
+  set_counter(state, fmt::format("{}sys_ns_per_{}", prefix, unit).c_str(), per(cpu - user, count));
+  set_counter(state, fmt::format("{}vcsw_per_{}", prefix, unit).c_str(),
+              count_of(used.voluntary_switches));
+  set_counter(state, fmt::format("{}ivcsw_per_{}", prefix, unit).c_str(),
+              count_of(used.involuntary_switches));
+}
+
 void set_dispatch_counters(benchmark::State& state, double loop_ns, std::size_t events,
                            std::size_t waits) {
   const auto iterations = static_cast<double>(state.iterations());

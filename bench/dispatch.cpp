@@ -21,7 +21,7 @@ void run_dispatch(benchmark::State& state, const Backend& backend, std::size_t n
 
   Poller& poller = *fx->poller;
   const std::span<Event> events(fx->events);
-  dispatch_loop(state, *pool, fx->active, n, backend.name, [&]() noexcept {
+  dispatch_loop(state, *fx, *pool, fx->active, n, backend.name, [&]() noexcept {
     const int got = poller.wait(events, std::chrono::nanoseconds{0});
     for (int e = 0; e < got; ++e) {
       pool->drain(static_cast<std::size_t>(events[static_cast<std::size_t>(e)].token));

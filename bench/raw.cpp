@@ -319,23 +319,23 @@ void run_raw(benchmark::State& state, RawMechanism mechanism, int max_fd, std::s
   switch (mechanism) {
     case RawMechanism::kSelect: {
       auto& f = static_cast<RawSelect&>(*fx);
-      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_select(f, p); });
+      dispatch_loop(state, f, p, f.active, n, who, [&]() noexcept { return wait_select(f, p); });
       break;
     }
     case RawMechanism::kPoll: {
       auto& f = static_cast<RawPoll&>(*fx);
-      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_poll(f, p); });
+      dispatch_loop(state, f, p, f.active, n, who, [&]() noexcept { return wait_poll(f, p); });
       break;
     }
     case RawMechanism::kEpoll: {
       auto& f = static_cast<RawEpoll&>(*fx);
-      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_epoll(f, p); });
+      dispatch_loop(state, f, p, f.active, n, who, [&]() noexcept { return wait_epoll(f, p); });
       break;
     }
     case RawMechanism::kUringPoll: {
 #if POLLBENCH_HAVE_LIBURING
       auto& f = static_cast<RawUring&>(*fx);
-      dispatch_loop(state, p, f.active, n, who, [&]() noexcept { return wait_uring(f, p); });
+      dispatch_loop(state, f, p, f.active, n, who, [&]() noexcept { return wait_uring(f, p); });
 #endif
       break;
     }

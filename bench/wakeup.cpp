@@ -101,6 +101,14 @@ void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples,
     return;
   }
   samples.clear();
+  // The waiter's time split (the driver's is its spinning): read by the waiter itself, before
+  // and after the samples.
+  ThreadUsage before;
+  if (!rig.waiter_usage(before)) {
+    skip(state, fmt::format("{}: {}", what, rig.failure()));
+    drop_fixture();
+    return;
+  }
   for (auto _ : state) {
     const std::int64_t ns = rig.sample();
     if (ns < 0) {
@@ -110,12 +118,18 @@ void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples,
     state.SetIterationTime(static_cast<double>(ns) * 1e-9);
     samples.add(ns);
   }
+  ThreadUsage after;
+  if (!state.error_occurred() && !rig.waiter_usage(after)) {
+    skip(state, fmt::format("{}: {}", what, rig.failure()));
+  }
   pin.reset();
   if (state.error_occurred()) {
     drop_fixture();  // joins the waiter (and the fixture's destructors restore what it changed)
     return;
   }
   set_latency_counters(state, samples);
+  set_time_split_counters(state, before, after, static_cast<double>(state.iterations()), "sample",
+                          "waiter_");
 }
 
 void set_latency_counters(benchmark::State& state, SampleSet& samples) {

@@ -76,6 +76,12 @@ void WakeupRig::waiter() noexcept {
   source_->on_waiter_start();
   std::int64_t acked = 0;
   while (!stop_.load(std::memory_order_acquire)) {
+    // Outside every sample: the driver asked for this thread's usage (waiter_usage).
+    if (const std::int64_t wanted = usage_wanted_.load(std::memory_order_acquire);
+        wanted != usage_taken_.load(std::memory_order_relaxed)) {
+      usage_ = thread_usage();
+      usage_taken_.store(wanted, std::memory_order_release);
+    }
     armed_.store(acked, std::memory_order_release);
     const int got = poller_->wait(events_, std::chrono::nanoseconds{-1});
     const std::int64_t now = monotonic_ns();
@@ -142,6 +148,32 @@ std::int64_t WakeupRig::sample() noexcept {
   }
   next_ = k + 1;
   return return_ns_.load(std::memory_order_relaxed) - write_ns;
+}
+
+bool WakeupRig::waiter_usage(ThreadUsage& out) noexcept {
+  const std::int64_t wanted = usage_wanted_.load(std::memory_order_relaxed) + 1;
+  usage_wanted_.store(wanted, std::memory_order_release);
+  const std::int64_t deadline = monotonic_ns() + kPatienceNs;
+  bool woken = false;
+  while (usage_taken_.load(std::memory_order_acquire) != wanted) {
+    if (exited_.load(std::memory_order_acquire)) {
+      return fail("the waiter's wait() failed", -wait_error_.load(std::memory_order_acquire));
+    }
+    if (monotonic_ns() > deadline) {
+      return fail("the waiter did not read its usage within 2 s");
+    }
+    // Asleep in the wait of the next sample before it saw the request: one wake, which it
+    // consumes as a byte not to time (written_ == acked), brings it to the top of its loop.
+    if (!woken && armed_.load(std::memory_order_acquire) == next_ && state_->sleeping() &&
+        usage_taken_.load(std::memory_order_acquire) != wanted) {
+      if (!source_->wake(-1))
+        return fail("write to the target fd (or the wake signal) failed", errno);
+      woken = true;
+    }
+    ::sched_yield();
+  }
+  out = usage_;
+  return true;
 }
 
 std::string WakeupRig::failure() const {

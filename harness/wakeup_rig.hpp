@@ -19,6 +19,7 @@
 #include "backends/poller.hpp"
 #include "harness/fd_pool.hpp"
 #include "harness/rig_threads.hpp"
+#include "harness/thread_usage.hpp"
 
 namespace pollbench {
 
@@ -66,6 +67,11 @@ class WakeupRig {
   // timestamp: taken when wait() returns with the wake among its events (identified).
   // Returns return − write in ns, or −1 on failure (see failure()).
   std::int64_t sample() noexcept;
+  // From the driver thread, outside any sample: the waiter's own thread_usage(), read by the
+  // waiter at the top of its loop (getrusage reads only the calling thread). A waiter asleep in
+  // wait() is woken for it with nothing to time, so a reading taken after samples covers them
+  // and that one wake-up. false on failure (see failure()). Never allocates, logs or throws.
+  bool waiter_usage(ThreadUsage& out) noexcept;
   [[nodiscard]] std::string failure() const;
 
  private:
@@ -89,7 +95,10 @@ class WakeupRig {
   std::atomic<int> wait_error_{0};  // waiter: the negative errno of a failed wait()
   std::atomic<bool> stop_{false};
   std::atomic<bool> exited_{false};
-  const char* failure_ = nullptr;  // driver
+  std::atomic<std::int64_t> usage_wanted_{0};  // driver: readings of the waiter asked for
+  std::atomic<std::int64_t> usage_taken_{0};   // waiter: readings taken; usage_ is the last
+  ThreadUsage usage_;                          // written before usage_taken_ (release)
+  const char* failure_ = nullptr;              // driver
   int failure_errno_ = 0;
 };
 

@@ -29,6 +29,8 @@ from loopfds import chart_signals, chart_timers, chart_wake_descriptors  # noqa:
 # The C10K experiment's charts live in c10k.py, found here by name.
 from c10k import (chart_server_cpu, chart_server_p99, chart_server_rate,  # noqa: E402,F401
                   chart_server_requests)
+# Where an event's time goes (dispatch and chain): plots/timesplit.py, found here by name.
+from timesplit import chart_time_split  # noqa: E402,F401
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.

@@ -64,8 +64,10 @@ SCENARIOS = [
     # raw/<mechanism>: the same loop on the bare syscall, shown beside its dispatch rows.
     Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True, slot="raw"),
     Scenario("chain", (COST,),
-             charts=(ChartSpec("chain", "chain (libevent bench.c workload)", "chart_chain"),),
-             sections=("chain_section",), scaling_fit=True),
+             charts=(ChartSpec("chain", "chain (libevent bench.c workload)", "chart_chain"),
+                     # dispatch and chain (plots/timesplit.py)
+                     ChartSpec("time_split", "Where an event's time goes", "chart_time_split")),
+             sections=("chain_section", "time_split_section"), scaling_fit=True),
     Scenario("churn", ("ns_per_add", "ns_per_remove"),
              charts=(ChartSpec("churn", "Registration churn", "chart_churn"),),
              sections=("churn_section",)),

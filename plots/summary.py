@@ -22,6 +22,8 @@ from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
 from loopfds import signal_section, timers_section, wake_descriptor_section  # noqa: F401
 # The C10K experiment's section lives in c10k.py, found here by name.
 from c10k import server_section, uring_section  # noqa: F401
+# Where an event's time goes (dispatch and chain): plots/timesplit.py, found here by name.
+from timesplit import time_split_section  # noqa: F401
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),

@@ -22,6 +22,7 @@
 #include "harness/fd_pool.hpp"
 #include "harness/herd_rig.hpp"
 #include "harness/sample_set.hpp"
+#include "harness/thread_usage.hpp"
 #include "harness/wakeup_rig.hpp"
 
 namespace pollbench {
@@ -144,6 +145,32 @@ TEST(WakeupRig, TheDriverNeverWritesBeforeTheWaiterSleeps) {
   {
     WakeupRig rig(registered(make_probe_poll(), pool), pool, spread_subset(kPairs, 8), -1);
     for (int i = 0; i < 300; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+  }
+  EXPECT_EQ(g_ready_at_entry.load(), 0);
+}
+
+// The waiter's usage is read by the waiter (the driver, which spins with sched_yield, does not
+// sleep): it slept in every sample's wait, and the wake that brings it to read its usage is made
+// only while it sleeps, as a sample's.
+TEST(WakeupRig, ReadsTheWaitersOwnUsageBetweenSamples) {
+  g_ready_at_entry = 0;
+  const FdPool pool(kPairs);
+  {
+    WakeupRig rig(registered(make_probe_poll(), pool), pool, spread_subset(kPairs, 8), -1);
+    ThreadUsage first;
+    ASSERT_TRUE(rig.waiter_usage(first)) << rig.failure();
+    constexpr int kSamples = 200;
+    for (int i = 0; i < kSamples; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+    ThreadUsage second;
+    ASSERT_TRUE(rig.waiter_usage(second)) << rig.failure();
+    ThreadUsage third;  // at once again: the waiter is asleep, and is woken for it
+    ASSERT_TRUE(rig.waiter_usage(third)) << rig.failure();
+    for (int i = 0; i < 10; ++i) ASSERT_GT(rig.sample(), 0) << rig.failure();
+    const ThreadUsage used = second - first;
+    EXPECT_GE(used.voluntary_switches, kSamples / 2);
+    EXPECT_GT(used.cpu_ns, 0);
+    EXPECT_GE(third.voluntary_switches, second.voluntary_switches);
+    EXPECT_GE(third.cpu_ns, second.cpu_ns);
   }
   EXPECT_EQ(g_ready_at_entry.load(), 0);
 }

@@ -216,10 +216,25 @@ def churn_counters(n, add_call, wait_after_adds, remove_call, wait_after_removes
             "ns_per_wait_after_removes": wait_after_removes}
 
 
+def time_split(backend, n, cost):
+    """The time split counters of a dispatch/raw/chain row (bench/common.cpp) whose wall time
+    per event is `cost`: 30% of it user, 50% kernel (more of it in the kernel for a row that
+    walks every fd), and almost no context switch."""
+    user = 0.3 * cost if not dict((r["name"], r["wait_cost"]) for r in REGISTRY).get(backend) \
+        == "per_registered" or n <= 16 else 0.05 * cost
+    return {"user_ns_per_event": user, "sys_ns_per_event": 0.8 * cost - user,
+            "vcsw_per_event": 0.0, "ivcsw_per_event": 0.002}
+
+
 def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", "epoll_lt",
                                                                   "epoll_et"),
-             sentinel=(300.0, 305.0, 302.0), context=None, processes=1, process_noise=0.0):
-    """A complete sweep: dispatch, raw, chain, churn and the sentinel."""
+             sentinel=(300.0, 305.0, 302.0), context=None, processes=1, process_noise=0.0,
+             with_split=False):
+    """A complete sweep: dispatch, raw, chain, churn and the sentinel. with_split: the rows
+    carry the time split counters, as the binary's have since it records them."""
+    def split(backend, n, cost):
+        return time_split(backend, n, cost) if with_split else {}
+
     d = Doc(reps=reps, seed=seed, noise=noise, context=context, processes=processes,
             process_noise=process_noise)
     d.add("sentinel/roundtrip/at:0", {"ns_per_roundtrip": sentinel[0]}, noise=0.01)
@@ -230,7 +245,8 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
                 d.error(name, skip_message(backend, n))
                 continue
             c = model_cost(backend, n) * scale
-            d.add(name, {"events_per_iter": 1.0, "ns_per_event": c, "waits_per_iter": 1.0})
+            d.add(name, {"events_per_iter": 1.0, "ns_per_event": c, "waits_per_iter": 1.0,
+                         **split(backend, n, c)})
         limited = refuses(backend, max(SIZES))
         fixed_n = LIMITED_N if limited else 4096
         # A library row runs dispatch at A = 1 only (bench/sweep.hpp).
@@ -238,7 +254,8 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
         for a in ([1] if limited else []) + actives:
             c = model_cost(backend, fixed_n, a) * scale
             d.add(f"dispatch/{backend}/fds:{fixed_n}/active:{a}",
-                  {"events_per_iter": float(a), "ns_per_event": c, "waits_per_iter": 1.0})
+                  {"events_per_iter": float(a), "ns_per_event": c, "waits_per_iter": 1.0,
+                   **split(backend, fixed_n, c)})
     d.add("sentinel/roundtrip/at:1", {"ns_per_roundtrip": sentinel[1]}, noise=0.01)
     for mech, backend in _raw_floors(backends):
         for n in SIZES:
@@ -246,14 +263,15 @@ def full_run(reps=3, seed=1, noise=0.02, scale=1.0, backends=("select", "poll", 
             if refuses(backend, n):
                 d.error(name, skip_message(mech, n))
                 continue
-            d.add(name, {"events_per_iter": 1.0,
-                         "ns_per_event": model_cost(backend, n) * 0.97 * scale,
-                         "waits_per_iter": 1.0})
+            c = model_cost(backend, n) * 0.97 * scale
+            d.add(name, {"events_per_iter": 1.0, "ns_per_event": c, "waits_per_iter": 1.0,
+                         **split(backend, n, c)})
     for backend in backends:
         for n in (100, 1000):
+            c = (model_cost(backend, n) * 0.5 + 500) * scale
             d.add(f"chain/{backend}/fds:{n}/active:1",
-                  {"events_per_iter": 1001.0, "writes": 1000.0,
-                   "ns_per_event": (model_cost(backend, n) * 0.5 + 500) * scale})
+                  {"events_per_iter": 1001.0, "writes": 1000.0, "ns_per_event": c,
+                   **split(backend, n, c)})
         for n in LIBRARY_CHURN if _is_library(backend) else SIZES:
             name = f"churn/{backend}/fds:{n}"
             if refuses(backend, n):

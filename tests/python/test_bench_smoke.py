@@ -13,10 +13,14 @@ from benchbin import BENCH, registry_backends
 
 # The counters each scenario must report (results/README.md); scenarios not listed here must
 # report at least one counter.
+SPLIT = {"user_ns_per_event", "sys_ns_per_event", "vcsw_per_event", "ivcsw_per_event"}
+WAITER_SPLIT = {"waiter_user_ns_per_sample", "waiter_sys_ns_per_sample",
+                "waiter_vcsw_per_sample", "waiter_ivcsw_per_sample"}
 COUNTERS = {
-    "dispatch": {"ns_per_event", "events_per_iter", "waits_per_iter"},
-    "raw": {"ns_per_event", "events_per_iter", "waits_per_iter"},
-    "chain": {"ns_per_event", "events_per_iter", "writes"},
+    "dispatch": {"ns_per_event", "events_per_iter", "waits_per_iter"} | SPLIT,
+    "raw": {"ns_per_event", "events_per_iter", "waits_per_iter"} | SPLIT,
+    "chain": {"ns_per_event", "events_per_iter", "writes"} | SPLIT,
+    "wakeup": {"p50_ns", "samples"} | WAITER_SPLIT,
     "churn": {"ns_per_add", "ns_per_remove", "ns_per_add_call", "ns_per_remove_call",
               "ns_per_wait_after_adds", "ns_per_wait_after_removes"},
     "sentinel": {"ns_per_roundtrip"},
@@ -88,3 +92,23 @@ def test_only_select_beyond_its_reach_or_unavailable_backends_skip(smoke_rows):
             assert "lost" not in row["error_message"], row
             assert "failed" not in row["error_message"].lower() or "unavailable" in \
                 row["error_message"].lower() or "disabled" in row["error_message"].lower(), row
+
+
+def test_the_time_split_fits_in_the_time_it_splits(smoke_rows):
+    # Not a timing: one thread cannot use more CPU than the wall time it was timed over (its
+    # CPU window holds its wall window and two readings more: the slack), and a waiter that was
+    # woken from its sleep once per sample slept at least once per sample.
+    checked = 0
+    for row in smoke_rows:
+        scenario = row["run_name"].split("/")[0]
+        if row.get("error_occurred") or scenario not in ("dispatch", "raw", "chain", "wakeup"):
+            continue
+        if scenario == "wakeup":
+            assert row["waiter_vcsw_per_sample"] >= 0.5, row["name"]
+            continue
+        events = row["events_per_iter"] * row["iterations"]
+        cpu = (row["user_ns_per_event"] + row["sys_ns_per_event"]) * events
+        assert cpu <= 1.1 * row["ns_per_event"] * events + 50_000, row["name"]
+        assert cpu > 0, row["name"]
+        checked += 1
+    assert checked >= 10
