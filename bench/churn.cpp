@@ -51,8 +51,7 @@ std::string wait_failure(std::string_view who, const char* after, int got) {
 
 void run_churn(benchmark::State& state, const Backend& backend, std::size_t n) {
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, n, 0, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, n, 0, pool)) {
     return;
   }
   auto* fx = row_fixture<ChurnFixture>(state, [&] {

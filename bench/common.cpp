@@ -166,10 +166,15 @@ void drop_fixture() noexcept {
   g_fixture_row = {};
 }
 
+bool backend_row_ready(benchmark::State& state, const Backend& backend, std::size_t n,
+                       std::size_t active, const FdPool*& pool) {
+  return check_available(state, backend) &&
+         acquire_pool(state, n, active, backend.capabilities.max_fd, backend.name, pool);
+}
+
 PollerRowFixture* poller_row_fixture(benchmark::State& state, const Backend& backend, std::size_t n,
                                      std::size_t a, const FdPool*& pool) {
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, n, a, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, n, a, pool)) {
     return nullptr;
   }
   const FdPool& fds = *pool;

@@ -66,6 +66,12 @@ const CpuPlacement& cpu_placement() noexcept;
 
 // Skips the row if `backend` cannot run on this machine (probed once per backend).
 bool check_available(benchmark::State& state, const Backend& backend);
+
+// What every row on one backend checks first: check_available, then acquire_pool for `n`
+// pairs, `active` of them made ready, within the row's own max_fd. False: skipped (the state
+// says why); else `pool` is set.
+bool backend_row_ready(benchmark::State& state, const Backend& backend, std::size_t n,
+                       std::size_t active, const FdPool*& pool);
 // Why `backend` cannot run here, or nullopt: registry.hpp's unavailable_reason, probed once per
 // process (the probe constructs the backend) and shared by check_available and the context.
 const std::optional<std::string>& probed_unavailable(const Backend& backend);

@@ -128,8 +128,7 @@ void run_signal(benchmark::State& state, const Backend& backend, SignalVia via) 
   // The shared pool exists before this row opens its fds, so they never take the low numbers
   // the pool's polled ends are meant to have.
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, 1, 1, pool)) {
     return;
   }
   const CpuPlacement& placement = cpu_placement();

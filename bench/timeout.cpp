@@ -114,8 +114,7 @@ void time_waits(benchmark::State& state, std::string_view who, std::int64_t time
 
 void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t timeout_us) {
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, 1, 1, pool)) {
     return;
   }
   auto* fx = row_fixture<TimeoutFixture>(state, [&] {
@@ -134,8 +133,7 @@ void run_timeout(benchmark::State& state, const Backend& backend, std::int64_t t
 
 void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t timeout_us) {
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, 1, 1, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, 1, 1, pool)) {
     return;
   }
   auto* fx = row_fixture<TimerFdFixture>(state, [&] {

@@ -65,8 +65,7 @@ struct WakeKindFixture final : Fixture {
 
 void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, bool other_cpu) {
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, n, 1, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, n, 1, pool)) {
     return;
   }
   // The driver is the timed thread; the waiter shares its CPU or takes the first other one.
@@ -148,8 +147,7 @@ void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t
   // The pool is made (at its full size) before this row's wake descriptor, which therefore
   // never takes one of the low fd numbers meant for the pool's polled ends.
   const FdPool* pool = nullptr;
-  if (!check_available(state, backend) ||
-      !acquire_pool(state, n, 1, backend.capabilities.max_fd, backend.name, pool)) {
+  if (!backend_row_ready(state, backend, n, 1, pool)) {
     return;
   }
   const CpuPlacement& placement = cpu_placement();
