@@ -31,6 +31,21 @@ std::int64_t monotonic_ns() noexcept {
 
 }  // namespace
 
+Rows other_descriptor_rows(const Rows& rows) {
+  Rows out;
+  for (const Backend* b : rows) {
+    if (b->has_raw_floor() && b->polls_any_fd()) out.push_back(b);
+  }
+  return out;
+}
+
+const Backend* first_library_row(const Rows& rows) noexcept {
+  const auto it = std::find_if(rows.begin(), rows.end(), [](const Backend* b) {
+    return b->is_library() && b->polls_any_fd();
+  });
+  return it == rows.end() ? nullptr : *it;
+}
+
 RowName::RowName(std::string_view scenario, std::string_view slot)
     : text_(fmt::format("{}/{}", scenario, slot)) {}
 

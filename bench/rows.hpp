@@ -39,6 +39,14 @@ namespace pollbench::bench {
 // The registry rows this run measures, in the order they were chosen.
 using Rows = std::vector<const Backend*>;
 
+// The event loop's other descriptors (timerfd, signalfd, a self-pipe, a wake descriptor) are
+// measured on the rows a raw loop measures (raw_floor) that poll any fd number: these fds are
+// opened after the shared pool, so above FD_SETSIZE. In the order of `rows`.
+Rows other_descriptor_rows(const Rows& rows);
+// The first library row in `rows` that polls any fd number, or nullptr: the one library row a
+// scenario measures when it measures one (timerfd, the server subset).
+const Backend* first_library_row(const Rows& rows) noexcept;
+
 class RowName {
  public:
   RowName(std::string_view scenario, std::string_view slot);

@@ -79,14 +79,6 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
 // registered by register_timeout for other_descriptor_rows and the first library row.
 void run_timerfd(benchmark::State& state, const Backend& backend, std::int64_t timeout_us);
 
-// The event loop's other descriptors (timerfd, signalfd, a self-pipe, a wake descriptor) are
-// measured on the rows a raw loop measures (raw_floor) that poll any fd number: these fds are
-// opened after the shared pool, so above FD_SETSIZE. In the order of `rows`.
-Rows other_descriptor_rows(const Rows& rows);
-// The first library row in `rows` that polls any fd number, or nullptr: the one library row a
-// scenario measures when it measures one (timerfd, the server subset).
-const Backend* first_library_row(const Rows& rows) noexcept;
-
 // signal/<row>/via:<signalfd|selfpipe>: send (kill) -> the waiter's return with the signal
 // identified, for other_descriptor_rows.
 void register_signal(const Sweep& sweep, const Rows& rows);

@@ -109,21 +109,6 @@ std::string_view to_string(SignalVia via) noexcept {
   return via == SignalVia::kSignalFd ? "signalfd" : "selfpipe";
 }
 
-Rows other_descriptor_rows(const Rows& rows) {
-  Rows out;
-  for (const Backend* b : rows) {
-    if (b->has_raw_floor() && b->polls_any_fd()) out.push_back(b);
-  }
-  return out;
-}
-
-const Backend* first_library_row(const Rows& rows) noexcept {
-  const auto it = std::find_if(rows.begin(), rows.end(), [](const Backend* b) {
-    return b->is_library() && b->polls_any_fd();
-  });
-  return it == rows.end() ? nullptr : *it;
-}
-
 void run_signal(benchmark::State& state, const Backend& backend, SignalVia via) {
   // The shared pool exists before this row opens its fds, so they never take the low numbers
   // the pool's polled ends are meant to have.
