@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
-"""pollbench reports: the run pipeline, terminal table, charts + summary.md, and run-to-run
-comparison.
+"""pollbench reports: terminal table, charts + summary.md, and run-to-run comparison (the run
+itself, `./pollbench run`, is plots/pipeline.py, which calls table_lines and summary here).
 
-  report.py run [run flags]                  the sweep, its results.json, table and charts
-                                             (plots/pipeline.py; `./pollbench run`)
   report.py table RESULTS.json...            short summary table on stdout (no matplotlib)
   report.py plot RESULTS.json... [--out DIR] charts (PNG+SVG) and summary.md
   report.py compare A.json B.json [--out DIR] B/A ratios: table, compare.md and a chart
@@ -222,9 +220,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["run"]:
-        import pipeline
-        return pipeline.main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
