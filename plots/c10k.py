@@ -29,6 +29,7 @@ scenarios.py.
 from __future__ import annotations
 
 import analysis as an
+import scenarios
 from pbresults import Bench, Run
 
 SCENARIO = "server"
@@ -581,3 +582,16 @@ def chart_server_rate(run: Run):
     axes[0].set_ylabel("p99 latency (µs), log" + _SPREAD)
     charts.legend(axes[-1])
     return fig
+
+
+# The charts and sections drawn here, in summary.md's order.
+scenarios.present("server", charts=(
+    scenarios.ChartSpec("server_requests", "HTTP requests/s against idle connections",
+                        chart_server_requests),
+    scenarios.ChartSpec("server_p99", "HTTP p99 latency against idle connections",
+                        chart_server_p99),
+    scenarios.ChartSpec("server_cpu", "Server CPU per request, each loop against the baseline "
+                        "readiness loop", chart_server_cpu),
+    scenarios.ChartSpec("server_rate", "HTTP p99 latency against offered rate",
+                        chart_server_rate)),
+    sections=(server_section, uring_section))

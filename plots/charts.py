@@ -24,13 +24,6 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator,  # noqa: 
 import analysis as an  # noqa: E402
 import scenarios  # noqa: E402
 from pbresults import Run, atomic_write  # noqa: E402
-# The event loop's other descriptors: their charts live in loopfds.py, found here by name.
-from loopfds import chart_signals, chart_timers, chart_wake_descriptors  # noqa: E402,F401
-# The C10K experiment's charts live in c10k.py, found here by name.
-from c10k import (chart_server_cpu, chart_server_p99, chart_server_rate,  # noqa: E402,F401
-                  chart_server_requests)
-# Where an event's time goes (dispatch and chain): plots/timesplit.py, found here by name.
-from timesplit import chart_time_split  # noqa: E402,F401
 
 # Reproducible SVGs: no random ids, no creation date, so re-plotting the same run gives
 # byte-identical files and git diffs stay quiet.
@@ -857,8 +850,7 @@ def generic_specs(run: Run) -> list:
 def chart_specs(run: Run | None = None) -> list:
     """[(ChartSpec, draw function)] of every scenario descriptor, in report order, then (for
     `run`) the generic chart of each scenario without one."""
-    specs = [(spec, spec.draw if callable(spec.draw) else globals()[spec.draw])
-             for spec in scenarios.all_charts()]
+    specs = [(spec, spec.draw) for spec in scenarios.all_charts()]
     return specs + (generic_specs(run) if run is not None else [])
 
 
@@ -888,3 +880,19 @@ def draw_charts(run: Run) -> list:
         if fig is not None:
             out.append((spec, fig))
     return out
+
+
+# The charts drawn here, by scenario, in summary.md's order.
+C = scenarios.ChartSpec
+scenarios.present("dispatch", charts=(
+    C("cost_vs_fds", "Cost per event against total fds", chart_cost_vs_fds),
+    C("cost_vs_active", "Cost per event against active fds", chart_cost_vs_active),
+    C("overhead", "Interface overhead against the raw syscall loop", chart_overhead),
+    C("library_over_mechanism", "Library over mechanism", chart_library_over_mechanism)))
+scenarios.present("chain", charts=(C("chain", "chain (libevent bench.c workload)", chart_chain),))
+scenarios.present("churn", charts=(C("churn", "Registration churn", chart_churn),))
+scenarios.present("wakeup", charts=(
+    C("wakeup_percentiles", "Wakeup latency against total fds", chart_wakeup_percentiles),
+    C("wakeup_cdf", "Wakeup latency distribution", chart_wakeup_cdf)))
+scenarios.present("herd", charts=(C("herd", "Thundering herd", chart_herd),))
+scenarios.present("timeout", charts=(C("timeout", "Timeout accuracy", chart_timeout),))

@@ -10,14 +10,15 @@ through (eventfd, pipe, socketpair). Their rows:
   wakeup/<row>/fds:<N>/cpu:other/wake:<kind>      write -> return, through a wake descriptor
 
 The data functions and the summary sections are standard library only; the chart functions
-import matplotlib (through charts.py) when called. charts.py and summary.py find the chart
-and section functions by the names in scenarios.py, so they import them from here.
+import matplotlib (through charts.py) when called; this module presents them to the timerfd
+and signal descriptors itself (scenarios.present, at its end).
 `use_when_sentences(run)` gives the sentences a "what to use when" section can quote.
 """
 
 from __future__ import annotations
 
 import analysis as an
+import scenarios
 from analysis import fmt_names
 from pbresults import Bench, Run
 
@@ -386,3 +387,14 @@ def chart_wake_descriptors(run: Run):
     axes[0].set_ylabel("write → return (µs), log")
     axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
+
+
+# The charts and sections drawn here, by scenario, in summary.md's order.
+scenarios.present("timerfd", charts=(
+    scenarios.ChartSpec("timers", "Timers: timerfd against the wait's own timeout", chart_timers),),
+    sections=(timers_section,))
+scenarios.present("signal", charts=(
+    scenarios.ChartSpec("signals", "Signals: signalfd against a self-pipe", chart_signals),
+    scenarios.ChartSpec("wake_descriptors", "Wake-up descriptors: eventfd, pipe, socketpair",
+                        chart_wake_descriptors)),
+    sections=(signal_section, wake_descriptor_section))

@@ -2,9 +2,9 @@
 
 A descriptor names the scenario's metrics (the first is its main one; `compare` looks at all
 of them), the charts that show it and the summary sections that describe it. A chart's `draw`
-and a section is a function (Run -> Figure | None, Run -> [Markdown lines]), or, for the
-scenarios described here, the name of a function of charts.py / summary.py (so this module
-needs no matplotlib).
+and a section is a function (Run -> Figure | None, Run -> [Markdown lines]). The scenarios
+described here get theirs from the modules that draw them, each of which presents its own
+functions (`present`), so this module needs no matplotlib and names no function.
 
 A new scenario's descriptor lives in a module of its own, plots/scenario_<name>.py, defining
 `SCENARIO = Scenario(...)` (and its chart and section functions, if it has any, importing
@@ -21,8 +21,8 @@ import glob
 import importlib
 import json
 import os
-from dataclasses import dataclass
-from typing import Callable, Union
+from dataclasses import dataclass, replace
+from typing import Callable
 
 COST = "ns_per_event"
 
@@ -31,7 +31,7 @@ COST = "ns_per_event"
 class ChartSpec:
     stem: str    # file name without extension
     title: str   # used in summary.md
-    draw: Union[str, Callable]  # Run -> Figure | None, or the name of such a charts.py function
+    draw: Callable  # Run -> Figure | None
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Scenario:
     name: str
     metrics: tuple             # the main metric first
     charts: tuple = ()         # ChartSpec, in the order summary.md shows them
-    sections: tuple = ()       # Run -> [Markdown lines], or names of such summary.py functions
+    sections: tuple = ()       # functions Run -> [Markdown lines]
     part_of: str | None = None  # its rows are shown by that scenario's sections and charts
     table: bool = True         # with no section showing it: a plain table of its rows
     scaling_fit: bool = False  # fit log(cost) against log(N) at 1 active fd
@@ -51,74 +51,33 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("dispatch", (COST,),
-             charts=(ChartSpec("cost_vs_fds", "Cost per event against total fds",
-                               "chart_cost_vs_fds"),
-                     ChartSpec("cost_vs_active", "Cost per event against active fds",
-                               "chart_cost_vs_active"),
-                     ChartSpec("overhead", "Interface overhead against the raw syscall loop",
-                               "chart_overhead"),
-                     ChartSpec("library_over_mechanism", "Library over mechanism",
-                               "chart_library_over_mechanism")),
-             sections=("dispatch_section", "library_section"), scaling_fit=True),
+    Scenario("dispatch", (COST,), scaling_fit=True),
     # raw/<mechanism>: the same loop on the bare syscall, shown beside its dispatch rows.
     Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True, slot="raw"),
-    Scenario("chain", (COST,),
-             charts=(ChartSpec("chain", "chain (libevent bench.c workload)", "chart_chain"),
-                     # dispatch and chain (plots/timesplit.py)
-                     ChartSpec("time_split", "Where an event's time goes", "chart_time_split")),
-             sections=("chain_section", "time_split_section"), scaling_fit=True),
-    Scenario("churn", ("ns_per_add", "ns_per_remove"),
-             charts=(ChartSpec("churn", "Registration churn", "chart_churn"),),
-             sections=("churn_section",)),
+    Scenario("chain", (COST,), scaling_fit=True),
+    Scenario("churn", ("ns_per_add", "ns_per_remove")),
     # wakeup: latency from the driver's write to the waiter's return, quantiles of the row's
     # own samples.
-    Scenario("wakeup", ("p50_ns", "p99_ns"),
-             charts=(ChartSpec("wakeup_percentiles", "Wakeup latency against total fds",
-                               "chart_wakeup_percentiles"),
-                     ChartSpec("wakeup_cdf", "Wakeup latency distribution",
-                               "chart_wakeup_cdf")),
-             sections=("wakeup_section",)),
+    Scenario("wakeup", ("p50_ns", "p99_ns")),
     # herd: waiters returned per written byte, and the first return.
-    Scenario("herd", ("woken_per_event", "first_return_ns"),
-             charts=(ChartSpec("herd", "Thundering herd", "chart_herd"),),
-             sections=("herd_section",)),
+    Scenario("herd", ("woken_per_event", "first_return_ns")),
     Scenario("herd_shared", ("woken_per_event", "first_return_ns"), part_of="herd"),
     # timeout: how much later than asked a wait with nothing ready returned; raw_timeout:
     # the same on a bare nanosecond-resolution wait path, shown as its own group.
-    Scenario("timeout", ("late_p50_ns", "late_p99_ns"),
-             charts=(ChartSpec("timeout", "Timeout accuracy", "chart_timeout"),),
-             sections=("timeout_section",)),
+    Scenario("timeout", ("late_p50_ns", "late_p99_ns")),
     Scenario("raw_timeout", ("late_p50_ns", "late_p99_ns"), part_of="timeout", slot="path"),
     # The event loop's other descriptors (plots/loopfds.py). timerfd: lateness of a timerfd
     # armed before each wait beside the wait's own timeout, and the arming's cost per wait.
-    Scenario("timerfd", ("late_p50_ns", "late_p99_ns", "arm_ns", "wait0_ns", "armed_wait0_ns"),
-             charts=(ChartSpec("timers", "Timers: timerfd against the wait's own timeout",
-                               "chart_timers"),),
-             sections=("timers_section",)),
-    # signal: send -> the waiter's return with the signal identified. Its descriptor also
+    Scenario("timerfd", ("late_p50_ns", "late_p99_ns", "arm_ns", "wait0_ns", "armed_wait0_ns")),
+    # signal: send -> the waiter's return with the signal identified. Its presentation also
     # carries the wake-descriptor chart and section (the wakeup/.../wake:<kind> rows).
-    Scenario("signal", ("p50_ns", "p99_ns"),
-             charts=(ChartSpec("signals", "Signals: signalfd against a self-pipe",
-                               "chart_signals"),
-                     ChartSpec("wake_descriptors", "Wake-up descriptors: eventfd, pipe, "
-                               "socketpair", "chart_wake_descriptors")),
-             sections=("signal_section", "wake_descriptor_section")),
+    Scenario("signal", ("p50_ns", "p99_ns")),
     # The C10K experiment (plots/c10k.py): an HTTP server on each row's Poller, wrk's load,
     # idle connections held by another process.
     # Its metrics are costs (lower is better, as compare reads every metric): ns_per_request
     # is requests_per_s as a cost; the charts and the section show requests_per_s.
     Scenario("server", ("ns_per_request", "p99_ns", "cpu_ns_per_request", "p50_ns",
-                        "user_ns_per_request", "sys_ns_per_request", "p999_ns"),
-             charts=(ChartSpec("server_requests", "HTTP requests/s against idle connections",
-                               "chart_server_requests"),
-                     ChartSpec("server_p99", "HTTP p99 latency against idle connections",
-                               "chart_server_p99"),
-                     ChartSpec("server_cpu", "Server CPU per request, each loop against "
-                               "the baseline readiness loop", "chart_server_cpu"),
-                     ChartSpec("server_rate", "HTTP p99 latency against offered rate",
-                               "chart_server_rate")),
-             sections=("server_section", "uring_section"), slot="loop"),
+                        "user_ns_per_request", "sys_ns_per_request", "p999_ns"), slot="loop"),
     # The noise sentinel: the warning at the top of summary.md, no table of its own.
     Scenario("sentinel", ("ns_per_roundtrip",), table=False, slot="path"),
 ]
@@ -160,6 +119,20 @@ def learn(table) -> None:
         desc = Scenario(row["name"], tuple(row["metrics"]), slot=row.get("slot", "row"))
         SCENARIOS.insert(len(SCENARIOS) - 1, desc)
         BY_NAME[desc.name] = desc
+
+
+def present(name: str, charts: tuple = (), sections: tuple = ()) -> None:
+    """Called by the module that draws a scenario (charts.py, summary.py, loopfds.py, c10k.py,
+    timesplit.py), once, below the functions it names: their charts (ChartSpec) and sections
+    join the scenario's descriptor after those presented before. summary.md shows them in
+    that order; summary.py imports the presenting modules in the order it wants."""
+    for i, desc in enumerate(SCENARIOS):
+        if desc.name == name:
+            SCENARIOS[i] = replace(desc, charts=desc.charts + tuple(charts),
+                                   sections=desc.sections + tuple(sections))
+            BY_NAME[name] = SCENARIOS[i]
+            return
+    raise KeyError(f"no scenario {name} to present")
 
 
 def get(name: str) -> Scenario | None:

@@ -18,12 +18,6 @@ import stability
 from fit import FLAT, linear_fit
 import syscalls
 from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
-# The event loop's other descriptors: their sections live in loopfds.py, found here by name.
-from loopfds import signal_section, timers_section, wake_descriptor_section  # noqa: F401
-# The C10K experiment's section lives in c10k.py, found here by name.
-from c10k import server_section, uring_section  # noqa: F401
-# Where an event's time goes (dispatch and chain): plots/timesplit.py, found here by name.
-from timesplit import time_split_section  # noqa: F401
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),
@@ -657,7 +651,7 @@ def scenario_sections(run: Run) -> tuple:
     lines, rendered = [], set()
     for desc in scenarios.SCENARIOS:
         for name in desc.sections:
-            part = (name if callable(name) else globals()[name])(run)
+            part = name(run)
             if part:
                 rendered.add(desc.name)
             lines += part
@@ -723,3 +717,16 @@ def write_all(run: Run, out_dir: str) -> list:
             f.write(text)
     charts.atomic_write(path, write_text)
     return written + [path]
+
+
+# The sections written here, by scenario; then the modules that present the others' charts and
+# sections, after these (chain's time split follows chain's own section).
+scenarios.present("dispatch", sections=(dispatch_section, library_section))
+scenarios.present("chain", sections=(chain_section,))
+scenarios.present("churn", sections=(churn_section,))
+scenarios.present("wakeup", sections=(wakeup_section,))
+scenarios.present("herd", sections=(herd_section,))
+scenarios.present("timeout", sections=(timeout_section,))
+import loopfds  # noqa: E402,F401  the timers, signals and wake descriptors
+import c10k  # noqa: E402,F401  the server
+import timesplit  # noqa: E402,F401  where an event's time goes

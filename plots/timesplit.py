@@ -14,8 +14,8 @@ A = 1 at the N where the syscalls were counted (else its smallest). The split of
 repetition is taken as shares of its wall time; the chart and the table show the medians of
 the shares, scaled to the median wall time (medians do not add up).
 
-chart_time_split (charts.py) and time_split_section (summary.py) are found by name through
-the chain descriptor in scenarios.py. Standard library only, but for the chart.
+chart_time_split and time_split_section join the chain descriptor (scenarios.present, at the
+end of this module). Standard library only, but for the chart.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import json
 import statistics
 
 import analysis as an
+import scenarios
 
 USER, SYS = "user_ns_per_event", "sys_ns_per_event"
 VCSW, IVCSW = "vcsw_per_event", "ivcsw_per_event"
@@ -172,3 +173,10 @@ def chart_time_split(run):
         ax.set_xlabel("ns per event (median)")
     axes[0].set_ylabel("solid: user space; hatched: kernel; grey: off CPU")
     return fig
+
+
+# Dispatch and chain: after chain's own chart and section (summary.py imports this module
+# after presenting those).
+scenarios.present("chain", charts=(
+    scenarios.ChartSpec("time_split", "Where an event's time goes", chart_time_split),),
+    sections=(time_split_section,))

@@ -72,14 +72,28 @@ def test_atomic_write_replaces_an_old_file_whole(tmp_path):
 
 def test_every_scenario_descriptor_names_functions_that_exist():
     import scenarios
-    import summary
+    import summary  # noqa: F401  it imports every module that presents a scenario
     for desc in scenarios.SCENARIOS:
         for spec in desc.charts:
-            assert callable(spec.draw) or callable(getattr(charts, spec.draw, None)), \
-                (desc.name, spec.draw)
-        for name in desc.sections:
-            assert callable(name) or callable(getattr(summary, name, None)), (desc.name, name)
+            assert callable(spec.draw), (desc.name, spec.draw)
+        for section in desc.sections:
+            assert callable(section), (desc.name, section)
         assert desc.metrics, desc.name
+    # Every scenario the reports describe is presented: a chart or a section, or shown by
+    # another's (part_of), or no table of its own (the sentinel).
+    for desc in scenarios.SCENARIOS:
+        assert desc.charts or desc.sections or desc.part_of or not desc.table, desc.name
+
+
+def test_a_scenario_is_presented_once_by_the_module_that_draws_it():
+    import c10k
+    import scenarios
+    import summary  # noqa: F401
+    server = scenarios.get("server")
+    assert [c.draw for c in server.charts][:1] == [c10k.chart_server_requests]
+    assert server.sections == (c10k.server_section, c10k.uring_section)
+    with pytest.raises(KeyError):
+        scenarios.present("no_such_scenario", sections=(c10k.server_section,))
         assert desc.part_of is None or desc.part_of in scenarios.BY_NAME, desc.name
     stems = [c.stem for c in scenarios.all_charts()]
     assert len(stems) == len(set(stems))

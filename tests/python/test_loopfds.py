@@ -132,7 +132,7 @@ def _bar_heights(ax):
 
 
 def test_the_timer_chart_draws_both_sides_per_backend(run):
-    fig = charts.chart_timers(run)
+    fig = loopfds.chart_timers(run)
     late, arm = fig.axes[0], fig.axes[1]
     assert [t.get_text() for t in late.get_xticklabels()] == ["epoll_lt", "uring_multishot",
                                                               "poll"]
@@ -142,10 +142,10 @@ def test_the_timer_chart_draws_both_sides_per_backend(run):
 
 
 def test_the_signal_and_wake_charts_draw_a_bar_per_row_and_nothing_without_rows(tmp_path, run):
-    assert len(charts.chart_signals(run).axes[0].patches) == 6
-    assert len(charts.chart_wake_descriptors(run).axes[0].patches) == 3
+    assert len(loopfds.chart_signals(run).axes[0].patches) == 6
+    assert len(loopfds.chart_wake_descriptors(run).axes[0].patches) == 3
     bare = _load(tmp_path, gbfake.latency_run(loop_fds=False), "bare.json")
-    for chart in (charts.chart_timers, charts.chart_signals, charts.chart_wake_descriptors):
+    for chart in (loopfds.chart_timers, loopfds.chart_signals, loopfds.chart_wake_descriptors):
         assert chart(bare) is None
 
 
