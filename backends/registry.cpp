@@ -14,6 +14,7 @@ std::unique_ptr<Poller> make_epoll_lt_poller();
 std::unique_ptr<Poller> make_epoll_et_poller();
 std::unique_ptr<Poller> make_epoll_oneshot_poller();
 std::unique_ptr<Poller> make_epoll_exclusive_poller();
+std::unique_ptr<Poller> make_epoll_pwait2_poller();
 std::unique_ptr<Poller> make_uring_oneshot_poller();
 std::unique_ptr<Poller> make_uring_multishot_poller();
 std::unique_ptr<Poller> make_libevent_epoll_poller();
@@ -73,6 +74,9 @@ constexpr std::array kBackends{
             "epoll(7) with EPOLLEXCLUSIVE: one waiter woken per event across instances, LT",
             Capabilities{.wait_cost = WaitCost::kPerReady, .hangup = false},
             make_epoll_exclusive_poller, kEpollWaitSet},
+    Backend{"epoll_pwait2",
+            "epoll(7), level-triggered, waiting with epoll_pwait2(2): a timeout in nanoseconds",
+            kLevelPerReady, make_epoll_pwait2_poller, "epoll_pwait2 read write"},
     Backend{"uring_oneshot",
             "io_uring IORING_OP_POLL_ADD, re-armed per completion: level-like, 1 SQE per event",
             kLevelPerReadyOneShot, make_uring_oneshot_poller, "io_uring_enter read write"},
