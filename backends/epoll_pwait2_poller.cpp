@@ -23,7 +23,6 @@
 //  e) Like epoll_wait, it copies at most maxevents entries; the buffer grows in add() to the
 //     registered count, so wait() never allocates.
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +31,7 @@
 #include <memory>
 #include <vector>
 
+#include "backends/detail/epoll.hpp"
 #include "backends/poller.hpp"
 
 namespace pollbench {
@@ -39,22 +39,13 @@ namespace {
 
 constexpr std::string_view kName = "epoll";
 
-// Quirk c: the wrapper where glibc has it, else the syscall; sigmask null (quirk d).
-int epoll_pwait2_nomask(int epfd, epoll_event* events, int max, const timespec* timeout) noexcept {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-  return ::epoll_pwait2(epfd, events, max, timeout, nullptr);
-#else
-  return static_cast<int>(::syscall(SYS_epoll_pwait2, epfd, events, max, timeout, nullptr, 0));
-#endif
-}
-
 class EpollPwait2Poller final : public Poller {
  public:
   EpollPwait2Poller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (epfd_ < 0) throw_errno(errno, kName, "epoll_create1");
     buffer_.resize(kMinBuffer);
     const timespec zero{};
-    if (epoll_pwait2_nomask(epfd_, buffer_.data(), 1, &zero) < 0) {  // quirk c
+    if (detail::epoll_pwait2_nomask(epfd_, buffer_.data(), 1, &zero) < 0) {  // quirk c
       const int err = errno;
       ::close(epfd_);
       throw_errno(err, kName, "epoll_pwait2 (Linux 5.11+)");
@@ -84,17 +75,11 @@ class EpollPwait2Poller final : public Poller {
     // Quirks a and b: the nanoseconds as they are; block is a null pointer.
     const std::int64_t ns = timeout.count();
     const timespec limit{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
-    const int ready = epoll_pwait2_nomask(epfd_, buffer_.data(), static_cast<int>(max),
-                                          ns < 0 ? nullptr : &limit);
+    const int ready = detail::epoll_pwait2_nomask(epfd_, buffer_.data(), static_cast<int>(max),
+                                                  ns < 0 ? nullptr : &limit);
     if (ready < 0) return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < ready; ++i) {
-      const epoll_event& e = buffer_[static_cast<std::size_t>(i)];
-      events[static_cast<std::size_t>(i)] =
-          Event{.token = e.data.u64,
-                .readable = (e.events & EPOLLIN) != 0,
-                .writable = (e.events & EPOLLOUT) != 0,
-                .hangup = (e.events & (EPOLLHUP | EPOLLRDHUP)) != 0,
-                .error = (e.events & EPOLLERR) != 0};
+      events[static_cast<std::size_t>(i)] = detail::to_event(buffer_[static_cast<std::size_t>(i)]);
     }
     return ready;
   }
