@@ -48,6 +48,7 @@
 #include <memory>
 #include <vector>
 
+#include "backends/detail/epoll.hpp"
 #include "backends/poller.hpp"
 
 namespace pollbench {
@@ -102,13 +103,7 @@ class EpollPoller final : public Poller {
         ::epoll_wait(epfd_, buffer_.data(), static_cast<int>(max), timeout_to_ms(timeout));
     if (ready < 0) return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < ready; ++i) {
-      const epoll_event& e = buffer_[static_cast<std::size_t>(i)];
-      events[static_cast<std::size_t>(i)] =
-          Event{.token = e.data.u64,
-                .readable = (e.events & EPOLLIN) != 0,
-                .writable = (e.events & EPOLLOUT) != 0,
-                .hangup = (e.events & (EPOLLHUP | EPOLLRDHUP)) != 0,
-                .error = (e.events & EPOLLERR) != 0};
+      events[static_cast<std::size_t>(i)] = detail::to_event(buffer_[static_cast<std::size_t>(i)]);
     }
     return ready;
   }

@@ -79,6 +79,7 @@
 
 #include "backends/detail/deadline.hpp"
 #include "backends/detail/event_fill.hpp"
+#include "backends/detail/fd_set_limit.hpp"
 #include "backends/detail/slot_table.hpp"
 #endif
 
@@ -105,7 +106,7 @@ class LibeventPoller final : public Poller {
  public:
   explicit LibeventPoller(Method method)
       : epoll_(method == Method::kEpoll),
-        max_fd_(method == Method::kSelect ? FD_SETSIZE - 1 : INT_MAX) {
+        max_fd_(method == Method::kSelect ? detail::kFdSetMaxFd : INT_MAX) {
     silence_libevent();
     const std::string_view wanted = kMethods[static_cast<std::size_t>(method)];
     event_config* cfg = event_config_new();

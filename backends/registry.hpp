@@ -21,6 +21,13 @@ struct Backend {
   std::string_view description;  // one line, for `pollbench list`
   Capabilities capabilities;
   std::unique_ptr<Poller> (*make)();  // throws std::system_error if the mechanism is refused
+  // The system calls one event of the chain scenario costs the row (one wait per event, since
+  // one fd is ready at a time, plus the harness's read and write), one name per call:
+  // "epoll_wait read write". Every mechanism row states it; a library row leaves it empty and
+  // is held to the set of the row it wraps (a library adds user-space work, not calls) unless
+  // it makes more, for a reason its file gives (Asio re-arms with epoll_ctl). The syscall test
+  // (tests/python/test_syscalls.py) counts them with strace and compares; see syscall_set().
+  std::string_view syscalls_per_event = {};
   // The raw mechanism (bench/raw.cpp: raw/<raw_floor>) whose bare loop this row wraps, so that
   // dispatch/<row> over raw/<raw_floor> is the cost of the interface alone; empty if none.
   std::string_view raw_floor = {};
@@ -39,6 +46,10 @@ struct Backend {
   [[nodiscard]] bool polls_any_fd() const noexcept { return capabilities.max_fd == INT_MAX; }
   [[nodiscard]] bool fd_limited() const noexcept { return !polls_any_fd(); }
 };
+
+// The calls one chain event is expected to cost `backend`: its own syscalls_per_event, or, for a
+// library row that states none, the set of the row it wraps.
+std::string_view syscall_set(const Backend& backend) noexcept;
 
 // All rows, available here or not, in preference order.
 std::span<const Backend> backends() noexcept;

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 
+#include "backends/detail/fd_set_limit.hpp"
 #include "backends/poller.hpp"
 
 namespace pollbench {
@@ -116,12 +117,12 @@ class SelectPoller final : public Poller {
  private:
   static void check_fd(int fd) {
     if (fd < 0) throw_errno(EBADF, "select", "negative fd");
-    if (fd >= FD_SETSIZE) throw_bad_fd_range("select", fd, FD_SETSIZE - 1);
+    if (fd > detail::kFdSetMaxFd) throw_bad_fd_range("select", fd, detail::kFdSetMaxFd);
   }
 
   // Quirk a: FD_ISSET past FD_SETSIZE reads out of bounds too; such an fd was never added.
   [[nodiscard]] bool registered(int fd) const {
-    if (fd < 0 || fd >= FD_SETSIZE) return false;
+    if (fd < 0 || fd > detail::kFdSetMaxFd) return false;
     return FD_ISSET(fd, &master_read_) || FD_ISSET(fd, &master_write_);
   }
 
@@ -148,7 +149,7 @@ class SelectPoller final : public Poller {
   fd_set master_write_{};
   fd_set read_{};
   fd_set write_{};
-  std::array<std::uint64_t, FD_SETSIZE> tokens_{};
+  std::array<std::uint64_t, detail::kFdSetMaxFd + 1> tokens_{};
   int max_fd_ = -1;
   int cursor_ = 0;
 };

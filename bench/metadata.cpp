@@ -170,6 +170,30 @@ std::string_view to_string(WaitCost cost) noexcept {
   return cost == WaitCost::kPerReady ? "per_ready" : "per_registered";
 }
 
+// A row's syscall_set() as a JSON object of calls per event: "epoll_wait epoll_wait epoll_ctl"
+// -> {"epoll_wait": 2, "epoll_ctl": 1}, in the order of first mention.
+std::string syscall_set_json(std::string_view set) {
+  std::vector<std::pair<std::string_view, int>> calls;
+  while (!set.empty()) {
+    const std::size_t end = std::min(set.find(' '), set.size());
+    const std::string_view call = set.substr(0, end);
+    set.remove_prefix(std::min(end + 1, set.size()));
+    if (call.empty()) continue;
+    auto seen =
+        std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.first == call; });
+    if (seen == calls.end()) {
+      calls.emplace_back(call, 1);
+    } else {
+      ++seen->second;
+    }
+  }
+  std::string out = "{";
+  for (const auto& [call, times] : calls) {
+    out += fmt::format("{}{}: {}", out.size() > 1 ? ", " : "", json_string(call), times);
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 std::string registry_json(const Rows& measured) {
@@ -184,13 +208,15 @@ std::string registry_json(const Rows& measured) {
         R"("bad_fd_error": {}, "survives_close_while_registered": {}, )"
         R"("survives_close_while_file_open": {}, "reports_after_close_while_file_open": {}, )"
         R"("signal_ends_wait": {}, "socket_error": {}, )"
-        R"("hangup": {}, "raw_floor": {}, "wraps": {}, "measured": {}}})",
+        R"("hangup": {}, "raw_floor": {}, "wraps": {}, "syscalls_per_event": {}, )"
+        R"("measured": {}}})",
         out.size() > 1 ? ", " : "", json_string(b.name), json_string(b.description), !unavailable,
         json_string(unavailable.value_or("")), c.edge_triggered,
         json_string(to_string(c.wait_cost)), c.max_fd, c.one_shot, c.bad_fd_error,
         c.survives_close_while_registered, c.survives_close_while_file_open,
         c.reports_after_close_while_file_open, c.signal_ends_wait, c.socket_error, c.hangup,
-        json_string(b.raw_floor), json_string(b.wraps), is_measured);
+        json_string(b.raw_floor), json_string(b.wraps), syscall_set_json(syscall_set(b)),
+        is_measured);
   }
   return out + "]";
 }

@@ -29,6 +29,7 @@
 #include <liburing.h>
 #endif
 
+#include "backends/detail/fd_set_limit.hpp"
 #include "backends/detail/uring.hpp"
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
@@ -48,8 +49,8 @@ struct RawSelect final : RawFixture {
   fd_set master{};
   fd_set ready{};
   int nfds = 0;
-  std::size_t copy_bytes = 0;                     // only the words up to the highest fd
-  std::array<std::size_t, FD_SETSIZE> pair_of{};  // fd -> pair index
+  std::size_t copy_bytes = 0;  // only the words up to the highest fd
+  std::array<std::size_t, pollbench::detail::kFdSetMaxFd + 1> pair_of{};  // fd -> pair index
 };
 
 struct RawPoll final : RawFixture {

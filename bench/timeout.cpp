@@ -13,13 +13,13 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <system_error>
 
+#include "backends/detail/epoll.hpp"
 #include "bench/common.hpp"
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
@@ -57,15 +57,6 @@ struct TimerFdFixture final : Fixture {
 
 timespec to_timespec(std::int64_t ns) noexcept {
   return {.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
-}
-
-// glibc has the wrapper from 2.35 (Debian 12: 2.36); the kernel from 5.11.
-int epoll_pwait2_call(int epfd, epoll_event* events, int max, const timespec* timeout) noexcept {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-  return ::epoll_pwait2(epfd, events, max, timeout, nullptr);
-#else
-  return static_cast<int>(::syscall(SYS_epoll_pwait2, epfd, events, max, timeout, nullptr, 0));
-#endif
 }
 
 // The timed loop shared by every path: `wait(timeout_ns)` returns what the wait returned (0 for
@@ -251,7 +242,7 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
       // Refused by kernels before 5.11 (ENOSYS) or by a seccomp filter: skip with why.
       epoll_event probe{};
       const timespec zero{};
-      if (epoll_pwait2_call(f->epfd.get(), &probe, 1, &zero) < 0) {
+      if (pollbench::detail::epoll_pwait2_nomask(f->epfd.get(), &probe, 1, &zero) < 0) {
         throw std::system_error(errno, std::generic_category(),
                                 "epoll_pwait2 is unavailable here (needs Linux 5.11)");
       }
@@ -268,7 +259,7 @@ void run_timeout_raw(benchmark::State& state, RawTimeout path, std::int64_t time
       got = ::ppoll(&p, 1, &ts, nullptr);
     } else {
       epoll_event e{};
-      got = epoll_pwait2_call(epfd, &e, 1, &ts);
+      got = pollbench::detail::epoll_pwait2_nomask(epfd, &e, 1, &ts);
     }
     if (got >= 0) return got;
     return errno == EINTR ? 0 : -errno;  // as a backend's wait() reports a signal

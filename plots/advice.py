@@ -89,13 +89,10 @@ def _us(v) -> str:
 
 
 def reference_row(run: Run, scenario: str = "dispatch") -> str | None:
-    """The row the others are measured against: the first registry row (preference order)
-    that waits at a cost per ready fd, is a mechanism (no `wraps`) and has rows here."""
-    for name in run.registry.names:
-        if (run.registry.fact(name, "wait_cost") == "per_ready"
-                and not run.registry.wraps(name) and run.select(scenario, name)):
-            return name
-    return None
+    """The row the others are measured against: the registry's baseline row (pbresults:
+    the first level-triggered O(ready) mechanism in preference order) among those with rows
+    here."""
+    return run.registry.baseline_row(run.backends(scenario))
 
 
 def mechanisms(run: Run, wait_cost: str, scenario: str = "dispatch") -> list:

@@ -84,11 +84,9 @@ def bound(b: Bench) -> str:
 
 
 def baseline_loop(run: Run) -> str | None:
-    """The loop every other is measured against: the first O(ready), non-library mechanism row
-    in preference order that has server rows (epoll, level-triggered, in today's registry)."""
-    have = set(run.backends(SCENARIO))
-    return next((r["name"] for r in run.registry.rows if r["name"] in have
-                 and _mechanism(run, r["name"], "per_ready")), None)
+    """The loop every other is measured against: the registry's baseline row (the first
+    level-triggered O(ready) mechanism in preference order) among those with server rows."""
+    return run.registry.baseline_row(run.backends(SCENARIO))
 
 
 def engines(run: Run) -> list:

@@ -248,14 +248,13 @@ def _slope_label(fits: dict, backend: str) -> str:
 def _relative_reference(run: Run):
     """(label, [(N, bench)]) every O(ready) row is drawn relative to: the bare loop of the
     preferred O(ready) mechanism (raw/<its raw_floor>), else that row itself; None without."""
-    for name in run.registry.names:
-        if (run.registry.fact(name, "wait_cost") == "per_ready" and not run.registry.wraps(name)
-                and run.select("dispatch", name)):
-            mech = an.raw_of(run, name)
-            raw = an.series_over_fds(run, "raw", mech) if mech else []
-            if raw:
-                return f"raw {mech}", raw
-            return name, an.series_over_fds(run, "dispatch", name)
+    name = run.registry.baseline_row(run.backends("dispatch"))
+    if name is not None:
+        mech = an.raw_of(run, name)
+        raw = an.series_over_fds(run, "raw", mech) if mech else []
+        if raw:
+            return f"raw {mech}", raw
+        return name, an.series_over_fds(run, "dispatch", name)
     return None
 
 

@@ -125,6 +125,14 @@ class Registry:
         """[(library, mechanism row)] in preference order."""
         return [(r["name"], r["wraps"]) for r in self.rows if r.get("wraps")]
 
+    def baseline_row(self, have) -> str | None:
+        """The readiness loop every other row is set against: the first row in preference
+        order, among the names in `have`, that is a level-triggered mechanism (no `wraps`)
+        waiting at a cost per ready fd (epoll_lt in today's registry), or None."""
+        return next((r["name"] for r in self.rows if r["name"] in have
+                     and r.get("wait_cost") == "per_ready" and not r.get("edge_triggered")
+                     and not r.get("wraps")), None)
+
     def max_fd(self, backend: str):
         """The largest fd number the row accepts, or None when it has no limit of note."""
         v = self.fact(backend, "max_fd")

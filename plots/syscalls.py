@@ -1,6 +1,7 @@
 """Syscalls per event: what one event of the chain scenario costs each registry row in system
 calls, counted with strace over build/release/pollbench-syscalls (tools/syscalls.cpp), and the
-set each row is expected to make.
+set each row is expected to make (its registry row's `syscalls_per_event`, read from the run's
+`pollbench_registry`).
 
 Why: at a few microseconds per event nearly all of a row's cost is its syscalls, so one more
 syscall per event (libevent 2.1's epoll backend calls timerfd_settime on every dispatch when
@@ -42,44 +43,14 @@ BEGIN, END = "pollbench-syscalls:begin", "pollbench-syscalls:end"
 EVENTS = 400          # enough that a call made once per 20 events shows (20 of them)
 RARE = 0.05           # below this many per event, a call is not part of the set
 
-# The expected set per row: calls per chain event (one wait per event, since one fd is ready
-# at a time; the harness's read and write are one each). A library row that is not listed
-# is expected to make exactly the set of the mechanism row it wraps — what a library adds
-# must be user-space work, not calls; the rows listed beside their mechanism make more, for
-# the reason given. Any other row missing here fails the test with its measured set, to be
-# written down after checking it.
-#  - epoll rows and libraries over epoll: epoll_wait, read, write; + epoll_ctl when the fd is
-#    re-armed per event (EPOLLONESHOT).
-#  - Asio over epoll: epoll_ctl for the re-arm of every async_wait (Asio registers fds
-#    edge-triggered and re-arms with EPOLL_CTL_MOD), and two epoll_waits per wait: draining
-#    its handlers with poll_one() runs the reactor once more when none is left
-#    (backends/asio_poller.cpp, quirks c and f). Asio over io_uring: one io_uring_enter, which
-#    submits the re-arm's poll SQE; completions are read from the ring.
-#  - poll rows: poll; select rows: glibc's select() is the pselect6 syscall on x86-64.
-#  - io_uring rows: the one-shot row makes one io_uring_enter per wait, which submits the
-#    re-arm SQE of the fd the previous wait reported and reaps; the multishot row makes none:
-#    its poll stays armed, the kernel posts the completion to the shared ring when the byte
-#    is written, and a non-blocking wait reads the ring in user space.
-_WAIT_READ_WRITE = {"read": 1, "write": 1}
-EXPECTED = {
-    "epoll_lt": {"epoll_wait": 1, **_WAIT_READ_WRITE},
-    "epoll_et": {"epoll_wait": 1, **_WAIT_READ_WRITE},
-    "epoll_oneshot": {"epoll_wait": 1, "epoll_ctl": 1, **_WAIT_READ_WRITE},
-    "epoll_exclusive": {"epoll_wait": 1, **_WAIT_READ_WRITE},
-    "uring_oneshot": {"io_uring_enter": 1, **_WAIT_READ_WRITE},
-    "uring_multishot": {**_WAIT_READ_WRITE},
-    "poll": {"poll": 1, **_WAIT_READ_WRITE},
-    "select": {"pselect6": 1, **_WAIT_READ_WRITE},
-    "asio_epoll": {"epoll_wait": 2, "epoll_ctl": 1, **_WAIT_READ_WRITE},
-}
 
+def expected(registry_row: dict) -> dict | None:
+    """The set a row must make per chain event, {syscall: calls}: its registry row's
+    `syscalls_per_event` (backends/registry.cpp states it, with the reasons; a library row
+    that states none carries the set of the row it wraps), or None if the row has none."""
+    want = registry_row.get("syscalls_per_event")
+    return dict(want) if isinstance(want, dict) and want else None
 
-def expected(row: str, wraps: str | None) -> dict | None:
-    """The set `row` must make per chain event (a library row: its mechanism's, unless
-    listed), or None if none is written down."""
-    if row in EXPECTED:
-        return EXPECTED[row]
-    return EXPECTED.get(wraps) if wraps else None
 
 _CALL = re.compile(r"^(?:\[pid\s+)?\d*\]?\s*([a-z_0-9]+)\(")
 _RESUMED = re.compile(r"<\.\.\. [a-z_0-9]+ resumed>")
@@ -344,8 +315,11 @@ def summary_section(run) -> list:
     table = []
     order = {name: i for i, name in enumerate(run.registry.names)} if run.registry else {}
     for row, per_event in sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))):
-        cells = [f"`{row}`", run.registry.wraps(row) or "–", f"{total(per_event):.2f}",
-                 describe(per_event)]
+        calls = describe(per_event)
+        want = expected(run.registry.by_name.get(row, {}))
+        if want is not None and per_event_set(per_event) != want:
+            calls += " (its registry row expects " + describe(want) + ")"
+        cells = [f"`{row}`", run.registry.wraps(row) or "–", f"{total(per_event):.2f}", calls]
         cells += [_chain_ns(run, row, n, a), _chain_ns(run, row, _largest_n(run, row, a), a)]
         table.append(cells)
     for row, why in data.get("skipped", {}).items():

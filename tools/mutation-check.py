@@ -34,7 +34,7 @@ MUTANTS = [
     ("backends/select_poller.cpp", "if (errno == EBADF) return report_closed_fds(events);", "", "select: EBADF not turned into error events", "*/select"),
     ("backends/select_poller.cpp", "cursor_ = fd + 1;", "cursor_ = 0;", "select: a full event array always restarts at fd 0", "*/select"),
     ("backends/select_poller.cpp", "const std::int64_t us = (timeout.count() + 999) / 1000;", "const std::int64_t us = timeout.count() / 1000000 * 1000;", "select: timeout truncated to whole ms", "*/select"),
-    ("backends/select_poller.cpp", 'if (fd >= FD_SETSIZE) throw_bad_fd_range("select", fd, FD_SETSIZE - 1);', 'if (fd >= 4 * FD_SETSIZE) throw_bad_fd_range("select", fd, FD_SETSIZE - 1);', "select: no FD_SETSIZE check", "*/select"),
+    ("backends/select_poller.cpp", 'if (fd > detail::kFdSetMaxFd) throw_bad_fd_range("select", fd, detail::kFdSetMaxFd);', 'if (fd > 4 * detail::kFdSetMaxFd) throw_bad_fd_range("select", fd, detail::kFdSetMaxFd);', "select: no FD_SETSIZE check", "*/select"),
     ("backends/select_poller.cpp", '    if (!registered(fd)) throw_errno(ENOENT, "select", "modify: fd is not registered");', '    check_fd(fd);\n    if (!registered(fd)) throw_errno(ENOENT, "select", "modify: fd is not registered");', "select: modify of an fd above FD_SETSIZE gives ERANGE, not ENOENT", "*/select"),
     ("backends/epoll_poller.cpp", "if (mode_ == EpollMode::kEdge) events |= EPOLLET;", "", "epoll_et: not edge-triggered", EPOLL),
     ("backends/epoll_poller.cpp", "ev.data.u64 = token;", "ev.data.fd = fd;", "epoll: the fd returned instead of the token", EPOLL),

@@ -8,8 +8,10 @@
 //   write(-1, "pollbench-syscalls:begin", 24) ... write(-1, "pollbench-syscalls:end", 22)
 // plots/syscalls.py runs this under `strace -f` and counts the calls between them.
 //
-// Prints "events <read>" on stdout. Exit status: 0 done, 2 bad arguments, 3 the row (or the
-// chain over KIND) is not available here (the reason on stderr), 1 the chain lost its events.
+// Prints "events <read>" and "expected <calls>" on stdout: the set the row's registry row
+// states for one event (syscall_set(): "epoll_wait read write"), which the tracer compares. Exit
+// status: 0 done, 2 bad arguments, 3 the row (or the chain over KIND) is not available here (the
+// reason on stderr), 1 the chain lost its events.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -104,7 +106,7 @@ int main(int argc, char** argv) {
     marker(kBegin);
     const std::size_t received = chain(*poller, pool, out, active, events);
     marker(kEnd);
-    fmt::print("events {}\n", received);
+    fmt::print("events {}\nexpected {}\n", received, pollbench::syscall_set(*backend));
     if (warm < kWarmupEvents || received < events) {
       fmt::print(stderr, "pollbench-syscalls: {}: the chain lost its events ({} of {})\n",
                  backend->name, received, events);

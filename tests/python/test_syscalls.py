@@ -1,16 +1,21 @@
 """Syscalls per event, checked: every available registry row makes exactly its expected set
-of system calls per chain event (plots/syscalls.py says which and why), counted with strace
+of system calls per chain event (its registry row's syscalls_per_event, which
+backends/registry.cpp states with the reasons), counted with strace
 over build/release/pollbench-syscalls. A row that gains a call per event (libevent's epoll
 backend with a precise timer: a timerfd_settime per dispatch) fails here, with the set it
 makes. Needs strace (a package of `./pollbench test`) and ptrace of a child."""
 
 import json
+import os
 import subprocess
 
 import pytest
 
 import syscalls
 from benchbin import BENCH, needs_bench
+
+REGISTRY = os.path.join(os.path.dirname(__file__), "..", "data", "registry.json")
+SYSCALLS_TOOL = syscalls.TOOL
 
 TRACE = """\
 100 write(-1, "x", 1) = 1
@@ -35,16 +40,31 @@ def test_the_trace_is_counted_between_the_markers_only():
     assert calls == {"epoll_wait": 2, "timerfd_settime": 2, "read": 2, "write": 2, "futex": 1}
 
 
-def test_a_library_row_is_held_to_its_mechanisms_set_unless_listed():
-    assert syscalls.expected("libevent_epoll", "epoll_lt") == syscalls.EXPECTED["epoll_lt"]
-    assert syscalls.expected("asio_epoll", "epoll_lt") == syscalls.EXPECTED["asio_epoll"]
-    assert syscalls.expected("a_new_mechanism", None) is None
+def _registry_row(name):
+    with open(REGISTRY, encoding="utf-8") as f:
+        return next(r for r in json.load(f) if r["name"] == name)
+
+
+def test_the_expected_set_is_the_registry_rows():
+    # A library row carries its mechanism's set unless its row states its own (Asio's re-arm).
+    lt, lib, asio = (_registry_row(n) for n in ("epoll_lt", "libevent_epoll", "asio_epoll"))
+    assert syscalls.expected(lt) == {"epoll_wait": 1, "read": 1, "write": 1}
+    assert syscalls.expected(lib) == syscalls.expected(lt)
+    assert syscalls.expected(asio) == {"epoll_wait": 2, "epoll_ctl": 1, "read": 1, "write": 1}
+    assert syscalls.expected({"name": "a_row_of_an_older_binary"}) is None
 
 
 def test_an_extra_call_per_event_differs_from_the_expected_set():
     per_event = {k: v / 2 for k, v in syscalls.parse(TRACE).items()}
-    assert syscalls.per_event_set(per_event) != syscalls.expected("libevent_epoll", "epoll_lt")
+    assert syscalls.per_event_set(per_event) != syscalls.expected(_registry_row("libevent_epoll"))
     assert "timerfd_settime 1" in syscalls.describe(per_event)
+
+
+@needs_bench
+def test_the_tool_prints_the_rows_expected_set():
+    out = subprocess.run([SYSCALLS_TOOL, "epoll_lt", "4", "1", "10"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.splitlines()
+    assert "expected epoll_wait read write" in out, out
 
 
 def test_a_trace_without_both_markers_is_refused():
@@ -67,9 +87,9 @@ def test_every_available_row_makes_its_expected_syscalls_per_event():
         row = r["name"]
         per_event = syscalls.count(row, n=100, a=1)
         got = syscalls.per_event_set(per_event)
-        want = syscalls.expected(row, r.get("wraps"))
+        want = syscalls.expected(r)
         if want is None:
-            wrong.append(f"{row}: no expected set in plots/syscalls.py EXPECTED; it makes "
+            wrong.append(f"{row}: its registry row states no syscalls_per_event; it makes "
                          f"{syscalls.describe(per_event)}")
         elif got != want:
             wrong.append(f"{row}: {syscalls.describe(per_event)} per chain event, expected "

@@ -46,7 +46,7 @@ def wakeup_run():
 
 @pytest.fixture(scope="module")
 def herd_run():
-    return bench_json("--benchmark_filter=^herd(_shared)?/[a-z_]+/waiters:(1|2|4)/")
+    return bench_json("--benchmark_filter=^herd(_shared)?/[a-z0-9_]+/waiters:(1|2|4)/")
 
 
 @pytest.fixture(scope="module")
