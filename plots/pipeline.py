@@ -1,7 +1,7 @@
 """`./pollbench run`: the benchmark sweep, from the command line to the charts.
 
-  report.py run [--quick] [--filter REGEX] [--out DIR] [--backend B,...] [--fds N,...]
-                [--active A,...] [--cpu LIST] [--processes P] [--fd-kind KIND]
+  pipeline.py [--quick] [--filter REGEX] [--out DIR] [--backend B,...] [--fds N,...]
+              [--active A,...] [--cpu LIST] [--processes P] [--fd-kind KIND]
   pipeline.py --options-help      the options as `./pollbench --help` lists them (OPTIONS)
 
 Runs build/release/pollbench-bench in P processes one after another (never in parallel), each
