@@ -919,7 +919,7 @@ def section(run: Run, heading: str = "##") -> list:
         else:
             sentences = generic(run, desc.name)
             if sentences:
-                title = desc.charts[0].title if desc.charts else desc.name
+                title = desc.title or desc.name
                 items.append((title, sentences))
     known = {d.name for d in scenarios.SCENARIOS}
     for scen in dict.fromkeys(b.scenario for b in run.benches.values() if b.ok):

@@ -48,13 +48,16 @@ class Scenario:
     # probe), "loop" a registry row or a server engine (the server rows' loops). Each is its own
     # namespace: a registry row may share a raw timeout path's name.
     slot: str = "row"
+    # The scenario's name in prose (the "What to use when" item of a scenario without advice
+    # of its own); its name when empty.
+    title: str = ""
 
 
 SCENARIOS = [
     Scenario("dispatch", (COST,), scaling_fit=True),
     # raw/<mechanism>: the same loop on the bare syscall, shown beside its dispatch rows.
     Scenario("raw", (COST,), part_of="dispatch", scaling_fit=True, slot="raw"),
-    Scenario("chain", (COST,), scaling_fit=True),
+    Scenario("chain", (COST,), scaling_fit=True, title="chain (libevent bench.c workload)"),
     Scenario("churn", ("ns_per_add", "ns_per_remove")),
     # wakeup: latency from the driver's write to the waiter's return, quantiles of the row's
     # own samples.

@@ -322,7 +322,9 @@ def test_the_default_and_quick_sweeps_hold_the_subset_and_a_filter_the_grid():
     assert engines == set(gbfake.SERVER_ENGINES)
     for names in (default, quick, grid):
         assert engines <= {n.split("/")[1] for n in names}
-    assert {"conns:1", "conns:32"} <= {n.split("/")[3] for n in quick}
+    assert {"conns:1", "conns:32"} <= {n.split("/")[3] for n in default}
+    # quick: one point, idle connections beside loaded ones
+    assert {"/".join(n.split("/")[2:4]) for n in quick} == {"idle:1000/conns:32"}
     idles = {int(n.split("/")[2].split(":")[1]) for n in grid}
     assert {0, 1000, 4000} < idles  # and the largest that fits
     assert {n.split("/")[3].split(":")[0] for n in grid} == {"conns", "rate"}
