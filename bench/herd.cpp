@@ -65,6 +65,9 @@ void run_rounds(benchmark::State& state, std::string_view who, int max_fd, Make&
               per(static_cast<double>(rig.woken()), static_cast<double>(rig.rounds())));
   set_counter(state, "first_return_ns", median);
   set_counter(state, "rounds", static_cast<double>(rig.rounds()));
+  // The driver's CPU and the waiters' (CpuPlacement::herd_waiters): the others, or anywhere the
+  // process may run, which is the same set.
+  set_cpus_used(state, 1 + cpu_placement().others.size());
 }
 
 }  // namespace

@@ -95,6 +95,10 @@ void row_ended(benchmark::State& state, RowStart start) {
   set_counter(state, "row_wall_s", static_cast<double>(spent) * 1e-9);
 }
 
+void set_cpus_used(benchmark::State& state, std::size_t cpus) {
+  state.counters["cpus_used"] = benchmark::Counter(static_cast<double>(cpus));
+}
+
 void describe_scenario(std::string_view scenario, std::string json_object) {
   g_scenarios.emplace_back(scenario, std::move(json_object));
 }

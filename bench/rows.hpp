@@ -21,6 +21,10 @@
 //                 function counted (the iteration-count estimation, each repetition's fixture
 //                 build and its timed loop): a row's largest value is what it cost the run,
 //                 which is where a sweep's wall time goes (results/README.md).
+// A row whose threads are placed on CPUs of their own also records (set_cpus_used):
+//   cpus_used     how many CPUs its threads were placed on: 2 or more when a wake-up crosses
+//                 from one CPU to another, so the machine's cross-CPU cost, which a VM's host
+//                 changes from minute to minute (sentinel/cross_cpu), is part of the row's value
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -92,6 +96,9 @@ benchmark::internal::Benchmark* register_row(const RowName& name, std::size_t pa
                                         row_ended(state, start);
                                       });
 }
+
+// The cpus_used counter (above): the rigs' rows call it with the CPUs their threads were on.
+void set_cpus_used(benchmark::State& state, std::size_t cpus);
 
 // What a scenario's registration records for the results context (pollbench_scenarios): one
 // JSON object per scenario, in registration order.

@@ -31,9 +31,10 @@ void run_chain(benchmark::State& state, const Backend& backend, std::size_t n, s
 void register_churn(const Sweep& sweep, const Rows& rows);
 void run_churn(benchmark::State& state, const Backend& backend, std::size_t n);
 
-// sentinel/roundtrip/at:<k>, k = 0, 1, ... in registration order.
+// sentinel/roundtrip/at:<k> and sentinel/cross_cpu/at:<k>, k = 0, 1, ... in registration order.
 void register_sentinel();
 void run_sentinel(benchmark::State& state);
+void run_cross_cpu_sentinel(benchmark::State& state);
 // Closes the sentinel's socketpair (main() checks for leaked descriptors after the run).
 void release_sentinel() noexcept;
 
@@ -57,10 +58,11 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
 // waiter woken through a descriptor of that kind of its own.
 void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t n, FdKind kind);
 // A wakeup rig's timed loop on the driver CPU: one sample per iteration (manual time), the
-// latency counters at the end; a failed sample skips the row as "<what>: <why>" and drops the
-// fixture (its waiter joined, whatever it changed restored).
+// latency counters and cpus_used (the driver's and the waiter's CPUs) at the end; a failed
+// sample skips the row as "<what>: <why>" and drops the fixture (its waiter joined, whatever
+// it changed restored).
 void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples, int driver_cpu,
-                    std::string_view what);
+                    int waiter_cpu, std::string_view what);
 // The latency counters of a rig's samples (min_ns, p10_ns ... p999_ns, max_ns, samples).
 void set_latency_counters(benchmark::State& state, SampleSet& samples);
 // herd/<row> and herd_shared/<epoll_lt|epoll_et>.

@@ -413,6 +413,7 @@ void set_server_counters(benchmark::State& state, const Measured& m) {
     set_counter(state, "client_cpu_ns_per_request", per(m.client_cpu_ns, requests));
   }
   set_counter(state, "requests", requests);
+  set_cpus_used(state, 2);  // the server's CPU and the load's (ServerRig)
 }
 
 // What every server row needs: a loop that can serve its connections here, the server program

@@ -146,7 +146,7 @@ void run_signal(benchmark::State& state, const Backend& backend, SignalVia via) 
   });
   if (fx == nullptr) return;
   sample_wakeups(
-      state, *fx->rig, fx->samples, driver_cpu,
+      state, *fx->rig, fx->samples, driver_cpu, waiter_cpu,
       fmt::format("{} via {}", backend.name,
                   to_string(via)));  // on failure the fixture goes: mask and disposition restored
 }

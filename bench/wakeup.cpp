@@ -87,11 +87,11 @@ void run_wakeup(benchmark::State& state, const Backend& backend, std::size_t n, 
     return f;
   });
   if (fx == nullptr) return;
-  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu, backend.name);
+  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu, waiter_cpu, backend.name);
 }
 
 void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples, int driver_cpu,
-                    std::string_view what) {
+                    int waiter_cpu, std::string_view what) {
   std::optional<ScopedPin> pin;
   try {
     pin.emplace(driver_cpu);
@@ -127,6 +127,7 @@ void sample_wakeups(benchmark::State& state, WakeupRig& rig, SampleSet& samples,
     return;
   }
   set_latency_counters(state, samples);
+  set_cpus_used(state, driver_cpu == waiter_cpu ? 1 : 2);
   set_time_split_counters(state, before, after, static_cast<double>(state.iterations()), "sample",
                           "waiter_");
 }
@@ -170,7 +171,7 @@ void run_wakeup_via(benchmark::State& state, const Backend& backend, std::size_t
     return f;
   });
   if (fx == nullptr) return;
-  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu,
+  sample_wakeups(state, *fx->rig, fx->samples, driver_cpu, waiter_cpu,
                  fmt::format("{} woken via {}", backend.name, to_string(kind)));
 }
 

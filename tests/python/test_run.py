@@ -99,7 +99,7 @@ def grammar_problem(name, registry, raw_timeout_scenario, engines=frozenset(), t
     slots = {"registry": registry, "raw": RAW_MECHANISMS, "raw_timeout": RAW_TIMEOUT_PATHS,
              "herd_shared": {"epoll_lt", "epoll_et"},
              "timeout": registry if raw_timeout_scenario else registry | RAW_TIMEOUT_PATHS,
-             "sentinel": {"roundtrip"}, "loop": registry | engines,
+             "sentinel": {"roundtrip", "cross_cpu"}, "loop": registry | engines,
              "any": {parsed.backend}}[slot]
     if parsed.backend not in slots:
         return f"slot '{parsed.backend}' is not one of {sorted(slots)}"
@@ -159,9 +159,10 @@ def test_names_follow_the_grammar():
             p = params(n)
             if "active" in p:
                 assert 1 <= p["active"] <= p["fds"], n
-        # the sentinel brackets the sweep
-        assert names[0] == "sentinel/roundtrip/at:0"
-        assert names[-1].startswith("sentinel/roundtrip/at:")
+        # the sentinel's two gauges bracket the sweep
+        assert names[:2] == ["sentinel/roundtrip/at:0", "sentinel/cross_cpu/at:0"]
+        last = parse_name(names[-1]).get("at")
+        assert names[-2:] == [f"sentinel/roundtrip/at:{last}", f"sentinel/cross_cpu/at:{last}"]
 
 
 @needs_bench

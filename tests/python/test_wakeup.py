@@ -4,7 +4,9 @@ order, woken waiters between 1 and W, no wait returning before its timeout. Stdl
 """
 
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -84,6 +86,37 @@ def test_wakeup_covers_every_backend_from_16_to_the_top_and_both_placements():
     for backend in backends():
         for n, cpu in ((16, "other"), (16, "same"), (1000, "other"), (top, "other")):
             assert f"wakeup/{backend}/fds:{n}/cpu:{cpu}/manual_time" in names
+
+
+@needs_bench
+def test_a_row_says_how_many_cpus_its_threads_were_on(wakeup_run, herd_run):
+    # cpus_used is what compare reads to tell the host's cross-CPU cost from the code's
+    # (plots/compare.py): 1 where driver and waiter share a CPU, 2 where they do not.
+    rows = iteration_rows(wakeup_run, WAKEUP)
+    assert {m["cpu"] for m, _ in rows} == {"same", "other"}
+    for m, b in rows:
+        assert b["cpus_used"] == (1 if m["cpu"] == "same" else 2), b["run_name"]
+    # Unpinned, the herd's waiters may run on every CPU the process may.
+    allowed = len(os.sched_getaffinity(0))
+    assert all(b["cpus_used"] == allowed for _, b in iteration_rows(herd_run, HERD))
+
+
+@needs_bench
+def test_the_cross_cpu_sentinel_is_a_round_trip_between_two_cpus():
+    doc = bench_json("--benchmark_filter=^sentinel/(roundtrip|cross_cpu)/at:0$")
+    rows = {b["run_name"]: b for b in doc["benchmarks"] if b["run_type"] == "iteration"}
+    assert set(rows) == {"sentinel/roundtrip/at:0", "sentinel/cross_cpu/at:0"}
+    cross = rows["sentinel/cross_cpu/at:0"]
+    assert not cross.get("error_occurred"), cross.get("error_message")
+    assert cross["ns_per_roundtrip"] > 0 and cross["cpus_used"] == 2
+    assert "cpus_used" not in rows["sentinel/roundtrip/at:0"]
+    # With one CPU there is no other to wake: skipped, with the reason.
+    one = subprocess.run([benchbin.BENCH, *FAST, "--benchmark_format=json",
+                          "--benchmark_filter=^sentinel/cross_cpu/at:0$"],
+                         capture_output=True, text=True, timeout=120, check=True,
+                         preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    skipped = json.loads(one.stdout)["benchmarks"][0]
+    assert skipped["error_occurred"] and "needs a second CPU" in skipped["error_message"]
 
 
 @needs_bench
