@@ -29,12 +29,16 @@ import analysis as an
 import scenarios
 import stability
 import stats
-from pbresults import DRIFT_WARNING, Bench, ResultsError, Run, sentinel_drift
+from pbresults import (CROSS_CPU_GAUGE, DRIFT_WARNING, SENTINEL_GAUGE, Bench, ResultsError, Run,
+                       gauge_by_process, sentinel_drift)
 
 RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1: Student's t "
         "on the log of each process's median (the process is the unit, so between-process "
         "noise counts), a row quieter than the other rows of its scenario and metric "
-        "moderated with theirs; a side with one process falls back to its repetitions")
+        "moderated with theirs; a side with one process falls back to its repetitions. When "
+        "the cross-CPU sentinel itself moved beyond noise, a time of a row whose threads were "
+        "on two CPUs (cpus_used ≥ 2) that moved the same way, its interval reaching no "
+        "further than the sentinel's, is marked \"moved with the machine\" instead of flagged")
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Row:
     high: float | None = None
     basis: str = ""            # "processes" or "repetitions"
     unstable: str = ""         # "A", "B" or "A, B": its processes disagree there (stability)
+    cpus_used: int = 0         # the CPUs its threads were on, the fewer of the two runs'
 
     @property
     def ratio(self) -> float:
@@ -71,10 +76,36 @@ def difference_of(a: Bench, b: Bench, metric: str,
     return stats.difference(a.by_process(metric), b.by_process(metric), prior=prior)
 
 
+def cross_cpu_shift(a: Run, b: Run) -> stats.Difference | None:
+    """B against A for the cross-CPU sentinel (every repetition of its rows, pooled per
+    process): how much the cost of one CPU waking another moved between the runs. None when
+    a run has no such rows."""
+    return stats.difference(gauge_by_process(a, CROSS_CPU_GAUGE),
+                            gauge_by_process(b, CROSS_CPU_GAUGE))
+
+
+def moved_with_machine(r: Row, shift: stats.Difference | None) -> bool:
+    """Whether a flagged row's move is the host's: the cross-CPU sentinel moved beyond noise,
+    the row's threads were on two CPUs, its metric is a time, it moved the same way, and its
+    interval reaches no further than the sentinel's. A row that moved further, or the other
+    way, or one whose threads shared a CPU, stays flagged: the host's cross-CPU cost does not
+    explain it."""
+    if shift is None or not shift.flagged or r.cpus_used < 2 or r.low is None:
+        return False
+    if not (r.metric.endswith("_ns") or "ns_per_" in r.metric):
+        return False
+    if r.verdict == "slower" and shift.low > 1.0:
+        return r.low <= shift.high
+    if r.verdict == "faster" and shift.high < 1.0:
+        return r.high >= shift.low
+    return False
+
+
 class Comparison:
     def __init__(self, a: Run, b: Run):
         self.a, self.b = a, b
         self.rows: list = []
+        self.shift = cross_cpu_shift(a, b)
         shared = [k for k in a.benches if k in b.benches]
         pairs = []
         for key in shared:
@@ -100,7 +131,10 @@ class Comparison:
                                  d.low if d else None, d.high if d else None,
                                  d.basis if d else "",
                                  ", ".join(tag for tag, u in zip("AB", unstable)
-                                           if key in u and u[key].metric == metric)))
+                                           if key in u and u[key].metric == metric),
+                                 min(ba.cpus_used, bb.cpus_used)))
+            if moved_with_machine(self.rows[-1], self.shift):
+                self.rows[-1].verdict = "machine"
         # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
         self.only_a = [k for k in a.benches if k not in b.benches]
         self.only_b = [k for k in b.benches if k not in a.benches]
@@ -122,6 +156,10 @@ class Comparison:
     def flagged(self) -> list:
         return [r for r in self.rows if r.verdict in ("slower", "faster")]
 
+    def with_machine(self) -> list:
+        """Rows not flagged because they moved with the cross-CPU sentinel (moved_with_machine)."""
+        return [r for r in self.rows if r.verdict == "machine"]
+
     def spread(self) -> tuple:
         """(median, 90th percentile) of |B/A - 1| over every compared row: in an A/A test (two
         runs of one build) how far apart two runs land, whatever is flagged."""
@@ -138,7 +176,8 @@ def _fmt_cv(v) -> str:
     return an.fmt_pct(v) if v is not None else "?"
 
 
-MARK = {"slower": "SLOWER", "faster": "faster", "same": "", "?": "? (1 repetition)"}
+MARK = {"slower": "SLOWER", "faster": "faster", "same": "", "?": "? (1 repetition)",
+        "machine": "moved with the machine"}
 
 
 def _unstable(r: Row) -> str:
@@ -153,6 +192,11 @@ def _mark(r: Row) -> str:
 
 def _interval(r: Row) -> str:
     return "?" if r.low is None else f"{r.low:.3f}–{r.high:.3f}"
+
+
+def _with_machine(c: Comparison) -> str:
+    n = len(c.with_machine())
+    return f", {n} moved with the machine's cross-CPU cost" if n else ""
 
 
 def table_lines(c: Comparison) -> list:
@@ -172,7 +216,8 @@ def table_lines(c: Comparison) -> list:
     out += [f"WARNING: {w}" for w in noise_warnings(c)]
     out += ["", f"{len(c.rows)} compared, {len(f)} differ beyond noise "
                 f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
-                f"{sum(r.verdict == 'faster' for r in f)} faster in B)", c.spread_line()]
+                f"{sum(r.verdict == 'faster' for r in f)} faster in B){_with_machine(c)}",
+            c.spread_line()]
     for label, keys in (("only in A", c.only_a), ("only in B", c.only_b)):
         if keys:
             out.append(f"{label} ({len(keys)}): " + ", ".join(keys))
@@ -205,14 +250,15 @@ def markdown(c: Comparison, chart_stem: str | None) -> str:
         lines.append("")
     lines += [f"{len(c.rows)} rows compared; **{len(f)} differ beyond noise** "
               f"({sum(r.verdict == 'slower' for r in f)} slower in B, "
-              f"{sum(r.verdict == 'faster' for r in f)} faster in B); {c.spread_line()}.", ""]
+              f"{sum(r.verdict == 'faster' for r in f)} faster in B){_with_machine(c)}; "
+             f"{c.spread_line()}.", ""]
     if chart_stem:
         lines += [f"![B/A ratios]({chart_stem}.png)", "", f"[SVG]({chart_stem}.svg)", ""]
     lines += ["| benchmark | metric | A | B | B/A | 99% interval | CV A | CV B | verdict |",
               "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in c.rows:
         v = {"slower": "**slower**", "faster": "**faster**", "same": "within noise",
-             "?": "?"}[r.verdict]
+             "?": "?", "machine": "moved with the machine"}[r.verdict]
         if r.basis == "repetitions" and r.verdict != "?":
             v += " (1 process)"
         v = "; ".join(p for p in (v, _unstable(r)) if p)
@@ -247,13 +293,21 @@ def noise_warnings(c: Comparison) -> list:
         d = sentinel_drift(run)
         if d is not None and d[0] > DRIFT_WARNING:
             out.append(f"run {tag}'s noise sentinel drifted {100 * d[0]:.0f}% during the run")
-    sent = [r for r in c.rows if r.scenario == "sentinel"]
+    sent = [r for r in c.rows if r.scenario == "sentinel" and r.backend == SENTINEL_GAUGE]
     if sent:
         ratios = sorted(r.ratio for r in sent)
         mid = ratios[len(ratios) // 2]
         if abs(mid - 1) > 0.10:
             out.append(f"the sentinel round trip itself is {mid:.2f}x in B: the machines (or "
                        "their load) differ by about that much, whatever the code does")
+    s = c.shift
+    if s is not None and s.flagged:
+        moved = [r for r in c.with_machine() if r.scenario != "sentinel"]
+        out.append(f"the cost of one CPU waking another (sentinel/{CROSS_CPU_GAUGE}) is "
+                   f"{s.ratio:.2f}x [{s.low:.2f}, {s.high:.2f}] in B: the host moved it, "
+                   f"not the code; {len(moved)} rows whose threads were on two CPUs moved "
+                   "with it, no further, and are marked \"moved with the machine\" rather "
+                   "than flagged: rerun both runs to compare them")
     return out
 
 

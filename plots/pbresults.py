@@ -34,10 +34,17 @@ GB_NAME_SUFFIXES = {"repeats", "min_time", "min_warmup_time", "iterations", "thr
 GB_NAME_FLAGS = {"real_time", "manual_time", "process_time"}
 
 # Counters every benchmark row carries that are not measurements: where the repetition ran
-# (sched_getcpu() at its start and end, and whether they differ) and its place in the
-# execution order (exec_order: Google Benchmark writes rows grouped, not in the order they ran).
+# (sched_getcpu() at its start and end, and whether they differ), its place in the
+# execution order (exec_order: Google Benchmark writes rows grouped, not in the order they ran)
+# and, on the rigs' rows, how many CPUs their threads were placed on (cpus_used).
 # They are never a metric.
-CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated", "exec_order", "row_wall_s")
+CPU_COUNTERS = ("cpu", "cpu_end", "cpu_migrated", "exec_order", "row_wall_s", "cpus_used")
+# The noise sentinel's two gauges (bench/sentinel.cpp), by their path: a round trip on one CPU
+# (the machine's noise, whose drift the reports give) and one between two CPUs (the cost of one
+# CPU waking another, which the host of a VM changes for minutes at a time; compare reads it
+# for the rows whose threads were on two CPUs).
+SENTINEL_GAUGE = "roundtrip"
+CROSS_CPU_GAUGE = "cross_cpu"
 # Row fields of the merged results.json that say which process made a repetition.
 PROCESS_FIELD = "pollbench_process"
 REGISTRY_KEY = "pollbench_registry"
@@ -213,6 +220,7 @@ class Bench:
     sources: set = field(default_factory=set)        # files the rows came from
     migrated: int = 0                                # repetitions with cpu_migrated = 1
     cpus: dict = field(default_factory=dict)         # CPU a repetition started on -> count
+    cpus_used: int = 0   # the most CPUs its threads were placed on (0: the row does not say)
     unstable: object = None  # stability.Unstable when its processes disagree (set there)
 
     @property
@@ -531,6 +539,8 @@ def _add_rows(path: str, file_index: int, doc: dict, benches: dict) -> None:
         if isinstance(row.get("cpu"), (int, float)):
             cpu = int(row["cpu"])
             bench.cpus[cpu] = bench.cpus.get(cpu, 0) + 1
+        if isinstance(row.get("cpus_used"), (int, float)):
+            bench.cpus_used = max(bench.cpus_used, int(row["cpus_used"]))
 
 
 def load(path: str) -> Run:
@@ -597,7 +607,7 @@ def sentinel_drift(run: Run):
             pass
     if len(points) < 2:
         points = []
-        for b in run.select("sentinel"):
+        for b in sentinel_rows(run):
             med = b.median("ns_per_roundtrip")
             if med is None:
                 med = b.median("real_time_ns")
@@ -614,6 +624,21 @@ def sentinel_drift(run: Run):
     return drift_of([m for _, m in points]), points
 
 
+def sentinel_rows(run: Run, gauge: str = SENTINEL_GAUGE) -> list:
+    """The rows of one of the sentinel's gauges (SENTINEL_GAUGE or CROSS_CPU_GAUGE)."""
+    return run.select("sentinel", gauge)
+
+
+def gauge_by_process(run: Run, gauge: str) -> dict:
+    """{process: [ns_per_roundtrip of every repetition of the gauge's rows]}: a gauge is one
+    measurement taken at several points of the sweep, so its rows are pooled."""
+    out = {}
+    for b in sentinel_rows(run, gauge):
+        for p, values in b.by_process("ns_per_roundtrip").items():
+            out.setdefault(p, []).extend(values)
+    return out
+
+
 def drift_of(medians) -> float:
     """The sentinel's drift: (max - min) / min of its medians at different points in time."""
     medians = list(medians)
@@ -625,7 +650,7 @@ SENTINEL_PARTS = ("early", "middle", "late")
 
 
 def sentinel_readings(rows: list) -> dict:
-    """{label: median ns_per_roundtrip} of the sentinel's repetitions at points in time.
+    """{label: median ns_per_roundtrip} of the same-CPU gauge's repetitions at points in time.
 
     The processes ran one after another, so each is a point in time: "p0", "p1", ... Google
     Benchmark 1.7.1 reports all repetitions of a row together when the row's last one ends,
@@ -637,7 +662,8 @@ def sentinel_readings(rows: list) -> dict:
     for row in rows:
         if row.get("run_type", "iteration") != "iteration" or row.get("error_occurred"):
             continue
-        if parse_name(row.get("run_name") or row.get("name", "")).scenario != "sentinel":
+        name = parse_name(row.get("run_name") or row.get("name", ""))
+        if name.scenario != "sentinel" or name.backend != SENTINEL_GAUGE:
             continue
         value = row.get("ns_per_roundtrip")
         if isinstance(value, (int, float)) and value > 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 
 import advice
 import analysis as an
@@ -17,7 +18,8 @@ import scenarios
 import stability
 from fit import FLAT, linear_fit
 import syscalls
-from pbresults import DRIFT_WARNING, UNKNOWN, Run, sentinel_drift
+from pbresults import (CROSS_CPU_GAUGE, DRIFT_WARNING, UNKNOWN, Run, gauge_by_process,
+                       sentinel_drift, sentinel_rows)
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),
@@ -190,10 +192,10 @@ def median_between_spread(run: Run):
 def warnings_section(run: Run) -> list:
     """The sentinel (the pipeline's `pollbench_sentinel_drift`, else computed from the
     sentinel rows) and the between-process spread: how far the numbers can be trusted."""
-    out = _sentinel_lines(run)
+    out = _sentinel_lines(run) + _cross_cpu_lines(run)
     spread = median_between_spread(run)
     if spread is not None:
-        sent = [b.between_spread("ns_per_roundtrip") for b in run.select("sentinel")]
+        sent = [b.between_spread("ns_per_roundtrip") for b in sentinel_rows(run)]
         sent = [v for v in sent if v is not None]
         also = (f"; the sentinel's own processes differ by {an.fmt_pct(max(sent))}"
                 if sent else "")
@@ -259,6 +261,33 @@ def _sentinel_lines(run: Run) -> list:
     return [f"Noise sentinel (one socketpair round trip, timed at points spread over the "
             f"sweep): drift {100 * drift[0]:.1f}%{pts}, under the "
             f"{DRIFT_WARNING:.0%} warning level.",
+            ""]
+
+
+def _cross_cpu_lines(run: Run) -> list:
+    """The cross-CPU gauge: its level, and how far its processes disagree when there are
+    several (the host changed the cost of one CPU waking another during the run)."""
+    by_process = gauge_by_process(run, CROSS_CPU_GAUGE)
+    values = [v for vals in by_process.values() for v in vals]
+    if not values:
+        return []
+    rows = sum(1 for b in run.benches.values() if b.ok and b.cpus_used >= 2
+               and b.scenario != "sentinel")
+    what = (f"Cross-CPU sentinel (an eventfd round trip between two CPUs, each side asleep "
+            f"until the other wakes it): {an.fmt_ns(statistics.median(values))} ns")
+    carried = (f"Rows whose threads were on two CPUs (cpus_used ≥ 2; {rows} here) carry this "
+               "cost, which the host of a VM can change by a quarter for minutes at a time; "
+               "`./pollbench compare` reads it before it flags such a row.")
+    meds = [statistics.median(v) for v in by_process.values() if v]
+    if len(meds) < 2:
+        return [f"{what}. {carried}", ""]
+    spread = max(meds) / min(meds) - 1
+    per = ", ".join(an.fmt_ns(m) for m in meds)
+    if spread > DRIFT_WARNING:
+        return [f"> **Warning: the cross-CPU sentinel's processes disagree by "
+                f"{100 * spread:.0f}%** ({per} ns): the cost of one CPU waking another "
+                f"changed during this run. {carried}", ""]
+    return [f"{what}; its processes agree within {100 * spread:.1f}% ({per} ns). {carried}",
             ""]
 
 

@@ -7,7 +7,8 @@ import pytest
 
 import gbfake
 from conftest import DATA, write_json
-from pbresults import ResultsError, load, load_many, parse_name, sentinel_drift
+from pbresults import (ResultsError, gauge_by_process, load, load_many, parse_name,
+                       sentinel_drift, sentinel_readings)
 
 
 def test_parse_name_splits_scenario_backend_and_params():
@@ -84,6 +85,21 @@ def test_sentinel_drift(tmp_path):
     drift, points = sentinel_drift(run)
     assert drift == pytest.approx(0.30, abs=0.05)
     assert len(points) == 3
+
+
+def test_the_cross_cpu_gauge_is_kept_out_of_the_drift(tmp_path):
+    # A cross-CPU round trip is ~6x a same-CPU one: pooled with it, it would read as a drift
+    # of 500%. The drift is the same-CPU gauge's; the other is read on its own.
+    doc = gbfake.full_run(sentinel=(100, 101, 100))
+    doc["benchmarks"] += gbfake.Doc(reps=3, noise=0.0).add(
+        "sentinel/cross_cpu/at:0", {"ns_per_roundtrip": 600.0, "cpus_used": 2.0}).rows
+    run = load(write_json(tmp_path / "r.json", doc))
+    drift, points = sentinel_drift(run)
+    assert drift == pytest.approx(0.01, abs=0.005) and len(points) == 3
+    assert sentinel_readings(doc["benchmarks"]) == {"p0": pytest.approx(100.0, rel=0.02)}
+    assert gauge_by_process(run, "cross_cpu") == {(0, 0): [600.0] * 3}
+    assert run.benches["sentinel/cross_cpu/at:0"].cpus_used == 2
+    assert run.benches["sentinel/roundtrip/at:0"].cpus_used == 0
 
 
 def test_two_files_of_one_machine_pool_repetitions(tmp_path):

@@ -92,3 +92,24 @@ def test_plot_of_a_multi_process_run_end_to_end(tmp_path):
     text = (tmp_path / "r" / "summary.md").read_text()
     assert "3 processes" in text and "between-process spread" in text
     assert re.search(r"\| 4,096 \| [\d.]+ \[[\d.]+, [\d.]+\] \|", text)
+
+
+@pytest.mark.parametrize("levels, expect", [
+    ((20000.0, 20200.0, 20100.0), "Cross-CPU sentinel (an eventfd round trip between two CPUs"),
+    # The host moved the cost of one CPU waking another by a quarter between processes.
+    ((20000.0, 25000.0, 20000.0), "**Warning: the cross-CPU sentinel's processes disagree by 25%**"),
+])
+def test_the_cross_cpu_gauge_has_a_line_of_its_own(tmp_path, levels, expect):
+    d = gbfake.Doc(reps=3, processes=3, noise=0.0)
+    for k in (0, 1):
+        d.add(f"sentinel/roundtrip/at:{k}", {"ns_per_roundtrip": 3000.0})
+        d.add(f"sentinel/cross_cpu/at:{k}", {"ns_per_roundtrip": 20000.0, "cpus_used": 2.0},
+              scale=lambda p: levels[p] / 20000.0)
+    d.add("wakeup/epoll_lt/fds:16/cpu:other", {"p50_ns": 11000.0, "p99_ns": 15000.0,
+                                               "cpus_used": 2.0}, real_time=11000.0)
+    run = load(write_json(tmp_path / "r" / "results.json", d.json()))
+    text = "\n".join(summary.warnings_section(run))
+    assert expect in text
+    assert "Rows whose threads were on two CPUs (cpus_used ≥ 2; 1 here) carry this cost" in text
+    # The drift is the same-CPU gauge's: the cross-CPU rows, ~7x its level, stay out of it.
+    assert "drift 0.0%" in text
