@@ -36,9 +36,10 @@ RULE = (f"flagged when the {stats.COMPARE_LEVEL:.0%} interval of B/A excludes 1:
         "on the log of each process's median (the process is the unit, so between-process "
         "noise counts), a row quieter than the other rows of its scenario and metric "
         "moderated with theirs; a side with one process falls back to its repetitions. When "
-        "the cross-CPU sentinel itself moved beyond noise, a time of a row whose threads were "
-        "on two CPUs (cpus_used ≥ 2) that moved the same way, its interval reaching no "
-        "further than the sentinel's, is marked \"moved with the machine\" instead of flagged")
+        "a gauge of the sentinel itself moved beyond noise (the same-CPU round trip; for a "
+        "row whose threads were on two CPUs, cpus_used ≥ 2, also the cross-CPU one), a time "
+        "that moved the same way, its interval reaching no further than the gauge's, is "
+        "marked \"moved with the machine\" instead of flagged")
 
 
 @dataclass
@@ -76,23 +77,25 @@ def difference_of(a: Bench, b: Bench, metric: str,
     return stats.difference(a.by_process(metric), b.by_process(metric), prior=prior)
 
 
-def cross_cpu_shift(a: Run, b: Run) -> stats.Difference | None:
-    """B against A for the cross-CPU sentinel (every repetition of its rows, pooled per
-    process): how much the cost of one CPU waking another moved between the runs. None when
-    a run has no such rows."""
-    return stats.difference(gauge_by_process(a, CROSS_CPU_GAUGE),
-                            gauge_by_process(b, CROSS_CPU_GAUGE))
+# The sentinel's gauges (pbresults): what each one explains. The same-CPU round trip moves
+# with the machine's speed (its host's load, its frequency), which every row feels; the
+# cross-CPU one with the cost of one CPU waking another, which only a row whose threads were on
+# two CPUs feels.
+GAUGES = ((SENTINEL_GAUGE, "the same-CPU round trip", 1),
+          (CROSS_CPU_GAUGE, "the cost of one CPU waking another", 2))
 
 
-def moved_with_machine(r: Row, shift: stats.Difference | None) -> bool:
-    """Whether a flagged row's move is the host's: the cross-CPU sentinel moved beyond noise,
-    the row's threads were on two CPUs, its metric is a time, it moved the same way, and its
-    interval reaches no further than the sentinel's. A row that moved further, or the other
-    way, or one whose threads shared a CPU, stays flagged: the host's cross-CPU cost does not
-    explain it."""
-    if shift is None or not shift.flagged or r.cpus_used < 2 or r.low is None:
-        return False
-    if not (r.metric.endswith("_ns") or "ns_per_" in r.metric):
+def gauge_shifts(a: Run, b: Run) -> dict:
+    """{gauge: B against A for it (every repetition of its rows, pooled per process), or None
+    when a run has no such rows}: how far the machine itself moved between the runs."""
+    return {g: stats.difference(gauge_by_process(a, g), gauge_by_process(b, g))
+            for g, _, _ in GAUGES}
+
+
+def _within(r: Row, shift: stats.Difference | None) -> bool:
+    """The row moved the way the gauge did, beyond noise, and its interval reaches no further
+    than the gauge's."""
+    if shift is None or not shift.flagged:
         return False
     if r.verdict == "slower" and shift.low > 1.0:
         return r.low <= shift.high
@@ -101,11 +104,24 @@ def moved_with_machine(r: Row, shift: stats.Difference | None) -> bool:
     return False
 
 
+def moved_with_machine(r: Row, shifts: dict) -> bool:
+    """Whether a flagged row's move is the machine's: its metric is a time, and it moved with a
+    gauge that explains it (GAUGES: the cross-CPU one only for a row whose threads were on two
+    CPUs), no further than that gauge. A row that moved further or the other way stays
+    flagged: the machine does not explain it."""
+    if r.verdict not in ("slower", "faster") or r.low is None:
+        return False
+    if not (r.metric.endswith("_ns") or "ns_per_" in r.metric):
+        return False
+    on = max(r.cpus_used, 1)  # a row that does not say ran on one CPU at a time
+    return any(_within(r, shifts.get(g)) for g, _, cpus in GAUGES if on >= cpus)
+
+
 class Comparison:
     def __init__(self, a: Run, b: Run):
         self.a, self.b = a, b
         self.rows: list = []
-        self.shift = cross_cpu_shift(a, b)
+        self.shifts = gauge_shifts(a, b)
         shared = [k for k in a.benches if k in b.benches]
         pairs = []
         for key in shared:
@@ -133,7 +149,7 @@ class Comparison:
                                  ", ".join(tag for tag, u in zip("AB", unstable)
                                            if key in u and u[key].metric == metric),
                                  min(ba.cpus_used, bb.cpus_used)))
-            if moved_with_machine(self.rows[-1], self.shift):
+            if moved_with_machine(self.rows[-1], self.shifts):
                 self.rows[-1].verdict = "machine"
         # Benchmarks that ran (or were skipped) in one run only: listed, never dropped.
         self.only_a = [k for k in a.benches if k not in b.benches]
@@ -157,7 +173,7 @@ class Comparison:
         return [r for r in self.rows if r.verdict in ("slower", "faster")]
 
     def with_machine(self) -> list:
-        """Rows not flagged because they moved with the cross-CPU sentinel (moved_with_machine)."""
+        """Rows not flagged because they moved with a gauge of the sentinel (moved_with_machine)."""
         return [r for r in self.rows if r.verdict == "machine"]
 
     def spread(self) -> tuple:
@@ -196,7 +212,7 @@ def _interval(r: Row) -> str:
 
 def _with_machine(c: Comparison) -> str:
     n = len(c.with_machine())
-    return f", {n} moved with the machine's cross-CPU cost" if n else ""
+    return f", {n} moved with the machine" if n else ""
 
 
 def table_lines(c: Comparison) -> list:
@@ -294,20 +310,25 @@ def noise_warnings(c: Comparison) -> list:
         if d is not None and d[0] > DRIFT_WARNING:
             out.append(f"run {tag}'s noise sentinel drifted {100 * d[0]:.0f}% during the run")
     sent = [r for r in c.rows if r.scenario == "sentinel" and r.backend == SENTINEL_GAUGE]
-    if sent:
+    same_cpu = c.shifts.get(SENTINEL_GAUGE)
+    if sent and not (same_cpu and same_cpu.flagged):
         ratios = sorted(r.ratio for r in sent)
         mid = ratios[len(ratios) // 2]
         if abs(mid - 1) > 0.10:
             out.append(f"the sentinel round trip itself is {mid:.2f}x in B: the machines (or "
                        "their load) differ by about that much, whatever the code does")
-    s = c.shift
-    if s is not None and s.flagged:
-        moved = [r for r in c.with_machine() if r.scenario != "sentinel"]
-        out.append(f"the cost of one CPU waking another (sentinel/{CROSS_CPU_GAUGE}) is "
-                   f"{s.ratio:.2f}x [{s.low:.2f}, {s.high:.2f}] in B: the host moved it, "
-                   f"not the code; {len(moved)} rows whose threads were on two CPUs moved "
-                   "with it, no further, and are marked \"moved with the machine\" rather "
-                   "than flagged: rerun both runs to compare them")
+    moved = [r for r in c.with_machine() if r.scenario != "sentinel"]
+    for gauge, what, cpus in GAUGES:
+        s = c.shifts.get(gauge)
+        if s is not None and s.flagged:
+            rows = "rows" if cpus == 1 else "rows whose threads were on two CPUs"
+            out.append(f"{what} (sentinel/{gauge}) is {s.ratio:.2f}x [{s.low:.2f}, "
+                       f"{s.high:.2f}] in B: the machine moved, not the code; {rows} that "
+                       "moved the same way, no further, are marked \"moved with the "
+                       "machine\" rather than flagged")
+    if moved:
+        out.append(f"{len(moved)} rows moved with the machine: rerun both runs, on a quiet "
+                   "machine, to compare them")
     return out
 
 

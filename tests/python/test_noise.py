@@ -234,15 +234,15 @@ def test_a_prior_needs_three_rows_and_a_single_process_side_ignores_it():
     assert stats.difference(one, many, prior=prior).basis == "repetitions"
 
 
-def shifted_runs(tmp_path, gauge_b, rows_b):
+def shifted_runs(tmp_path, gauge_b, rows_b, same_cpu_b=1.0):
     """Two three-process runs of one build but for B's factors: the cross-CPU sentinel times
-    `gauge_b`, and each wakeup row its factor in `rows_b` ({row: factor})."""
+    `gauge_b`, the same-CPU one `same_cpu_b`, and each row its factor in `rows_b`."""
     docs = []
-    for tag, gauge, factors in (("a", 1.0, {}), ("b", gauge_b, rows_b)):
+    for tag, gauge, same, factors in (("a", 1.0, 1.0, {}), ("b", gauge_b, same_cpu_b, rows_b)):
         d = gbfake.Doc(reps=3, processes=3, process_noise=0.01, noise=0.01,
                        seed=11 if tag == "a" else 12)
         for k in range(3):
-            d.add(f"sentinel/roundtrip/at:{k}", {"ns_per_roundtrip": 3000.0})
+            d.add(f"sentinel/roundtrip/at:{k}", {"ns_per_roundtrip": 3000.0 * same})
             d.add(f"sentinel/cross_cpu/at:{k}", {"ns_per_roundtrip": 20000.0 * gauge,
                                                  "cpus_used": 2.0})
         for name, cpus in (("wakeup/epoll_lt/fds:16/cpu:other", 2),
@@ -269,7 +269,8 @@ def test_a_row_on_two_cpus_that_moved_with_the_cross_cpu_sentinel_is_not_flagged
                                       "wakeup/poll/fds:16/cpu:other": 1.8,
                                       "wakeup/epoll_lt/fds:16/cpu:same": 1.3,
                                       "dispatch/epoll_lt/fds:16/active:1": 1.3})
-    assert c.shift.flagged and 1.3 < c.shift.ratio < 1.4
+    shift = c.shifts["cross_cpu"]
+    assert shift.flagged and 1.3 < shift.ratio < 1.4 and not c.shifts["roundtrip"].flagged
     v = verdicts(c, "p50_ns")
     assert v["wakeup/epoll_lt/fds:16/cpu:other"] == "machine"
     assert v["wakeup/poll/fds:16/cpu:other"] == "slower"   # further than the sentinel went
@@ -280,14 +281,32 @@ def test_a_row_on_two_cpus_that_moved_with_the_cross_cpu_sentinel_is_not_flagged
     assert "wakeup/epoll_lt/fds:16/cpu:other" not in {r.key for r in c.flagged()}
     text = "\n".join(table_lines(c))
     assert "cost of one CPU waking another (sentinel/cross_cpu) is 1.3" in text
-    assert "moved with the machine's cross-CPU cost" in text
+    # p50 and p99 of the wakeup row, and the three gauge rows themselves
+    assert ", 5 moved with the machine" in text and "2 rows moved with the machine" in text
 
 
 def test_without_a_cross_cpu_move_a_row_on_two_cpus_is_flagged_as_any_other(tmp_path):
     c = shifted_runs(tmp_path, 1.0, {"wakeup/epoll_lt/fds:16/cpu:other": 1.3})
-    assert not c.shift.flagged
+    assert not c.shifts["cross_cpu"].flagged
     assert verdicts(c, "p50_ns")["wakeup/epoll_lt/fds:16/cpu:other"] == "slower"
     assert not c.with_machine()
     # ... and a move against the sentinel's direction is never the host's.
     c = shifted_runs(tmp_path, 1.35, {"wakeup/epoll_lt/fds:16/cpu:other": 0.75})
     assert verdicts(c, "p50_ns")["wakeup/epoll_lt/fds:16/cpu:other"] == "faster"
+
+
+def test_a_row_that_moved_with_the_same_cpu_round_trip_is_not_flagged(tmp_path):
+    # The whole machine ran 0.75x as long in B (the host's load, as between two quick runs
+    # here): the same-CPU gauge says so, and it explains every row, on one CPU or two, that
+    # moved as it did; a row that moved further is still flagged.
+    c = shifted_runs(tmp_path, 0.75, {"dispatch/epoll_lt/fds:16/active:1": 0.75,
+                                      "wakeup/epoll_lt/fds:16/cpu:same": 0.75,
+                                      "wakeup/poll/fds:16/cpu:other": 0.5}, same_cpu_b=0.75)
+    assert c.shifts["roundtrip"].flagged
+    assert verdicts(c, "ns_per_event")["dispatch/epoll_lt/fds:16/active:1"] == "machine"
+    v = verdicts(c, "p50_ns")
+    assert v["wakeup/epoll_lt/fds:16/cpu:same"] == "machine"
+    assert v["wakeup/poll/fds:16/cpu:other"] == "faster"
+    text = "\n".join(table_lines(c))
+    assert "the same-CPU round trip (sentinel/roundtrip) is 0.7" in text
+    assert "sentinel round trip itself is" not in text  # one line for it, not two
