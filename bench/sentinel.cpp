@@ -8,7 +8,7 @@
 //   sentinel/cross_cpu/at:<k>  one eventfd round trip between the timed thread and a thread on
 //                              the other CPU, each asleep in read() until woken: the cost of one
 //                              CPU waking another. On a VM that cost belongs to the host: here it
-//                              switches between levels ~30% apart for minutes at a time, while
+//                              switches between levels 10–35% apart for minutes at a time, while
 //                              the same-CPU round trip stays put, and every row that crosses
 //                              CPUs (cpus_used ≥ 2: wakeup cpu:other, signal, herd, server)
 //                              moves with it. compare reads it to tell such a move from a
@@ -62,8 +62,8 @@ UniqueFd blocking_eventfd() {
 }
 
 // The cross-CPU gauge's other side: a thread on `cpu` that answers every wake on `ping` with
-// one on `pong` until `stop` is set. Made per repetition (a thread start is ~50 µs, outside
-// the timed loop), ended and joined by its destructor.
+// one on `pong` until `stop` is set. Made per repetition, outside the timed loop; ended and
+// joined by its destructor.
 class CrossCpuPeer {
  public:
   explicit CrossCpuPeer(int cpu) : ping_(blocking_eventfd()), pong_(blocking_eventfd()) {
