@@ -41,12 +41,9 @@
 //     still gets the event on its ready list, so a waiter that was not woken finds it at its
 //     next wait: nothing is lost.
 #include <sys/epoll.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <vector>
 
 #include "backends/detail/epoll.hpp"
 #include "backends/poller.hpp"
@@ -60,57 +57,43 @@ enum class EpollMode : std::uint8_t { kLevel, kEdge, kExclusive };
 
 class EpollPoller final : public Poller {
  public:
-  explicit EpollPoller(EpollMode mode) : mode_(mode), epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
-    if (epfd_ < 0) throw_errno(errno, kName, "epoll_create1");
-    buffer_.resize(kMinBuffer);
-  }
-  ~EpollPoller() override { ::close(epfd_); }
+  explicit EpollPoller(EpollMode mode) : mode_(mode), set_(kName) {}
 
   void do_add(int fd, Interest interest, std::uint64_t token) override {
-    ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD)");
-    if (++registered_ > buffer_.size()) buffer_.resize(2 * buffer_.size());
+    set_.ctl(EPOLL_CTL_ADD, fd, epoll_events(interest), token, "epoll_ctl(ADD)");
+    set_.added();
   }
 
   void do_modify(int fd, Interest interest, std::uint64_t token) override {
     if (mode_ != EpollMode::kExclusive) {
-      ctl(EPOLL_CTL_MOD, fd, interest, token, "epoll_ctl(MOD)");
+      set_.ctl(EPOLL_CTL_MOD, fd, epoll_events(interest), token, "epoll_ctl(MOD)");
       return;
     }
     // Quirk g.
-    (void)epoll_events(interest);  // EINVAL before touching anything
-    if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
-      throw_errno(errno, kName, "epoll_ctl(DEL) for modify");
-    }
+    const std::uint32_t events = epoll_events(interest);  // EINVAL before touching anything
+    set_.del(fd, "epoll_ctl(DEL) for modify");
     try {
-      ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD) for modify");
+      set_.ctl(EPOLL_CTL_ADD, fd, events, token, "epoll_ctl(ADD) for modify");
     } catch (...) {
-      --registered_;
+      set_.removed();
       throw;
     }
   }
 
   void do_remove(int fd) override {
-    if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
-      throw_errno(errno, kName, "epoll_ctl(DEL)");
-    }
-    --registered_;
+    set_.del(fd, "epoll_ctl(DEL)");
+    set_.removed();
   }
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
-    const std::size_t max = std::min(events.size(), buffer_.size());
-    if (max == 0) return 0;
-    const int ready =
-        ::epoll_wait(epfd_, buffer_.data(), static_cast<int>(max), timeout_to_ms(timeout));
-    if (ready < 0) return errno == EINTR ? 0 : -errno;
-    for (int i = 0; i < ready; ++i) {
-      events[static_cast<std::size_t>(i)] = detail::to_event(buffer_[static_cast<std::size_t>(i)]);
-    }
-    return ready;
+    const std::span<epoll_event> buffer = set_.buffer_for(events.size());
+    if (buffer.empty()) return 0;
+    return set_.deliver(::epoll_wait(set_.fd(), buffer.data(), static_cast<int>(buffer.size()),
+                                     timeout_to_ms(timeout)),
+                        events);
   }
 
  private:
-  static constexpr std::size_t kMinBuffer = 64;
-
   [[nodiscard]] std::uint32_t epoll_events(Interest interest) const {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
     std::uint32_t events = 0;
@@ -122,17 +105,8 @@ class EpollPoller final : public Poller {
     return events;
   }
 
-  void ctl(int op, int fd, Interest interest, std::uint64_t token, std::string_view what) {
-    epoll_event ev{};
-    ev.events = epoll_events(interest);
-    ev.data.u64 = token;
-    if (::epoll_ctl(epfd_, op, fd, &ev) != 0) throw_errno(errno, kName, what);
-  }
-
   EpollMode mode_;
-  int epfd_;
-  std::size_t registered_ = 0;
-  std::vector<epoll_event> buffer_;
+  detail::EpollSet set_;
 };
 
 }  // namespace

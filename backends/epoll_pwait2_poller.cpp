@@ -23,13 +23,10 @@
 //  e) Like epoll_wait, it copies at most maxevents entries; the buffer grows in add() to the
 //     registered count, so wait() never allocates.
 #include <sys/epoll.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <memory>
-#include <vector>
 
 #include "backends/detail/epoll.hpp"
 #include "backends/poller.hpp"
@@ -41,65 +38,50 @@ constexpr std::string_view kName = "epoll";
 
 class EpollPwait2Poller final : public Poller {
  public:
-  EpollPwait2Poller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
-    if (epfd_ < 0) throw_errno(errno, kName, "epoll_create1");
-    buffer_.resize(kMinBuffer);
+  EpollPwait2Poller() : set_(kName) {
     const timespec zero{};
-    if (detail::epoll_pwait2_nomask(epfd_, buffer_.data(), 1, &zero) < 0) {  // quirk c
-      const int err = errno;
-      ::close(epfd_);
-      throw_errno(err, kName, "epoll_pwait2 (Linux 5.11+)");
+    if (detail::epoll_pwait2_nomask(set_.fd(), set_.buffer_for(1).data(), 1, &zero) < 0) {
+      throw_errno(errno, kName, "epoll_pwait2 (Linux 5.11+)");  // quirk c
     }
   }
-  ~EpollPwait2Poller() override { ::close(epfd_); }
 
   void do_add(int fd, Interest interest, std::uint64_t token) override {
-    ctl(EPOLL_CTL_ADD, fd, interest, token, "epoll_ctl(ADD)");
-    if (++registered_ > buffer_.size()) buffer_.resize(2 * buffer_.size());
+    set_.ctl(EPOLL_CTL_ADD, fd, epoll_events(interest), token, "epoll_ctl(ADD)");
+    set_.added();
   }
 
   void do_modify(int fd, Interest interest, std::uint64_t token) override {
-    ctl(EPOLL_CTL_MOD, fd, interest, token, "epoll_ctl(MOD)");
+    set_.ctl(EPOLL_CTL_MOD, fd, epoll_events(interest), token, "epoll_ctl(MOD)");
   }
 
   void do_remove(int fd) override {
-    if (::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
-      throw_errno(errno, kName, "epoll_ctl(DEL)");
-    }
-    --registered_;
+    set_.del(fd, "epoll_ctl(DEL)");
+    set_.removed();
   }
 
   int do_wait(std::span<Event> events, std::chrono::nanoseconds timeout) noexcept override {
-    const std::size_t max = std::min(events.size(), buffer_.size());
-    if (max == 0) return 0;
+    const std::span<epoll_event> buffer = set_.buffer_for(events.size());
+    if (buffer.empty()) return 0;
     // Quirks a and b: the nanoseconds as they are; block is a null pointer.
     const std::int64_t ns = timeout.count();
     const timespec limit{.tv_sec = ns / 1'000'000'000, .tv_nsec = ns % 1'000'000'000};
-    const int ready = detail::epoll_pwait2_nomask(epfd_, buffer_.data(), static_cast<int>(max),
-                                                  ns < 0 ? nullptr : &limit);
-    if (ready < 0) return errno == EINTR ? 0 : -errno;
-    for (int i = 0; i < ready; ++i) {
-      events[static_cast<std::size_t>(i)] = detail::to_event(buffer_[static_cast<std::size_t>(i)]);
-    }
-    return ready;
+    return set_.deliver(
+        detail::epoll_pwait2_nomask(set_.fd(), buffer.data(), static_cast<int>(buffer.size()),
+                                    ns < 0 ? nullptr : &limit),
+        events);
   }
 
  private:
-  static constexpr std::size_t kMinBuffer = 64;
-
   // Read interest asks for EPOLLRDHUP too, so that a half-close sets hangup (epoll_lt's quirk c).
-  void ctl(int op, int fd, Interest interest, std::uint64_t token, std::string_view what) const {
+  static std::uint32_t epoll_events(Interest interest) {
     if ((interest & kReadWrite) == 0) throw_errno(EINVAL, kName, "empty interest");
-    epoll_event ev{};
-    if ((interest & kReadable) != 0) ev.events |= EPOLLIN | EPOLLRDHUP;
-    if ((interest & kWritable) != 0) ev.events |= EPOLLOUT;
-    ev.data.u64 = token;
-    if (::epoll_ctl(epfd_, op, fd, &ev) != 0) throw_errno(errno, kName, what);
+    std::uint32_t events = 0;
+    if ((interest & kReadable) != 0) events |= EPOLLIN | EPOLLRDHUP;
+    if ((interest & kWritable) != 0) events |= EPOLLOUT;
+    return events;
   }
 
-  int epfd_;
-  std::size_t registered_ = 0;
-  std::vector<epoll_event> buffer_;
+  detail::EpollSet set_;
 };
 
 }  // namespace
