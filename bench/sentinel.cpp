@@ -30,6 +30,7 @@
 #include "bench/rows.hpp"
 #include "bench/scenarios.hpp"
 #include "harness/cpus.hpp"
+#include "harness/rig_threads.hpp"
 #include "harness/unique_fd.hpp"
 
 namespace pollbench::bench {
@@ -74,7 +75,7 @@ class CrossCpuPeer {
       end();
       throw;
     }
-    ready_.store(true, std::memory_order_release);
+    rig_detail::release(ready_);
   }
   CrossCpuPeer(const CrossCpuPeer&) = delete;
   CrossCpuPeer& operator=(const CrossCpuPeer&) = delete;
@@ -93,9 +94,7 @@ class CrossCpuPeer {
  private:
   void answer() noexcept {
     // Not before the constructor has pinned this thread: its first sleep is on its own CPU.
-    while (!ready_.load(std::memory_order_acquire) && !stop_.load(std::memory_order_acquire)) {
-      std::this_thread::yield();
-    }
+    rig_detail::await_release(ready_);
     std::uint64_t value = 0;
     while (::read(ping_.get(), &value, sizeof(value)) == sizeof(value)) {
       if (stop_.load(std::memory_order_acquire)) return;
@@ -107,6 +106,7 @@ class CrossCpuPeer {
   void end() noexcept {
     if (!thread_.joinable()) return;
     stop_.store(true, std::memory_order_release);
+    rig_detail::release(ready_);  // a constructor that failed to pin it never did
     const std::uint64_t value = 1;
     (void)::write(ping_.get(), &value, sizeof(value));
     thread_.join();

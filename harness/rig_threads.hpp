@@ -32,7 +32,8 @@ class ThreadState {
   UniqueFd fd_;
 };
 
-// The rigs' own helpers (harness/wakeup_rig.cpp, harness/herd_rig.cpp).
+// The rigs' own helpers (harness/wakeup_rig.cpp, harness/herd_rig.cpp; the start handshake
+// also serves the sentinel's cross-CPU peer, bench/sentinel.cpp).
 namespace rig_detail {
 
 inline constexpr std::int64_t kPatienceNs =

@@ -18,8 +18,8 @@ import scenarios
 import stability
 from fit import FLAT, linear_fit
 import syscalls
-from pbresults import (CROSS_CPU_GAUGE, DRIFT_WARNING, UNKNOWN, Run, gauge_by_process,
-                       sentinel_drift, sentinel_rows)
+from pbresults import (CROSS_CPU_GAUGE, DRIFT_WARNING, UNKNOWN, Run, drift_of,
+                       gauge_by_process, sentinel_drift, sentinel_rows)
 
 MACHINE_ROWS = [
     ("CPU", "pollbench_cpu_model"),
@@ -281,7 +281,7 @@ def _cross_cpu_lines(run: Run) -> list:
     meds = [statistics.median(v) for v in by_process.values() if v]
     if len(meds) < 2:
         return [f"{what}. {carried}", ""]
-    spread = max(meds) / min(meds) - 1
+    spread = drift_of(meds)
     per = ", ".join(an.fmt_ns(m) for m in meds)
     if spread > DRIFT_WARNING:
         return [f"> **Warning: the cross-CPU sentinel's processes disagree by "
